@@ -1,0 +1,1 @@
+"""Pure codecs over bytes: inventory files now, device payloads later."""

@@ -1,0 +1,1 @@
+"""The domain: plain values and rules, with no I/O of any kind."""

@@ -1,0 +1,130 @@
+"""What the services need from the world, as Protocols; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from signalight.domain.assets import (
+    Asset,
+    AssetKind,
+    AssetQuery,
+    AssetRecord,
+    Device,
+    DeviceKind,
+    Page,
+    UpsertResult,
+)
+from signalight.domain.cities import City
+from signalight.domain.users import Role, User
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """The identity of an existing asset, enough to check references against."""
+
+    id: int
+    kind: AssetKind
+    device: str | None
+
+
+class Clock(Protocol):
+    """The current time, so rules and tests do not read the wall clock directly."""
+
+    def now(self) -> datetime:
+        """The current timezone-aware UTC time."""
+        ...
+
+
+class CityRepository(Protocol):
+    """Cities, the tenants."""
+
+    def add_city(self, city: City) -> City:
+        """Store a new city; ConflictError if its slug is taken."""
+        ...
+
+    def get_city(self, slug: str) -> City:
+        """The city with that slug; NotFoundError if none."""
+        ...
+
+    def list_cities(self, ids: Sequence[int] | None = None) -> list[City]:
+        """All cities, or those with the given ids, by slug."""
+        ...
+
+    def update_city(self, city: City) -> City:
+        """Store changed settings of an existing city."""
+        ...
+
+
+class AssetRepository(Protocol):
+    """One city's inventory of assets and their devices."""
+
+    def asset_refs(self, city_id: int) -> dict[str, AssetRef]:
+        """Every asset code of the city with its id, kind and bound device."""
+        ...
+
+    def device_bindings(self, city_id: int) -> dict[str, str | None]:
+        """Every device id of the city with the code of the asset it is bound to."""
+        ...
+
+    def upsert_assets(self, city_id: int, records: Sequence[AssetRecord]) -> UpsertResult:
+        """Insert or update (by code) all records in one transaction: all or nothing."""
+        ...
+
+    def query_assets(self, city_id: int, query: AssetQuery) -> Page[Asset]:
+        """One page of the city's assets that match ``query``, by ascending id."""
+        ...
+
+    def get_asset(self, city_id: int, asset_id: int) -> Asset:
+        """One asset of the city; NotFoundError if it is not there."""
+        ...
+
+    def delete_asset(self, city_id: int, asset_id: int) -> None:
+        """Remove an asset; ConflictError while others reference it as their cabinet."""
+        ...
+
+    def iter_assets(self, city_id: int) -> Iterator[Asset]:
+        """Every asset of the city, cabinets first, for export."""
+        ...
+
+    def count_assets(self, city_id: int) -> dict[AssetKind, int]:
+        """How many assets of each kind the city has."""
+        ...
+
+    def query_devices(
+        self, city_id: int, kind: DeviceKind | None, after_id: int, limit: int
+    ) -> Page[Device]:
+        """One page of the city's devices by ascending id."""
+        ...
+
+    def get_device(self, city_id: int, uid: str) -> Device:
+        """One device of the city by its id; NotFoundError if none."""
+        ...
+
+
+class UserRepository(Protocol):
+    """Users, their roles per city and their API tokens (stored as hashes only)."""
+
+    def add_user(self, username: str, password_hash: str | None) -> User:
+        """Create a user; ConflictError if the name is taken."""
+        ...
+
+    def get_user(self, username: str) -> tuple[User, str | None]:
+        """A user and the stored password hash; NotFoundError if none."""
+        ...
+
+    def set_role(self, user_id: int, city_id: int, role: Role | None) -> None:
+        """Give the user a role in a city, or take it away with None."""
+        ...
+
+    def add_token(
+        self, user_id: int, token_hash: str, label: str, expires_at: datetime | None
+    ) -> None:
+        """Store a new API token's hash."""
+        ...
+
+    def user_for_token(self, token_hash: str, now: datetime) -> User | None:
+        """The enabled user whose unexpired token has that hash, else None."""
+        ...

@@ -1,0 +1,1 @@
+"""Fleet simulation: synthetic inventories now, telemetry and faults later."""
