@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -18,16 +17,8 @@ from signalight.domain.assets import (
     UpsertResult,
 )
 from signalight.domain.cities import City
+from signalight.domain.inventory import ExistingAsset, ExistingDevice, ImportRun
 from signalight.domain.users import Role, User
-
-
-@dataclass(frozen=True, slots=True)
-class AssetRef:
-    """The identity of an existing asset, enough to check references against."""
-
-    id: int
-    kind: AssetKind
-    device: str | None
 
 
 class Clock(Protocol):
@@ -61,12 +52,12 @@ class CityRepository(Protocol):
 class AssetRepository(Protocol):
     """One city's inventory of assets and their devices."""
 
-    def asset_refs(self, city_id: int) -> dict[str, AssetRef]:
-        """Every asset code of the city with its id, kind and bound device."""
+    def existing_assets(self, city_id: int) -> dict[str, ExistingAsset]:
+        """Every asset code of the city with its kind and bound device."""
         ...
 
-    def device_bindings(self, city_id: int) -> dict[str, str | None]:
-        """Every device id of the city with the code of the asset it is bound to."""
+    def existing_devices(self, city_id: int) -> dict[str, ExistingDevice]:
+        """Every device id of the city with its kind and the asset code it is bound to."""
         ...
 
     def upsert_assets(self, city_id: int, records: Sequence[AssetRecord]) -> UpsertResult:
@@ -127,4 +118,16 @@ class UserRepository(Protocol):
 
     def user_for_token(self, token_hash: str, now: datetime) -> User | None:
         """The enabled user whose unexpired token has that hash, else None."""
+        ...
+
+
+class ImportLog(Protocol):
+    """Every inventory import attempt, accepted or refused, per city."""
+
+    def record_import(self, city_id: int, run: ImportRun) -> ImportRun:
+        """Keep a run; returns it with its id and time."""
+        ...
+
+    def list_imports(self, city_id: int, limit: int) -> list[ImportRun]:
+        """The city's latest runs, newest first."""
         ...

@@ -140,7 +140,7 @@ class AssetQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):  # noqa: UP046 (Python 3.11 has no PEP 695 syntax)
+class Page(Generic[T]):
     """One page of results and the id to continue after, if there is more."""
 
     items: list[T]
@@ -159,24 +159,41 @@ class UpsertResult:
 
 def record_problems(record: AssetRecord) -> list[str]:
     """Every reason ``record`` is not a valid asset, in plain words; empty if it is."""
+    return _common_problems(record) + _kind_problems(record)
+
+
+def _common_problems(record: AssetRecord) -> list[str]:
     problems: list[str] = []
     if not record.code or len(record.code) > CODE_MAX or record.code != record.code.strip():
         problems.append(f"code must be 1-{CODE_MAX} characters without surrounding spaces")
     if not valid_point(record.lat, record.lon):
         problems.append("lat must be within -90..90 and lon within -180..180")
-    for name in ("name", "street", "group", "controller_id", "controller_vendor"):
-        if len(getattr(record, name)) > TEXT_MAX:
-            problems.append(f"{name} is longer than {TEXT_MAX} characters")
-    if record.rated_watts is not None and not 0 < record.rated_watts <= MAX_RATED_WATTS:
-        problems.append(f"rated_watts must be above 0 and at most {MAX_RATED_WATTS:g}")
+    problems.extend(
+        f"{name} is longer than {TEXT_MAX} characters"
+        for name in ("name", "street", "group", "controller_id", "controller_vendor")
+        if len(getattr(record, name)) > TEXT_MAX
+    )
     if record.cabinet is not None and record.cabinet == record.code:
         problems.append("an asset cannot be its own cabinet")
     if record.device is not None and (not record.device or len(record.device) > CODE_MAX):
         problems.append(f"device must be 1-{CODE_MAX} characters")
     if record.device is not None and any(c in record.device for c in "/+#\x00 "):
-        problems.append("device id cannot contain '/', '+', '#', NUL or spaces (it names MQTT topics)")
-    if record.installed_on and record.lamp_changed_on and record.lamp_changed_on < record.installed_on:
+        problems.append(
+            "device id cannot contain '/', '+', '#', NUL or spaces (it names MQTT topics)"
+        )
+    if (
+        record.installed_on
+        and record.lamp_changed_on
+        and record.lamp_changed_on < record.installed_on
+    ):
         problems.append("lamp_changed_on is before installed_on")
+    return problems
+
+
+def _kind_problems(record: AssetRecord) -> list[str]:
+    problems: list[str] = []
+    if record.rated_watts is not None and not 0 < record.rated_watts <= MAX_RATED_WATTS:
+        problems.append(f"rated_watts must be above 0 and at most {MAX_RATED_WATTS:g}")
     if record.kind is not AssetKind.STREETLIGHT and (
         record.luminaire is not None or record.rated_watts is not None or record.lamp_changed_on
     ):
@@ -200,3 +217,11 @@ def check_record(record: AssetRecord) -> AssetRecord:
     if problems:
         raise InvalidInputError("; ".join(problems))
     return record
+
+
+RECORD_FIELDS = tuple(f for f in AssetRecord.__dataclass_fields__)
+
+
+def as_record(asset: AssetRecord) -> AssetRecord:
+    """The plain record of a stored asset (dropping its identifiers)."""
+    return AssetRecord(**{name: getattr(asset, name) for name in RECORD_FIELDS})

@@ -44,6 +44,13 @@ class City:
     def __post_init__(self) -> None:
         validate_city(self)
 
+    @property
+    def pk(self) -> int:
+        """The stored city's id (a city that was never stored has none)."""
+        if self.id is None:
+            raise ValueError(f"city {self.slug!r} is not stored yet")
+        return self.id
+
     def with_changes(self, **changes: object) -> City:
         """A copy with some fields changed, validated again."""
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -66,7 +73,9 @@ def validate_city(city: City) -> None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInputError(f"timezone {city.timezone!r} is not an IANA time zone") from exc
     if not valid_point(city.lat, city.lon):
-        raise InvalidInputError("centre must be a WGS84 latitude (-90..90) and longitude (-180..180)")
+        raise InvalidInputError(
+            "centre must be a WGS84 latitude (-90..90) and longitude (-180..180)"
+        )
     if city.tariff_per_kwh is not None and not 0 <= city.tariff_per_kwh < 100:  # noqa: PLR2004
         raise InvalidInputError("tariff per kWh must be between 0 and 100")
     if city.co2_kg_per_kwh is not None and not 0 <= city.co2_kg_per_kwh <= 2:  # noqa: PLR2004

@@ -25,7 +25,9 @@ class BBox:
         if not (-90 <= self.south <= 90 and -90 <= self.north <= 90):  # noqa: PLR2004
             raise InvalidInputError("bbox latitudes must lie within -90..90")
         if self.west > self.east or self.south > self.north:
-            raise InvalidInputError("bbox must be west,south,east,north with west<=east, south<=north")
+            raise InvalidInputError(
+                "bbox must be west,south,east,north with west<=east, south<=north"
+            )
 
     @classmethod
     def parse(cls, text: str) -> BBox:

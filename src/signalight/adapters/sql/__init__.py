@@ -1,0 +1,1 @@
+"""SQL storage through SQLAlchemy Core: SQLite embedded, PostgreSQL in production."""

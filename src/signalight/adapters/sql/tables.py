@@ -1,0 +1,175 @@
+"""The relational schema. Alembic migrations create it; this module describes it for queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and
+    marked UTC on the way out; PostgreSQL stores ``timestamptz`` as usual.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive times and store UTC."""
+        del dialect
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        del dialect
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Constraint names are fixed so that migrations on SQLite and PostgreSQL agree.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+cities = Table(
+    "cities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tariff_per_kwh", Float),
+    Column("co2_kg_per_kwh", Float),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("street", String(200), nullable=False, default=""),
+    Column("street_class", String(16)),
+    Column("cabinet_id", Integer, ForeignKey("assets.id", ondelete="RESTRICT")),
+    Column("group_name", String(200), nullable=False, default=""),
+    Column("installed_on", Date),
+    Column("luminaire", String(16)),
+    Column("rated_watts", Float),
+    Column("lamp_changed_on", Date),
+    Column("controller_id", String(200), nullable=False, default=""),
+    Column("controller_vendor", String(200), nullable=False, default=""),
+    Column("phases", JSON, nullable=False, default=list),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("city_id", "code", name="uq_assets_city_code"),
+    CheckConstraint("kind IN ('streetlight', 'cabinet', 'intersection')", name="kind"),
+    # Longitude first: a map viewport is wider than tall, and the range scan on
+    # lon followed by a lat filter keeps bbox queries to a thin slice of the city.
+    Index("ix_assets_city_lon_lat", "city_id", "lon", "lat"),
+    Index("ix_assets_city_kind", "city_id", "kind", "id"),
+    Index("ix_assets_cabinet", "cabinet_id"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("firmware", String(64), nullable=False, default=""),
+    Column("asset_id", Integer, ForeignKey("assets.id", ondelete="SET NULL"), unique=True),
+    # Per-device secrets (issued by the telemetry work) are stored as hashes only.
+    Column("credential_hash", String(200)),
+    Column("last_seen_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("city_id", "uid", name="uq_devices_city_uid"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of a 256-bit random token: a slow hash adds nothing to a secret
+    # that cannot be guessed, and would slow every request.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime()),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("error_count", Integer, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    # The first errors only: enough to fix the file, bounded in size.
+    Column("errors", JSON, nullable=False),
+    Index("ix_import_runs_city_at", "city_id", "at"),
+)

@@ -1,0 +1,29 @@
+"""Cities (tenants): each caller sees only the cities they hold a role in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from signalight.api.deps import AdminCity, ContainerDep, ReadableCity, UserDep
+from signalight.api.schemas import CityOut, CityPatch, ErrorOut
+
+router = APIRouter(tags=["cities"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+
+
+@router.get("/cities", response_model=list[CityOut])
+def list_cities(user: UserDep, container: ContainerDep) -> list[CityOut]:
+    """The cities the caller holds a role in."""
+    return [CityOut.of(c) for c in container.db.cities.list_cities(list(user.roles))]
+
+
+@router.get("/cities/{city}", response_model=CityOut, responses={404: {"model": ErrorOut}})
+def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
+    """One city, with how many assets of each kind it has."""
+    return CityOut.of(city, container.db.assets.count_assets(city.pk))
+
+
+@router.patch("/cities/{city}", response_model=CityOut, responses={422: {"model": ErrorOut}})
+def update_city(city: AdminCity, body: CityPatch, container: ContainerDep) -> CityOut:
+    """Change a city's settings (admin): tariff, CO2 factor, centre, time zone."""
+    changed = city.with_changes(**body.model_dump(exclude_unset=True))
+    return CityOut.of(container.db.cities.update_city(changed))

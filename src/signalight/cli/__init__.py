@@ -1,0 +1,1 @@
+"""The command line, `signalight`: one sub-command per job."""

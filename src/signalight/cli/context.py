@@ -1,0 +1,73 @@
+"""What every command shares: settings, the container, output and error handling."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+
+from signalight.container import Container, build
+from signalight.domain.errors import SignalightError
+from signalight.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr through rich; keep library chatter at warnings."""
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+    for noisy in ("alembic", "uvicorn.access", "timezonefinder"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear message and exit code 2."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "SIGNALIGHT_" + "_".join(str(p) for p in error["loc"]).upper()
+            err_console.print(f"[red]error:[/] {name}: {error['msg']}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def opened(settings: Settings | None = None) -> Iterator[Container]:
+    """The container for one command, closed afterwards."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    container = build(settings)
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Print Signalight errors as one red line and exit 1, instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except SignalightError as exc:
+            err_console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper

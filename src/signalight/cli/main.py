@@ -1,0 +1,112 @@
+"""The `signalight` command: the demo, the server, and the admin jobs."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from signalight import __version__
+from signalight.adapters.sql.migrate import current_revision
+from signalight.api.app import create_app
+from signalight.cli import cities, inventory, users
+from signalight.cli.context import console, err_console, friendly, load_settings, opened
+from signalight.container import Container
+from signalight.domain.errors import ConflictError, NotFoundError
+from signalight.domain.users import Role
+from signalight.services.cities import CityRequest, add_city
+
+app = typer.Typer(
+    help="Signalight: a city's streetlights and traffic signals, watched and run.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cities.app, name="city")
+app.add_typer(users.app, name="user")
+app.command("import")(inventory.import_)
+app.command("export")(inventory.export)
+app.command("imports")(inventory.imports)
+app.command("generate")(inventory.generate)
+
+DEMO_CITY = "Seberang Perai"
+DEMO_COUNTRY = "MY"
+DEMO_ADMIN = "admin"
+
+
+@app.command()
+@friendly
+def info() -> None:
+    """Show the version, data directory, database and schema revision."""
+    settings = load_settings()
+    with opened(settings) as container:
+        revision = current_revision(container.db.engine)
+        console.print(f"signalight {__version__}")
+        console.print(f"data directory: {settings.data_dir}")
+        console.print(f"database: {container.db.url} (schema {revision})")
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: SIGNALIGHT_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: SIGNALIGHT_PORT")] = None,
+) -> None:
+    """Serve the API and web pages (migrating the database first)."""
+    settings = load_settings()
+    with opened(settings) as container:
+        _serve(container, host or settings.host, port or settings.port)
+
+
+@app.command()
+@friendly
+def demo(
+    lights: Annotated[int, typer.Option(min=0, max=200_000)] = 20_000,
+    intersections: Annotated[int, typer.Option(min=0, max=5_000)] = 150,
+    port: Annotated[int | None, typer.Option()] = None,
+    no_serve: Annotated[bool, typer.Option(help="Set up, print the token, and stop")] = False,
+) -> None:
+    """Run the demo city: on first run create Seberang Perai and its fleet, then serve."""
+    settings = load_settings()
+    with opened(settings) as container:
+        console.print(f"data directory: {settings.data_dir}")
+        console.print(f"database: {container.db.url}")
+        try:
+            city = container.db.cities.get_city("seberang-perai")
+        except NotFoundError:
+            added = add_city(
+                CityRequest(DEMO_CITY, DEMO_COUNTRY), container.db.cities, container.gazetteer
+            )
+            city = added.city
+            console.print(f"added {city.name}: centre from the gazetteer, {added.matched}")
+            inventory.generate_into(container, city, lights, intersections, seed=2016)
+        with contextlib.suppress(ConflictError):
+            container.auth.add_user(DEMO_ADMIN, None)
+        container.auth.grant(DEMO_ADMIN, city, Role.ADMIN)
+        token = container.auth.issue_token(DEMO_ADMIN, label="demo")
+        url = f"http://{settings.host}:{port or settings.port}"
+        console.print(f"\n[bold]admin token[/] (shown once): {token}", highlight=False)
+        console.print(
+            f"try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/cities/{city.slug}"
+        )
+        console.print(f"API docs: {url}/docs    web: {url}/\n", highlight=False)
+        if not no_serve:
+            _serve(container, settings.host, port or settings.port)
+
+
+def _serve(container: Container, host: str, port: int) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"[yellow]serving on {host}: put TLS in front of it[/]")
+    uvicorn.run(
+        create_app(container),
+        host=host,
+        port=port,
+        log_level=container.settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def run() -> None:
+    """Entry point of the `signalight` script."""
+    app()

@@ -1,0 +1,44 @@
+"""The composition root: builds the adapters and services once, from the settings."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from signalight.adapters.clock import SystemClock
+from signalight.adapters.gazetteer import GeoNamesGazetteer
+from signalight.adapters.sql.database import SqlDatabase
+from signalight.ports import Clock
+from signalight.services.auth import AuthService
+from signalight.settings import Settings
+
+
+@dataclass
+class Container:
+    """Everything an entry point needs, wired together. Build it with :func:`build`."""
+
+    settings: Settings
+    db: SqlDatabase
+    clock: Clock = field(default_factory=SystemClock)
+
+    @functools.cached_property
+    def auth(self) -> AuthService:
+        """Credentials and roles."""
+        return AuthService(self.db.users, self.clock, self.settings.token_ttl_days)
+
+    @functools.cached_property
+    def gazetteer(self) -> GeoNamesGazetteer:
+        """The offline gazetteer; loaded on first use, as it reads a large file."""
+        return GeoNamesGazetteer()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.close()
+
+
+def build(settings: Settings, *, migrate: bool = True) -> Container:
+    """Connect to the configured database and, unless told not to, migrate it."""
+    db = SqlDatabase.connect(settings.effective_database_url)
+    if migrate:
+        db.migrate()
+    return Container(settings, db)

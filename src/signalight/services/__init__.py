@@ -1,0 +1,1 @@
+"""Application services: use cases that compose the domain with the ports."""

@@ -1,0 +1,110 @@
+"""Authentication and authorisation: passwords, API tokens and roles per city."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from signalight.domain.cities import City
+from signalight.domain.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from signalight.domain.users import Role, User, role_allows
+from signalight.ports import Clock, UserRepository
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "slt_"  # noqa: S105 (a prefix, not a secret); makes a leaked token easy to recognise in secret scanners
+MIN_PASSWORD = 12
+USERNAME_MAX = 64
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    """Issues and checks credentials; decides what a user may do in a city."""
+
+    def __init__(self, users: UserRepository, clock: Clock, token_ttl_days: int) -> None:
+        self._users = users
+        self._clock = clock
+        self._ttl = timedelta(days=token_ttl_days) if token_ttl_days else None
+        self._hasher = PasswordHasher()
+
+    def add_user(self, username: str, password: str | None) -> User:
+        """Create a user, with an argon2 password hash if a password is given."""
+        if (
+            not username
+            or len(username) > USERNAME_MAX
+            or not username.isprintable()
+            or " " in username
+        ):
+            raise InvalidInputError(
+                f"username must be 1-{USERNAME_MAX} printable characters, no spaces"
+            )
+        if password is not None and len(password) < MIN_PASSWORD:
+            raise InvalidInputError(f"password must have at least {MIN_PASSWORD} characters")
+        password_hash = self._hasher.hash(password) if password is not None else None
+        return self._users.add_user(username, password_hash)
+
+    def grant(self, username: str, city: City, role: Role | None) -> User:
+        """Give ``username`` a role in ``city`` (None takes it away)."""
+        user, _ = self._users.get_user(username)
+        self._users.set_role(user.id, city.pk, role)
+        return self._users.get_user(username)[0]
+
+    def issue_token(self, username: str, label: str = "") -> str:
+        """A new API token for the user. Only its hash is stored; show it once."""
+        user, _ = self._users.get_user(username)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = self._clock.now() + self._ttl if self._ttl else None
+        self._users.add_token(user.id, hash_token(token), label, expires)
+        return token
+
+    def login(self, username: str, password: str) -> str:
+        """Check a password and issue a token; AuthenticationError if they do not match."""
+        try:
+            user, stored = self._users.get_user(username)
+        except NotFoundError:
+            # Hash anyway so that timing does not tell which usernames exist.
+            self._hasher.hash(password)
+            raise AuthenticationError("wrong username or password") from None
+        if stored is None or user.disabled:
+            raise AuthenticationError("wrong username or password")
+        try:
+            self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            log.info("failed login for user id %s", user.id)
+            raise AuthenticationError("wrong username or password") from None
+        return self.issue_token(username, label="login")
+
+    def authenticate(self, token: str | None) -> User:
+        """The user a bearer token belongs to; AuthenticationError if none."""
+        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:  # noqa: PLR2004
+            raise AuthenticationError("a valid bearer token is required")
+        user = self._users.user_for_token(hash_token(token), self._clock.now())
+        if user is None:
+            raise AuthenticationError("the token is unknown, expired or revoked")
+        return user
+
+
+def require_role(user: User, city: City, needed: Role) -> Role:
+    """The user's role in ``city`` if it allows ``needed``, else PermissionDeniedError."""
+    role = user.role_in(city.pk)
+    if role is None:
+        raise PermissionDeniedError(f"you have no role in city {city.slug!r}")
+    if not role_allows(role, needed):
+        raise PermissionDeniedError(
+            f"this needs the {needed} role in {city.slug!r}; you are {role}"
+        )
+    return role

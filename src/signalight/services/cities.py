@@ -1,0 +1,95 @@
+"""Adding cities, filled in from the offline gazetteer where the caller gives no value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from signalight.domain.cities import City, slugify
+from signalight.domain.errors import InvalidInputError
+from signalight.ports import CityRepository
+
+
+class Gazetteer(Protocol):
+    """Where a city's centre, time zone and currency come from when not given."""
+
+    def lookup(self, name: str, country: str | None = None) -> _Place:
+        """The best match for a place name."""
+        ...
+
+    def currency(self, country: str) -> str:
+        """A country's ISO 4217 currency."""
+        ...
+
+    def timezone_at(self, lat: float, lon: float) -> str:
+        """The IANA time zone at a point."""
+        ...
+
+
+class _Place(Protocol):
+    name: str
+    country: str
+    lat: float
+    lon: float
+    timezone: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CityRequest:
+    """What the caller says of a new city; None means 'look it up'."""
+
+    name: str
+    country: str | None = None
+    slug: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    tariff_per_kwh: float | None = None
+    co2_kg_per_kwh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddedCity:
+    """The stored city and the gazetteer place its missing values came from, if any."""
+
+    city: City
+    matched: str | None
+
+
+def add_city(request: CityRequest, cities: CityRepository, gazetteer: Gazetteer) -> AddedCity:
+    """Store a new city, filling what the request leaves out from the gazetteer.
+
+    The centre comes from the gazetteer unless both lat and lon are given; the
+    time zone from the gazetteer's match, or from the given centre; the
+    currency from the country.
+    """
+    matched = None
+    lat, lon, timezone, country = request.lat, request.lon, request.timezone, request.country
+    if (lat is None) != (lon is None):
+        raise InvalidInputError("give both lat and lon, or neither")
+    if lat is None or lon is None:
+        place = gazetteer.lookup(request.name, country)
+        matched = f"{place.name}, {place.country} ({place.lat:.4f}, {place.lon:.4f})"
+        lat, lon = place.lat, place.lon
+        country = country or place.country
+        timezone = timezone or place.timezone
+    if country is None:
+        raise InvalidInputError("country is needed when the centre is given")
+    country = country.upper()
+    timezone = timezone or gazetteer.timezone_at(lat, lon)
+    currency = (request.currency or gazetteer.currency(country)).upper()
+    slug = request.slug or slugify(request.name)
+    city = City(
+        slug=slug,
+        name=request.name.strip(),
+        country=country,
+        timezone=timezone,
+        lat=lat,
+        lon=lon,
+        currency=currency,
+        tariff_per_kwh=request.tariff_per_kwh,
+        co2_kg_per_kwh=request.co2_kg_per_kwh,
+    )
+    return AddedCity(cities.add_city(city), matched)

@@ -1,0 +1,161 @@
+"""Importing and exporting a city's inventory: all or nothing, every bad row named."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from signalight.codecs.inventory_csv import decode_csv, encode_csv
+from signalight.codecs.inventory_fields import Decoded, RowError
+from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
+from signalight.domain.assets import Asset, AssetQuery, AssetRecord, UpsertResult, record_problems
+from signalight.domain.cities import City
+from signalight.domain.errors import ConflictError, InvalidInputError
+from signalight.domain.inventory import ImportRun, cross_row_problems
+from signalight.ports import AssetRepository, ImportLog
+
+log = logging.getLogger(__name__)
+
+
+class InventoryFormat(StrEnum):
+    """The file formats an inventory can be imported from and exported to."""
+
+    CSV = "csv"
+    GEOJSON = "geojson"
+
+    @classmethod
+    def from_name(cls, filename: str) -> InventoryFormat:
+        """Guess the format from a file name's ending (CSV unless it says JSON)."""
+        lower = filename.lower()
+        return cls.GEOJSON if lower.endswith((".geojson", ".json")) else cls.CSV
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """The outcome of one import: what was written, or every reason nothing was."""
+
+    run: ImportRun
+    result: UpsertResult | None  # None when nothing was written
+    errors: list[str]
+    dry_run: bool = False
+
+
+def decode(data: bytes, fmt: InventoryFormat, mapping: Mapping[str, str | None] | None) -> Decoded:
+    """Decode an inventory file of either format."""
+    match fmt:
+        case InventoryFormat.CSV:
+            return decode_csv(data, mapping)
+        case InventoryFormat.GEOJSON:
+            return decode_geojson(data, mapping)
+
+
+def import_inventory(
+    city: City,
+    data: bytes,
+    fmt: InventoryFormat,
+    *,
+    assets: AssetRepository,
+    imports: ImportLog,
+    actor: str,
+    source: str,
+    max_distance_m: float,
+    mapping: Mapping[str, str | None] | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Check a whole inventory file, then write all of it or none of it.
+
+    Every problem found is reported with its line (or feature) number; one bad
+    row refuses the whole file, so a city never ends up with half an import.
+    Each attempt but a dry run is kept in the import log.
+    """
+    decoded = decode(data, fmt, mapping)
+    errors: list[RowError] = list(decoded.errors)
+    where = "feature" if fmt is InventoryFormat.GEOJSON else "line"
+    problems = cross_row_problems(
+        decoded.records,
+        assets.existing_assets(city.pk),
+        assets.existing_devices(city.pk),
+        (city.lat, city.lon),
+        max_distance_m,
+    )
+    errors.extend(RowError(line, reason, where) for line, reason in problems)
+    errors.sort(key=lambda e: (e.line, e.reason))
+    rows = len(decoded.records) + len({e.line for e in decoded.errors if e.where != "file"})
+    messages = [str(e) for e in errors]
+    result = None
+    if not errors and not dry_run:
+        result = assets.upsert_assets(city.pk, [record for _, record in decoded.records])
+    run = ImportRun(
+        source=source,
+        format=fmt.value,
+        actor=actor,
+        rows=rows,
+        error_count=len(errors),
+        accepted=not errors,
+        errors=messages,
+    )
+    if not dry_run:
+        run = imports.record_import(city.pk, run)
+    if errors:
+        log.warning(
+            "import of %s into %s refused: %d errors in %d rows",
+            source,
+            city.slug,
+            len(errors),
+            rows,
+        )
+    elif result is not None:
+        log.info(
+            "imported %s into %s: %d new, %d updated",
+            source,
+            city.slug,
+            result.inserted,
+            result.updated,
+        )
+    return ImportReport(run, result, messages, dry_run)
+
+
+def export_inventory(city: City, fmt: InventoryFormat, assets: AssetRepository) -> Iterator[bytes]:
+    """The city's whole inventory as a stream of file chunks, cabinets first."""
+    records = assets.iter_assets(city.pk)
+    match fmt:
+        case InventoryFormat.CSV:
+            for chunk in encode_csv(records):
+                yield chunk.encode()
+        case InventoryFormat.GEOJSON:
+            yield from encode_geojson(records, foreign_members={"city": city.slug})
+
+
+def save_asset(
+    city: City,
+    record: AssetRecord,
+    *,
+    assets: AssetRepository,
+    max_distance_m: float,
+    create: bool,
+) -> Asset:
+    """Create or change one asset under the same rules as a file import.
+
+    Raises:
+        ConflictError: ``create`` and the code exists already.
+        InvalidInputError: the record breaks a rule; the message lists each.
+    """
+    existing = assets.existing_assets(city.pk)
+    if create and record.code in existing:
+        raise ConflictError(f"an asset with code {record.code!r} exists already")
+    problems = record_problems(record) + [
+        reason
+        for _, reason in cross_row_problems(
+            [(1, record)],
+            existing,
+            assets.existing_devices(city.pk),
+            (city.lat, city.lon),
+            max_distance_m,
+        )
+    ]
+    if problems:
+        raise InvalidInputError("; ".join(problems))
+    assets.upsert_assets(city.pk, [record])
+    return assets.query_assets(city.pk, AssetQuery(code=record.code, limit=1)).items[0]

@@ -1,0 +1,54 @@
+"""Settings, read once from the environment (``SIGNALIGHT_*``) by the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives unless ``SIGNALIGHT_DATA_DIR`` says otherwise."""
+    return Path(platformdirs.user_data_dir("signalight", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything Signalight can be configured with; validated at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNALIGHT_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Empty means the embedded SQLite database in data_dir.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Uploads above this are refused before they are read in full.
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # An imported asset farther than this from the city centre is a data error
+    # (swapped lat/lon is the usual cause).
+    import_max_distance_km: float = Field(default=100.0, gt=0)
+    # API tokens issued by `user add` and `auth/token` live this long (0: no expiry).
+    token_ttl_days: int = Field(default=365, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'signalight.db'}"
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the embedded SQLite database is in use."""
+        return self.effective_database_url.startswith("sqlite")

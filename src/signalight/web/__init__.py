@@ -1,0 +1,1 @@
+"""Web pages served beside the API; all assets ship in the package."""

@@ -1,0 +1,112 @@
+"""The `signalight` command as a user runs it, on the embedded database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from signalight.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
+    return tmp_path
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_city_add_fills_from_the_gazetteer(env: Path) -> None:
+    code, out, _ = run("city", "add", "Seberang Perai", "--country", "MY")
+    assert code == 0, out
+    assert "seberang-perai" in out
+    assert "Asia/Kuala_Lumpur" in out
+    assert "MYR" in out
+    code, out, _ = run(
+        "city", "add", "Giessen", "--slug", "gi", "--currency", "eur", "--tariff", "0.3"
+    )
+    assert code == 0, out
+    assert "Europe/Berlin" in out
+    assert "EUR" in out
+    code, out, _ = run("city", "list")
+    assert "seberang-perai" in out
+    assert "gi" in out
+    assert (env / "data" / "signalight.db").exists()
+
+
+def test_city_add_reports_unknown_places_and_duplicates(env: Path) -> None:
+    code, _, err = run("city", "add", "Xyzzyville", "--country", "MY")
+    assert code == 1
+    assert "gazetteer" in err
+    code, _, _ = run("city", "add", "Ipoh", "--country", "MY", "--lat", "4.6", "--lon", "101.1")
+    assert code == 0
+    code, _, err = run("city", "add", "Ipoh", "--country", "MY")
+    assert code == 1
+    assert "exists already" in err
+
+
+def test_import_export_roundtrip_and_refusal(env: Path) -> None:
+    assert run("city", "add", "Ipoh", "--country", "MY")[0] == 0
+    good = env / "good.csv"
+    good.write_text(
+        "Kind;Pole No;lat;lon;cabinet;notes\n"
+        "cabinet;CB-1;4.5975;101.0901;;first\n"
+        "streetlight;SL-1;4.5979;101.0901;CB-1;\n"
+    )
+    code, out, err = run("import", "ipoh", str(good), "--map", "Pole No=code", "--map", "notes=-")
+    assert code == 0, err
+    assert "2 new" in out
+    bad = env / "bad.csv"
+    bad.write_text("kind,code,lat,lon\nstreetlight,SL-2,4.6,abc\nstreetlight,SL-3,101.09,4.59\n")
+    code, _, err = run("import", "ipoh", str(bad))
+    assert code == 1
+    assert "line 2" in err
+    assert "line 3" in err
+    assert "nothing was imported" in err
+    code, out, _ = run("imports", "ipoh")
+    assert "refused" in out
+    assert "imported" in out
+    exported = env / "out.geojson"
+    code, _, _ = run("export", "ipoh", "--format", "geojson", "-o", str(exported))
+    assert code == 0
+    assert '"SL-1"' in exported.read_text()
+
+
+def test_user_add_prints_a_token_once(env: Path) -> None:
+    assert run("city", "add", "Ipoh", "--country", "MY")[0] == 0
+    code, out, err = run("user", "add", "ops", "--city", "ipoh", "--role", "operator")
+    assert code == 0, err
+    assert out.strip().startswith("slt_")
+    code, _, err = run("user", "add", "ops")
+    assert code == 1
+    assert "exists" in err
+    code, out, _ = run("user", "grant", "ops", "ipoh", "admin")
+    assert "admin in ipoh" in out
+
+
+def test_generate_and_info(env: Path) -> None:
+    assert run("city", "add", "Ipoh", "--country", "MY")[0] == 0
+    code, out, err = run("generate", "ipoh", "--lights", "300", "--intersections", "3")
+    assert code == 0, err
+    assert "generated" in out
+    code, out, _ = run("city", "list")
+    assert "300" in out
+    code, out, _ = run("info")
+    assert str(env / "data") in out.replace("\n", "")
+    assert "schema 0001" in out
+
+
+def test_bad_setting_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNALIGHT_DATABASE_URL", "mysql://nope")
+    code, _, err = run("city", "list")
+    assert code == 2
+    assert "SIGNALIGHT_DATABASE_URL" in err
