@@ -16,7 +16,7 @@ def grid(city: City, cabinets: int = 2, per_cabinet: int = 30) -> list[AssetReco
     """Cabinets in a row east of the centre, each with a line of lights north of it."""
     records: list[AssetRecord] = []
     for c in range(cabinets):
-        lat0, lon0 = offset(city.lat, city.lon, 0, 2000.0 * c)
+        lat0, lon0 = (round(v, 7) for v in offset(city.lat, city.lon, 0, 2000.0 * c))
         code = f"CB-{c}"
         records.append(
             AssetRecord(kind=AssetKind.CABINET, code=code, lat=lat0, lon=lon0, device=f"m-{c}")

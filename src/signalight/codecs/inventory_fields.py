@@ -33,27 +33,6 @@ __all__ = [
     "record_to_properties",
 ]
 
-COLUMNS: tuple[str, ...] = (
-    "kind",
-    "code",
-    "name",
-    "lat",
-    "lon",
-    "status",
-    "street",
-    "street_class",
-    "cabinet",
-    "group",
-    "installed_on",
-    "luminaire",
-    "rated_watts",
-    "lamp_changed_on",
-    "controller_id",
-    "controller_vendor",
-    "phases",
-    "device",
-    "device_firmware",
-)
 REQUIRED_COLUMNS: tuple[str, ...] = ("kind", "code", "lat", "lon")
 _REQUIRED = frozenset(REQUIRED_COLUMNS)
 COORDINATE_DECIMALS = 7  # 1e-7 degree is about 1 cm on the ground: finer is noise
@@ -229,6 +208,8 @@ _CONVERTERS: dict[str, Converter] = {
     "device": _text,
     "device_firmware": _text,
 }
+# The canonical columns are AssetRecord's fields, in the order a person reads a row in.
+COLUMNS: tuple[str, ...] = tuple(_CONVERTERS)
 _DECIMAL_COMMA_CONVERTERS: dict[str, Converter] = {
     column: _number_decimal_comma if convert is _number else convert
     for column, convert in _CONVERTERS.items()
@@ -236,18 +217,11 @@ _DECIMAL_COMMA_CONVERTERS: dict[str, Converter] = {
 
 
 def field_value(column: str, value: object, *, decimal_comma: bool = False) -> object:
-    """Convert one value of ``column`` as :func:`record_from_fields` does.
-
-    Args:
-        column: A name from :data:`COLUMNS`.
-        value: Text, or a JSON value; it must not be empty or null.
-        decimal_comma: Accept ``52,37`` as a number, as semicolon CSV files write it.
-
-    Returns:
-        The value as the matching :class:`AssetRecord` field holds it.
+    """Convert one given (not empty, not null) value of ``column`` as records are built.
 
     Raises:
-        InvalidInputError: If the column is unknown or the value does not convert.
+        InvalidInputError: If the column is unknown or the value does not convert; the
+            message reads like a reason of :class:`RecordError`.
     """
     convert = (_DECIMAL_COMMA_CONVERTERS if decimal_comma else _CONVERTERS).get(column)
     if convert is None:
@@ -332,12 +306,9 @@ def record_from_fields(
 
     Args:
         fields: Values by canonical column name (see :data:`COLUMNS`), as a mapping or as
-            ``(column, value)`` pairs such as ``zip(header, row)``, which spares a CSV
+            ``(column, value)`` pairs such as ``zip(header, row)``, which spares the CSV
             decoder a dict per row.
         decimal_comma: Also accept ``52,37`` for numbers (semicolon-separated CSV files).
-
-    Returns:
-        The record.
 
     Raises:
         RecordError: Listing every problem of the fields, then of the record as a whole.
@@ -371,16 +342,10 @@ def _number_text(value: float | None) -> str:
 
 
 def record_to_fields(record: AssetRecord) -> dict[str, str]:
-    """The CSV cells of a record, keyed by column in :data:`COLUMNS` order.
+    """The CSV cells of ``record`` by column, in :data:`COLUMNS` order.
 
-    Unset values are empty strings, phases are joined with ``;`` and coordinates keep
-    up to seven decimals (about 1 cm).
-
-    Args:
-        record: The asset record.
-
-    Returns:
-        Text by column name.
+    Unset values are empty, phases are joined with ``;`` and coordinates keep up to seven
+    decimals (about 1 cm), so a value read from a file is written back unchanged.
     """
     return {
         "kind": record.kind.value,
@@ -406,14 +371,7 @@ def record_to_fields(record: AssetRecord) -> dict[str, str]:
 
 
 def record_to_properties(record: AssetRecord) -> dict[str, object]:
-    """The GeoJSON properties of a record: JSON types, None for unset, no lat/lon.
-
-    Args:
-        record: The asset record.
-
-    Returns:
-        JSON-ready values by column name, in :data:`COLUMNS` order.
-    """
+    """The GeoJSON properties of ``record``: JSON types, None for unset, no lat/lon."""
     return {
         "kind": record.kind.value,
         "code": record.code,
@@ -438,13 +396,8 @@ def record_to_properties(record: AssetRecord) -> dict[str, object]:
 def parse_mapping(items: Sequence[str]) -> dict[str, str | None]:
     """Parse column mappings such as ``pole_no=code`` (rename) and ``notes=-`` (drop).
 
-    Source names are matched case-insensitively, as headers are.
-
-    Args:
-        items: The ``--map`` options as given.
-
-    Returns:
-        Canonical column, or None to drop the column, by lower-case source name.
+    Returns the canonical column, or None to drop the column, by lower-case source name
+    (headers are matched case-insensitively).
 
     Raises:
         InvalidInputError: For a malformed item, a target that is not a column, a source

@@ -194,7 +194,7 @@ class SqlAssetRepository:
 
 def _code_ids(conn: Connection, city_id: int) -> dict[str, int]:
     rows = conn.execute(select(assets.c.code, assets.c.id).where(assets.c.city_id == city_id))
-    return dict(rows)
+    return {code: asset_id for code, asset_id in rows}  # noqa: C416 (a Result is not a mapping source)
 
 
 def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) -> dict[str, Any]:
