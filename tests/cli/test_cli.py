@@ -110,3 +110,19 @@ def test_bad_setting_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch
     code, _, err = run("city", "list")
     assert code == 2
     assert "SIGNALIGHT_DATABASE_URL" in err
+
+
+def test_demo_sets_up_once_and_prints_a_working_token(env: Path) -> None:
+    code, out, err = run("demo", "--lights", "200", "--intersections", "2", "--no-serve")
+    assert code == 0, err
+    assert "admin token" in out
+    token = out.split("(shown once): ")[1].split()[0]
+    assert token.startswith("slt_")
+    code, out, _ = run("city", "list")
+    assert "seberang-perai" in out
+    assert "200" in out
+    # A second run reuses the city and fleet, and issues a fresh token.
+    code, out2, err = run("demo", "--lights", "200", "--no-serve")
+    assert code == 0, err
+    assert "added Seberang Perai" not in out2
+    assert out2.split("(shown once): ")[1].split()[0] != token

@@ -5,7 +5,7 @@ import math
 from datetime import date
 
 import pytest
-from inventory_samples import make_cabinet, make_intersection, make_streetlight
+from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 from signalight.codecs.inventory_fields import (
     COLUMNS,

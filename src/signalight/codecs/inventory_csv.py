@@ -148,7 +148,8 @@ def decode_csv(data: bytes, mapping: Mapping[str, str | None] | None = None) -> 
 
     Returns:
         The records, each with the physical line its row starts on (the header is line 1),
-        and the errors: of the whole file (then there are no records) or of single rows.
+        and the errors of single rows or of the whole file; after an error of the whole file
+        the records are missing or incomplete.
     """
     text = _text(data)
     if isinstance(text, RowError):
@@ -157,10 +158,16 @@ def decode_csv(data: bytes, mapping: Mapping[str, str | None] | None = None) -> 
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, strict=True, skipinitialspace=True
     )
+    cells: list[str] | None = None
+    header_line = 1
     try:
-        cells = next((row for row in reader if any(row)), None)
+        for row in reader:
+            if any(row):
+                cells = row
+                break
+            header_line = reader.line_num + 1
     except csv.Error as exc:
-        return Decoded([], [_malformed(reader.line_num, exc)])
+        return Decoded([], [_malformed(header_line, exc)])
     if cells is None:
         reason = "the file is empty; its first line must name the columns, e.g. kind,code,lat,lon"
         return Decoded([], [RowError(0, reason, "file")])
@@ -193,7 +200,9 @@ def _decode_rows(reader: Reader, header: _Header, *, decimal_comma: bool) -> Dec
     records: list[tuple[int, AssetRecord]] = []
     errors: list[RowError] = []
     # Locals, as this loop runs once a row and 100,000 rows must take well under 2 seconds.
-    names, cells, width = header.names, itemgetter(*header.indexes), header.width
+    names, width = header.names, header.width
+    # Most files hold only inventory columns, so their rows need no picking.
+    cells = _same if header.indexes == tuple(range(width)) else itemgetter(*header.indexes)
     strange_rows = bool(header.unnamed)
     # The reader's line_num is the last physical line it has read, so a record starts on the
     # line after the previous record ended, whatever quoted newlines either of them held.
@@ -212,9 +221,9 @@ def _decode_rows(reader: Reader, header: _Header, *, decimal_comma: bool) -> Dec
                 # Spreadsheets leave out the trailing empty cells of a row.
                 row.extend([""] * (width - len(row)))
             try:
-                record = record_from_fields(
-                    zip(names, cells(row), strict=True), decimal_comma=decimal_comma
-                )
+                # Not strict: a row may end in empty cells beyond the header.
+                fields = zip(names, cells(row), strict=False)
+                record = record_from_fields(fields, decimal_comma=decimal_comma)
             except RecordError as exc:
                 errors.extend(RowError(line, problem) for problem in exc.problems)
             else:
@@ -222,6 +231,10 @@ def _decode_rows(reader: Reader, header: _Header, *, decimal_comma: bool) -> Dec
     except csv.Error as exc:
         errors.append(_malformed(start, exc))
     return Decoded(records, errors)
+
+
+def _same(row: list[str]) -> list[str]:
+    return row
 
 
 def _malformed(line: int, exc: csv.Error) -> RowError:

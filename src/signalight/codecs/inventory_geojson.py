@@ -31,6 +31,7 @@ CHUNK_BYTES = 64 * 1024  # features are sent in chunks of about this size
 COORDINATE_TOLERANCE = 10.0**-COORDINATE_DECIMALS
 _COORDINATES_SHAPE = "geometry coordinates must be [lon, lat] or [lon, lat, altitude]"
 _UNSET = ("", None)
+_KNOWN = frozenset(COLUMNS)
 _JSON_TYPES = {
     dict: "an object without a GeoJSON type",
     list: "an array",
@@ -96,33 +97,44 @@ def _coordinate_problems(fields: dict[str, object], lat: float, lon: float) -> l
     return problems
 
 
-def _fields(
-    properties: dict[str, object],
-    renames: Mapping[str, str | None],
-    unknown: dict[str, int],
-    number: int,
-    problems: list[str],
-) -> dict[str, object]:
-    """The properties by canonical column, after the mapping."""
-    fields: dict[str, object] = {}
-    for name, value in properties.items():
+class _PropertyNames:
+    """Turns property names into columns, working each name out once rather than per feature."""
+
+    def __init__(self, mapping: Mapping[str, str | None] | None) -> None:
+        self.renames = {
+            source.strip().lower(): (target.strip().lower() if target else None)
+            for source, target in (mapping or {}).items()
+        }
+        self.columns: dict[str, str | None] = {}  # property name -> column, None to skip it
+        self.unknown: dict[str, int] = {}  # unknown property name -> first feature with it
+
+    def _learn(self, name: str, number: int) -> str | None:
         source = name.strip().lower()
-        target = renames.get(source, source)
-        if target is None:
-            continue
-        if target not in COLUMNS:
-            unknown.setdefault(name, number)
-        elif target in fields:
-            problems.append(f"{target}: given twice in the properties")
-        else:
-            fields[target] = value
-    return fields
+        column = self.renames.get(source, source)
+        if column is not None and column not in _KNOWN:
+            self.unknown[name] = number
+            column = None
+        self.columns[name] = column
+        return column
+
+    def fields(
+        self, properties: dict[str, object], number: int, problems: list[str]
+    ) -> dict[str, object]:
+        """The properties of feature ``number`` by column; a column given twice is a problem."""
+        fields: dict[str, object] = {}
+        for name, value in properties.items():
+            column = self.columns[name] if name in self.columns else self._learn(name, number)
+            if column is None:
+                continue
+            if column in fields:
+                problems.append(f"{column}: given twice in the properties")
+            else:
+                fields[column] = value
+        return fields
 
 
-def _feature(
-    feature: object, renames: Mapping[str, str | None], unknown: dict[str, int], number: int
-) -> AssetRecord | list[str]:
-    """The record of one feature, or its problems; notes unknown property names in ``unknown``."""
+def _feature(feature: object, names: _PropertyNames, number: int) -> AssetRecord | list[str]:
+    """The record of one feature, or its problems."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return ["is not a GeoJSON Feature"]
     problems: list[str] = []
@@ -135,7 +147,7 @@ def _feature(
         properties = {}
     elif not isinstance(properties, dict):
         return [*problems, "properties must be a JSON object"]
-    fields = _fields(properties, renames, unknown, number, problems)
+    fields = names.fields(properties, number, problems)
     problems.extend(_coordinate_problems(fields, *point))
     fields["lat"], fields["lon"] = point
     # RFC 7946 features are identified by "id"; take it as the code if the properties lack one.
@@ -173,23 +185,19 @@ def decode_geojson(data: bytes, mapping: Mapping[str, str | None] | None = None)
     features = _features(document)
     if isinstance(features, RowError):
         return Decoded([], [features])
-    renames = {
-        source.strip().lower(): (target.strip().lower() if target else None)
-        for source, target in (mapping or {}).items()
-    }
+    names = _PropertyNames(mapping)
     records: list[tuple[int, AssetRecord]] = []
     errors: list[RowError] = []
-    unknown: dict[str, int] = {}  # unknown property name -> first feature that has it
     for number, feature in enumerate(features, start=1):
-        result = _feature(feature, renames, unknown, number)
+        result = _feature(feature, names, number)
         if isinstance(result, list):
             errors.extend(RowError(number, problem, "feature") for problem in result)
         else:
             records.append((number, result))
-    if unknown:
-        names = ", ".join(f"{name!r} (feature {first})" for name, first in unknown.items())
+    if names.unknown:
+        unknown = ", ".join(f"{name!r} (feature {first})" for name, first in names.unknown.items())
         reason = (
-            f"unknown properties: {names}; rename each to an inventory column with"
+            f"unknown properties: {unknown}; rename each to an inventory column with"
             " --map NAME=COLUMN or drop it with --map NAME=-"
             f" (the columns are {', '.join(COLUMNS)})"
         )

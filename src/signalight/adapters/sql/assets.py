@@ -198,6 +198,11 @@ def _code_ids(conn: Connection, city_id: int) -> dict[str, int]:
 
 
 def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) -> dict[str, Any]:
+    cabinet_id = None
+    if record.cabinet is not None:
+        cabinet_id = ids.get(record.cabinet)
+        if cabinet_id is None:
+            raise ConflictError(f"cabinet {record.cabinet!r} of {record.code!r} does not exist")
     return {
         "city_id": city_id,
         "kind": record.kind.value,
@@ -208,7 +213,7 @@ def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) 
         "status": record.status.value,
         "street": record.street,
         "street_class": record.street_class.value if record.street_class else None,
-        "cabinet_id": ids[record.cabinet] if record.cabinet is not None else None,
+        "cabinet_id": cabinet_id,
         "group_name": record.group,
         "installed_on": record.installed_on,
         "luminaire": record.luminaire.value if record.luminaire else None,
