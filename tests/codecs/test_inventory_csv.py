@@ -4,11 +4,11 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 from signalight.codecs.inventory_csv import decode_csv, encode_csv
 from signalight.codecs.inventory_fields import COLUMNS, Decoded, RowError, parse_mapping
 from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType, StreetClass
+from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 HEADER = ",".join(COLUMNS)
 STREETLIGHT = (

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from datetime import date
 
 import pytest
-from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 from signalight.codecs.inventory_fields import (
     COLUMNS,
@@ -26,6 +24,7 @@ from signalight.domain.assets import (
     StreetClass,
 )
 from signalight.domain.errors import InvalidInputError
+from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 MINIMAL = {"kind": "streetlight", "code": "P-1", "lat": "52.37", "lon": "4.89"}
 
@@ -292,4 +291,3 @@ def test_row_error_text_and_decoded_ok() -> None:
     assert str(RowError(0, "the file is empty", "file")) == "file: the file is empty"
     assert Decoded([], []).ok
     assert not Decoded([], [RowError(0, "x", "file")]).ok
-    assert math.isclose(make_streetlight().lat, 52.3702157)

@@ -5,11 +5,11 @@ from typing import Any
 
 import orjson
 import pytest
-from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 from signalight.codecs.inventory_fields import COLUMNS, Decoded, RowError
 from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
 from signalight.domain.assets import AssetKind
+from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
 
 
 def point(lon: float, lat: float, /, **properties: Any) -> dict[str, Any]:
@@ -129,17 +129,21 @@ def test_line_string_geometry() -> None:
         ({"type": "Point", "coordinates": [1]}, "geometry coordinates must be [lon, lat]"),
         ({"type": "Point", "coordinates": [1, "2"]}, "geometry coordinates must be [lon, lat]"),
         ({"type": "Point", "coordinates": [1, True]}, "geometry coordinates must be [lon, lat]"),
+        ({"coordinates": [1, 2]}, "geometry has no GeoJSON type"),
     ],
 )
 def test_unusable_geometry(geometry: object, reason: str) -> None:
-    feature = point(4.5, 52.1, kind="cabinet", code="C-1", rated_watts="x")
+    feature = point(4.5, 52.1, kind="cabinet", code="C-1", rated_watts="x", phases=[2], lat=52.1)
     feature["geometry"] = geometry
     errors = decode_geojson(collection(feature)).errors
     assert errors[0].reason.startswith(reason)
     assert errors[0].line == 1
     assert errors[0].where == "feature"
-    # The properties are checked as well.
-    assert any(error.reason.startswith("rated_watts: 'x'") for error in errors)
+    # The other properties are checked as well, and lat is not compared with a stand-in.
+    assert [error.reason for error in errors[1:]] == [
+        "rated_watts: 'x' is not a number",
+        "controller_id, controller_vendor and phases apply to intersections only",
+    ]
 
 
 def test_missing_geometry_member() -> None:

@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from signalight.codecs.inventory_csv import decode_csv, encode_csv
+from signalight.codecs.inventory_fields import record_from_fields, record_to_fields
+from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
+from signalight.domain.assets import AssetRecord
 from tests.codecs.inventory_samples import (
     asset_records,
     make_cabinet,
     make_intersection,
     make_streetlight,
 )
-
-from signalight.codecs.inventory_csv import decode_csv, encode_csv
-from signalight.codecs.inventory_fields import record_from_fields, record_to_fields
-from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
-from signalight.domain.assets import AssetRecord
 
 round_trips = settings(max_examples=150, deadline=None)
 record_lists = st.lists(asset_records(), max_size=8)

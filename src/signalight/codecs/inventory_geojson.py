@@ -65,8 +65,11 @@ def _point(feature: dict[str, object]) -> tuple[float, float] | str:
         return "has no geometry; each asset must be a Point"
     if not isinstance(geometry, dict):
         return "geometry must be a GeoJSON geometry object"
-    if geometry.get("type") != "Point":
-        return f"geometry is a {geometry.get('type')!s}, not a Point; each asset is one point"
+    kind = geometry.get("type")
+    if not isinstance(kind, str):
+        return "geometry has no GeoJSON type; each asset must be a Point"
+    if kind != "Point":
+        return f"geometry is a {kind}, not a Point; each asset is one point"
     coordinates = geometry.get("coordinates")
     if (
         not isinstance(coordinates, list)
@@ -137,18 +140,21 @@ def _feature(feature: object, names: _PropertyNames, number: int) -> AssetRecord
     """The record of one feature, or its problems."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return ["is not a GeoJSON Feature"]
-    problems: list[str] = []
     point = _point(feature)
-    if isinstance(point, str):
-        problems.append(point)
-        point = (0.0, 0.0)  # stands in so the properties are still checked
+    problems = [point] if isinstance(point, str) else []
     properties = feature.get("properties")
     if properties is None:
         properties = {}
     elif not isinstance(properties, dict):
         return [*problems, "properties must be a JSON object"]
     fields = names.fields(properties, number, problems)
-    problems.extend(_coordinate_problems(fields, *point))
+    if isinstance(point, str):
+        # Stand-in coordinates, so that the other properties are still checked.
+        fields.pop("lat", None)
+        fields.pop("lon", None)
+        point = (0.0, 0.0)
+    else:
+        problems.extend(_coordinate_problems(fields, *point))
     fields["lat"], fields["lon"] = point
     # RFC 7946 features are identified by "id"; take it as the code if the properties lack one.
     identifier = feature.get("id")
