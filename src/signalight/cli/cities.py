@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from signalight.cli.context import console, friendly, opened
 from signalight.services.cities import CityRequest, add_city
@@ -48,7 +48,9 @@ def add(
 def list_() -> None:
     """List every city with its asset counts."""
     with opened() as container:
-        table = Table("slug", "name", "country", "timezone", "lights", "cabinets", "intersections")
+        table = Table("name", "country", "timezone", "lights", "cabinets", "intersections")
+        # The slug is what people copy into other commands: never wrap it.
+        table.columns.insert(0, Column("slug", no_wrap=True))
         for city in container.db.cities.list_cities():
             counts = container.db.assets.count_assets(city.pk)
             table.add_row(

@@ -244,7 +244,9 @@ def _write(
     if new_rows:
         conn.execute(insert(assets), new_rows)
     if changed_rows:
-        columns: dict[str, Any] = {k: bindparam(k) for k in changed_rows[0] if k not in ("_id", "city_id")}
+        columns: dict[str, Any] = {
+            k: bindparam(k) for k in changed_rows[0] if k not in ("_id", "city_id")
+        }
         conn.execute(
             update(assets).where(assets.c.id == bindparam("_id")).values(columns), changed_rows
         )
