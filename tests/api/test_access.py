@@ -129,3 +129,17 @@ def test_revoked_role_takes_effect_at_once(
     assert client.get(f"/api/v1/cities/{city.slug}", headers=headers).status_code == 200
     container.auth.grant("temp-viewer", city, None)
     assert client.get(f"/api/v1/cities/{city.slug}", headers=headers).status_code == 403
+
+
+def test_pages_carry_security_headers_and_docs_need_no_cdn(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower()
+    assert "/static/swagger/swagger-ui-bundle.js" in docs.text
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/cities/{city}/assets" in spec["paths"]
