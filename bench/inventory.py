@@ -95,30 +95,35 @@ def fresh_postgres() -> bool:
     return True
 
 
-def reference_insert(backend: str, url: str, rows: list[tuple[object, ...]]) -> float:
-    """A bare driver executemany of the same rows into a scratch table."""
+Row = tuple[str, str, float, float, str | None, float | None, str | None]
+
+
+def reference_insert(backend: str, url: str, rows: list[Row]) -> float:
+    """Seconds for a bare driver executemany of the same rows into a scratch table."""
     ddl = (
         "CREATE TABLE ref_assets (id INTEGER PRIMARY KEY, code TEXT, kind TEXT, lat REAL, "
         "lon REAL, cabinet TEXT, watts REAL, device TEXT)"
     )
     sql = "INSERT INTO ref_assets (code, kind, lat, lon, cabinet, watts, device) VALUES "
     if backend == "sqlite":
-        path = url.removeprefix("sqlite:///") + ".ref"
-        conn = sqlite3.connect(path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(ddl)
-        seconds = timed(lambda: (conn.executemany(sql + "(?,?,?,?,?,?,?)", rows), conn.commit()))
-        conn.close()
+        lite = sqlite3.connect(url.removeprefix("sqlite:///") + ".ref")
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=NORMAL")
+        lite.execute(ddl)
+        start = time.perf_counter()
+        lite.executemany(sql + "(?,?,?,?,?,?,?)", rows)
+        lite.commit()
+        seconds = time.perf_counter() - start
+        lite.close()
         return seconds
-    with psycopg.connect(url) as conn:
-        conn.execute(ddl.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY"))
-        conn.commit()
-        with conn.cursor() as cur:
-            seconds = timed(
-                lambda: (cur.executemany(sql + "(%s,%s,%s,%s,%s,%s,%s)", rows), conn.commit())
-            )
-    return seconds
+    with psycopg.connect(url) as pg:
+        pg.execute(ddl.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY"))
+        pg.commit()
+        start = time.perf_counter()
+        with pg.cursor() as cur:
+            cur.executemany(sql + "(%s,%s,%s,%s,%s,%s,%s)", rows)
+        pg.commit()
+        return time.perf_counter() - start
 
 
 def reference_bbox(
@@ -154,7 +159,7 @@ def run_backend(
     backend: str,
     url: str,
     csv_data: bytes,
-    ref_rows: list[tuple[object, ...]],
+    ref_rows: list[Row],
     lat_lon: list[tuple[float, float]],
     port: int,
 ) -> None:
@@ -207,29 +212,19 @@ def run_backend(
                     params={"bbox": ",".join(map(str, box)), "limit": 1000},
                 )
             for box in queries:
-                page = None
-
-                def one(box: tuple[float, float, float, float] = box) -> None:
-                    nonlocal page
-                    page = db.assets.query_assets(city.pk, AssetQuery(bbox=box, limit=1000))
-
-                repo.append(timed(one))
-                if page is None:
-                    sys.exit("no page")
+                params: dict[str, str | int] = {
+                    "bbox": ",".join(map(str, box)),
+                    "limit": 1000,
+                    "format": "geojson",
+                }
+                start = time.perf_counter()
+                page = db.assets.query_assets(city.pk, AssetQuery(bbox=box, limit=1000))
+                repo.append(time.perf_counter() - start)
                 counts.append(len(page.items))
                 ref.append(timed(reference_bbox(backend, url, city.pk, box)))
-                http.append(
-                    timed(
-                        lambda box=box: client.get(
-                            f"/api/v1/cities/{city.slug}/assets",
-                            params={
-                                "bbox": ",".join(map(str, box)),
-                                "limit": 1000,
-                                "format": "geojson",
-                            },
-                        ).raise_for_status()
-                    )
-                )
+                start = time.perf_counter()
+                client.get(f"/api/v1/cities/{city.slug}/assets", params=params).raise_for_status()
+                http.append(time.perf_counter() - start)
     finally:
         server.should_exit = True
     for name, samples in (
@@ -256,7 +251,7 @@ def main() -> None:
     print(f"generate {len(fleet.records):,} assets ({LIGHTS:,} lights): {seconds:.2f} s")
     csv_data = "".join(encode_csv(fleet.records)).encode()
     print(f"CSV file: {len(csv_data) / 1e6:.1f} MB")
-    ref_rows = [
+    ref_rows: list[Row] = [
         (r.code, r.kind.value, r.lat, r.lon, r.cabinet, r.rated_watts, r.device)
         for r in fleet.records
     ]

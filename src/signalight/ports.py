@@ -16,7 +16,7 @@ from signalight.domain.assets import (
     Page,
     UpsertResult,
 )
-from signalight.domain.cities import City
+from signalight.domain.cities import City, Place
 from signalight.domain.inventory import ExistingAsset, ExistingDevice, ImportRun
 from signalight.domain.users import Role, User
 
@@ -26,6 +26,22 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """The current timezone-aware UTC time."""
+        ...
+
+
+class Gazetteer(Protocol):
+    """Where a city's centre, time zone and currency come from when not given."""
+
+    def lookup(self, name: str, country: str | None = None) -> Place:
+        """The best match for a place name; NotFoundError if none."""
+        ...
+
+    def currency(self, country: str) -> str:
+        """A country's ISO 4217 currency."""
+        ...
+
+    def timezone_at(self, lat: float, lon: float) -> str:
+        """The IANA time zone at a point."""
         ...
 
 

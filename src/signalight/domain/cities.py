@@ -80,3 +80,16 @@ def validate_city(city: City) -> None:
         raise InvalidInputError("tariff per kWh must be between 0 and 100")
     if city.co2_kg_per_kwh is not None and not 0 <= city.co2_kg_per_kwh <= 2:  # noqa: PLR2004
         raise InvalidInputError("grid CO2 factor must be between 0 and 2 kg/kWh")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What a gazetteer knows of a place: enough to set up a city."""
+
+    name: str  # the gazetteer's name of the match, which may differ from the one asked
+    country: str
+    lat: float
+    lon: float
+    timezone: str
+    currency: str
+    population: int

@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from signalight.domain.cities import City, slugify
 from signalight.domain.errors import InvalidInputError
-from signalight.ports import CityRepository
-
-
-class Gazetteer(Protocol):
-    """Where a city's centre, time zone and currency come from when not given."""
-
-    def lookup(self, name: str, country: str | None = None) -> _Place:
-        """The best match for a place name."""
-        ...
-
-    def currency(self, country: str) -> str:
-        """A country's ISO 4217 currency."""
-        ...
-
-    def timezone_at(self, lat: float, lon: float) -> str:
-        """The IANA time zone at a point."""
-        ...
-
-
-class _Place(Protocol):
-    name: str
-    country: str
-    lat: float
-    lon: float
-    timezone: str
-    currency: str
+from signalight.ports import CityRepository, Gazetteer
 
 
 @dataclass(frozen=True, slots=True)
