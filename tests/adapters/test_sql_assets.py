@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 
 from signalight.adapters.sql.database import SqlDatabase
@@ -119,3 +122,32 @@ def test_cities_and_users(database: SqlDatabase) -> None:
     with pytest.raises(NotFoundError):
         database.cities.get_city("no-such-city")
     assert city.slug in [c.slug for c in database.cities.list_cities([city.pk])]
+
+
+def test_bulk_written_values_read_back_as_written(database: SqlDatabase, city: City) -> None:
+    crossing = AssetRecord(
+        kind=AssetKind.INTERSECTION,
+        code="TS-1",
+        lat=5.38,
+        lon=100.4,
+        installed_on=date(2011, 2, 28),
+        controller_id="CTL-1",
+        controller_vendor="Econolite",
+        phases=(2, 4, 6, 8),
+        device="s-1",
+    )
+    before = datetime.now(UTC)
+    database.assets.upsert_assets(
+        city.pk, [crossing, light("SL-1", lamp_changed_on=date(2024, 5, 1)), cabinet()]
+    )
+    stored = {a.code: a for a in database.assets.iter_assets(city.pk)}
+    assert stored["TS-1"].phases == (2, 4, 6, 8)
+    assert stored["TS-1"].installed_on == date(2011, 2, 28)
+    assert stored["SL-1"].lamp_changed_on == date(2024, 5, 1)
+    updated = stored["TS-1"].updated_at
+    assert updated is not None
+    assert before - timedelta(seconds=1) <= updated <= datetime.now(UTC) + timedelta(seconds=1)
+    # An update through the same path keeps the types.
+    database.assets.upsert_assets(city.pk, [replace(crossing, phases=(2, 6))])
+    assert database.assets.get_device(city.pk, "s-1").kind is DeviceKind.SIGNAL_MONITOR
+    assert database.assets.query_assets(city.pk, AssetQuery(code="TS-1")).items[0].phases == (2, 6)

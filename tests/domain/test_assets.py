@@ -15,7 +15,7 @@ from signalight.domain.assets import (
     record_problems,
 )
 from signalight.domain.errors import InvalidInputError
-from signalight.domain.geo import BBox, distance_m, offset
+from signalight.domain.geo import BBox, distance_m, inner_box, offset
 
 
 def light(**overrides: object) -> AssetRecord:
@@ -93,3 +93,13 @@ def test_bbox_parse_and_contains() -> None:
 def test_offset_and_distance_agree() -> None:
     lat, lon = offset(5.4, 100.4, north_m=300.0, east_m=400.0)
     assert distance_m(5.4, 100.4, lat, lon) == pytest.approx(500.0, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "centre", [(5.38, 100.43), (60.17, 24.94), (-41.29, 174.78), (0.0, -179.9)]
+)
+def test_inner_box_lies_within_the_radius(centre: tuple[float, float]) -> None:
+    box = inner_box(centre, 100_000)
+    for lat in (box.south, box.north):
+        for lon in (box.west, box.east):
+            assert distance_m(centre[0], centre[1], lat, lon) <= 100_000

@@ -69,3 +69,18 @@ def valid_point(lat: float, lon: float) -> bool:
     return (
         math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180  # noqa: PLR2004
     )
+
+
+def inner_box(centre: tuple[float, float], radius_m: float) -> BBox:
+    """A box that lies wholly within ``radius_m`` of ``centre`` (a square inscribed in the circle).
+
+    Near the poles or for radii beyond a few hundred kilometres it shrinks to
+    the centre, so callers fall back to exact distances.
+    """
+    lat, lon = centre
+    half = radius_m / math.sqrt(2) * 0.99  # a little inside, for the sphere's curvature
+    north, east = offset(lat, lon, half, half)
+    south, west = offset(lat, lon, -half, -half)
+    if not (-90 < south < north < 90 and -180 < west < east < 180) or abs(lat) > 80:  # noqa: PLR2004
+        return BBox(lon, lat, lon, lat)
+    return BBox(west, south, east, north)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from signalight.domain.assets import DEVICE_KIND_FOR_ASSET, AssetKind, AssetRecord, DeviceKind
-from signalight.domain.geo import distance_m
+from signalight.domain.geo import distance_m, inner_box
 
 ERRORS_KEPT = 200  # an import run keeps this many errors: enough to fix a file, bounded in size
 
@@ -66,6 +66,9 @@ def cross_row_problems(
     first_line_of_code: dict[str, int] = {}
     first_line_of_device: dict[str, int] = {}
     kind_in_file: dict[str, AssetKind] = {}
+    # Points inside this box are surely within reach; only the rest need a
+    # great-circle distance (a file of 100,000 rows is checked at once).
+    near = inner_box(centre, max_distance_m)
     for _, rec in records:
         kind_in_file.setdefault(rec.code, rec.kind)
 
@@ -93,8 +96,10 @@ def cross_row_problems(
                 problems.append(
                     (line, f"cabinet {rec.cabinet!r} is a {cabinet_kind}, not a cabinet")
                 )
-        distance = distance_m(centre[0], centre[1], rec.lat, rec.lon)
-        if distance > max_distance_m:
+        if (
+            not near.contains(rec.lat, rec.lon)
+            and (distance := distance_m(centre[0], centre[1], rec.lat, rec.lon)) > max_distance_m
+        ):
             problems.append(
                 (
                     line,

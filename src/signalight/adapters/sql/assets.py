@@ -6,9 +6,10 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, delete, func, select
 from sqlalchemy.orm import aliased
 
+from signalight.adapters.sql.bulk import Row, insert_rows, update_rows
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import assets, devices
 from signalight.domain.assets import (
@@ -197,33 +198,42 @@ def _code_ids(conn: Connection, city_id: int) -> dict[str, int]:
     return {code: asset_id for code, asset_id in rows}  # noqa: C416 (a Result is not a mapping source)
 
 
-def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) -> dict[str, Any]:
+ASSET_COLUMNS = (
+    "city_id", "kind", "code", "name", "lat", "lon", "status", "street", "street_class",
+    "cabinet_id", "group_name", "installed_on", "luminaire", "rated_watts", "lamp_changed_on",
+    "controller_id", "controller_vendor", "phases", "updated_at",
+)  # fmt: skip
+DEVICE_COLUMNS = ("city_id", "uid", "kind", "firmware", "asset_id", "created_at")
+
+
+def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) -> Row:
+    """The values of ``record`` in ASSET_COLUMNS order."""
     cabinet_id = None
     if record.cabinet is not None:
         cabinet_id = ids.get(record.cabinet)
         if cabinet_id is None:
             raise ConflictError(f"cabinet {record.cabinet!r} of {record.code!r} does not exist")
-    return {
-        "city_id": city_id,
-        "kind": record.kind.value,
-        "code": record.code,
-        "name": record.name,
-        "lat": record.lat,
-        "lon": record.lon,
-        "status": record.status.value,
-        "street": record.street,
-        "street_class": record.street_class.value if record.street_class else None,
-        "cabinet_id": cabinet_id,
-        "group_name": record.group,
-        "installed_on": record.installed_on,
-        "luminaire": record.luminaire.value if record.luminaire else None,
-        "rated_watts": record.rated_watts,
-        "lamp_changed_on": record.lamp_changed_on,
-        "controller_id": record.controller_id,
-        "controller_vendor": record.controller_vendor,
-        "phases": list(record.phases),
-        "updated_at": now,
-    }
+    return (
+        city_id,
+        record.kind.value,
+        record.code,
+        record.name,
+        record.lat,
+        record.lon,
+        record.status.value,
+        record.street,
+        record.street_class.value if record.street_class else None,
+        cabinet_id,
+        record.group,
+        record.installed_on,
+        record.luminaire.value if record.luminaire else None,
+        record.rated_watts,
+        record.lamp_changed_on,
+        record.controller_id,
+        record.controller_vendor,
+        record.phases,
+        now,
+    )
 
 
 def _write(
@@ -233,23 +243,18 @@ def _write(
     ids: dict[str, int],
     now: datetime,
 ) -> tuple[int, int]:
-    new_rows, changed_rows = [], []
+    new_rows: list[Row] = []
+    changed_rows: list[Row] = []
     for record in records:
         row = _row(city_id, record, ids, now)
-        if record.code in ids:
-            row["_id"] = ids[record.code]
-            changed_rows.append(row)
-        else:
+        stored_id = ids.get(record.code)
+        if stored_id is None:
             new_rows.append(row)
-    if new_rows:
-        conn.execute(insert(assets), new_rows)
-    if changed_rows:
-        columns: dict[str, Any] = {
-            k: bindparam(k) for k in changed_rows[0] if k not in ("_id", "city_id")
-        }
-        conn.execute(
-            update(assets).where(assets.c.id == bindparam("_id")).values(columns), changed_rows
-        )
+        else:
+            # The city and code of a stored asset never change; the id goes last.
+            changed_rows.append((*row[3:], stored_id))
+    insert_rows(conn, assets, ASSET_COLUMNS, new_rows)
+    update_rows(conn, assets, ASSET_COLUMNS[3:], changed_rows)
     return len(new_rows), len(changed_rows)
 
 
@@ -272,47 +277,27 @@ def _bind_devices(
         )
     }
     bound_to = {asset_id: uid for uid, (_, asset_id) in stored.items() if asset_id is not None}
-    unbind, new_rows, changed_rows = [], [], []
+    unbind: list[Row] = []
+    new_rows: list[Row] = []
+    changed_rows: list[Row] = []
     for record in wanted:
-        assert record.device is not None  # noqa: S101 (filtered above)
+        uid = record.device
+        assert uid is not None  # noqa: S101 (filtered above)
         asset_id = ids[record.code]
         previous = bound_to.get(asset_id)
-        if previous is not None and previous != record.device:
+        if previous is not None and previous != uid:
             # The asset gets a new node: the old one is unbound, not deleted,
             # so its history stays and it can be fitted elsewhere.
-            unbind.append({"_id": stored[previous][0]})
-        if record.device in stored:
-            changed_rows.append(
-                {
-                    "_id": stored[record.device][0],
-                    "asset_id": asset_id,
-                    "firmware": record.device_firmware,
-                }
-            )
+            unbind.append((None, stored[previous][0]))
+        if uid in stored:
+            if stored[uid][1] != asset_id or record.device_firmware:
+                changed_rows.append((asset_id, record.device_firmware, stored[uid][0]))
         else:
-            new_rows.append(
-                {
-                    "city_id": city_id,
-                    "uid": record.device,
-                    "kind": DEVICE_KIND_FOR_ASSET[record.kind].value,
-                    "firmware": record.device_firmware,
-                    "asset_id": asset_id,
-                    "created_at": now,
-                }
-            )
-    if unbind:
-        conn.execute(
-            update(devices).where(devices.c.id == bindparam("_id")).values(asset_id=None), unbind
-        )
-    if changed_rows:
-        conn.execute(
-            update(devices)
-            .where(devices.c.id == bindparam("_id"))
-            .values(asset_id=bindparam("asset_id"), firmware=bindparam("firmware")),
-            changed_rows,
-        )
-    if new_rows:
-        conn.execute(insert(devices), new_rows)
+            kind = DEVICE_KIND_FOR_ASSET[record.kind].value
+            new_rows.append((city_id, uid, kind, record.device_firmware, asset_id, now))
+    update_rows(conn, devices, ("asset_id",), unbind)
+    update_rows(conn, devices, ("asset_id", "firmware"), changed_rows)
+    insert_rows(conn, devices, DEVICE_COLUMNS, new_rows)
     return len(wanted)
 
 
