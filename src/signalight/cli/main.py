@@ -79,18 +79,23 @@ def demo(
                 CityRequest(DEMO_CITY, DEMO_COUNTRY), container.db.cities, container.gazetteer
             )
             city = added.city
-            console.print(f"added {city.name}: centre from the gazetteer, {added.matched}")
+            console.print(
+                f"added {city.name}: centre from the gazetteer, {added.matched}", soft_wrap=True
+            )
             inventory.generate_into(container, city, lights, intersections, seed=2016)
         with contextlib.suppress(ConflictError):
             container.auth.add_user(DEMO_ADMIN, None)
         container.auth.grant(DEMO_ADMIN, city, Role.ADMIN)
         token = container.auth.issue_token(DEMO_ADMIN, label="demo")
         url = f"http://{settings.host}:{port or settings.port}"
-        console.print(f"\n[bold]admin token[/] (shown once): {token}", highlight=False)
-        console.print(
-            f"try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/cities/{city.slug}"
+        # Plain lines, never wrapped, so that the token and the command copy whole.
+        lines = (
+            f"\nadmin token (shown once): {token}",
+            f"try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/cities/{city.slug}",
+            f"web: {url}/    API docs: {url}/docs\n",
         )
-        console.print(f"API docs: {url}/docs    web: {url}/\n", highlight=False)
+        for line in lines:
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
         if not no_serve:
             _serve(container, settings.host, port or settings.port)
 
