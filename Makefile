@@ -32,6 +32,7 @@ unit: install
 test: lint typecheck unit
 
 bench: install
+	$(BIN)/python bench/senml.py
 	$(BIN)/python bench/inventory.py
 
 clean:
