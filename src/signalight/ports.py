@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -146,4 +146,19 @@ class ImportLog(Protocol):
 
     def list_imports(self, city_id: int, limit: int) -> list[ImportRun]:
         """The city's latest runs, newest first."""
+        ...
+
+
+class DeviceCredentialStore(Protocol):
+    """Devices' MQTT credentials, kept as hashes only (the secrets are shown once)."""
+
+    def set_credentials(self, city_id: int, hashes: Mapping[str, str | None]) -> None:
+        """Store each device's new hash (None removes it) in one transaction: all or nothing.
+
+        NotFoundError, and nothing stored, if any device is not in the city.
+        """
+        ...
+
+    def credentials(self, city_id: int | None = None) -> list[tuple[str, str, str]]:
+        """``(city slug, device id, hash)`` of every device with credentials, in one city or all."""
         ...

@@ -11,7 +11,7 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, inventory, users
+from signalight.cli import cities, devices, inventory, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.container import Container
 from signalight.domain.errors import ConflictError, NotFoundError
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(cities.app, name="city")
 app.add_typer(users.app, name="user")
+app.add_typer(devices.app, name="device")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)

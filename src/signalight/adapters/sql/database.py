@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from signalight.adapters.sql import migrate
 from signalight.adapters.sql.assets import SqlAssetRepository
 from signalight.adapters.sql.cities import SqlCityRepository
+from signalight.adapters.sql.credentials import SqlDeviceCredentialStore
 from signalight.adapters.sql.engine import describe, make_engine
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.imports import SqlImportLog
@@ -26,6 +27,7 @@ class SqlDatabase:
         self.assets = SqlAssetRepository(engine)
         self.users = SqlUserRepository(engine)
         self.imports = SqlImportLog(engine)
+        self.credentials = SqlDeviceCredentialStore(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:

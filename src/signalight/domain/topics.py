@@ -1,0 +1,43 @@
+"""Devices' MQTT topics and usernames: ``signalight/{city}/{device}/{channel}``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TOPIC_ROOT = "signalight"
+# The service account that reads every device topic and writes commands. No
+# device can take this name: a device's username always holds a '/'.
+INGEST_USER = "signalight-ingest"
+# Mosquitto ends a password-file username at ':' and treats '+' and '#' in a
+# username as an attack; the domain already keeps '/', spaces and NUL out of
+# device ids.
+_NOT_IN_USERNAME = frozenset(":+#/\x00\n\r ")
+
+
+class Channel(StrEnum):
+    """The topics under each device, and who writes them."""
+
+    UP = "up"  # readings and events, from the device
+    STATUS = "status"  # "online" or "offline", retained; "offline" is the device's last will
+    DOWN = "down"  # commands, to the device
+    ACK = "ack"  # the device's acknowledgements of commands
+
+
+def device_username(city_slug: str, uid: str) -> str:
+    """A device's MQTT username, ``{city}/{device}``: unique across cities, and its topics' middle.
+
+    Raises:
+        ValueError: the slug or id holds a character that a username or a
+            topic level cannot.
+    """
+    for part in (city_slug, uid):
+        if not part or _NOT_IN_USERNAME & set(part):
+            raise ValueError(
+                f"{part!r} cannot be part of an MQTT username (no ':', '+', '#', '/' or spaces)"
+            )
+    return f"{city_slug}/{uid}"
+
+
+def device_topic(city_slug: str, uid: str, channel: Channel) -> str:
+    """One of a device's topics, e.g. ``signalight/seberang-perai/SL-1/up``."""
+    return f"{TOPIC_ROOT}/{device_username(city_slug, uid)}/{channel}"

@@ -1,0 +1,1 @@
+"""Tests against real outside services: Mosquitto."""
