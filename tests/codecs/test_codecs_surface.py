@@ -18,7 +18,7 @@ SURFACE = {
         "record_to_fields",
         "record_to_properties",
     },
-    "signalight.codecs.inventory_csv": {"decode_csv", "encode_csv"},
+    "signalight.codecs.inventory_csv": {"decode_csv", "encode_csv", "iter_decode_csv"},
     "signalight.codecs.inventory_geojson": {"decode_geojson", "encode_geojson"},
 }
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from signalight.codecs.inventory_csv import decode_csv, encode_csv
+from signalight.codecs.inventory_csv import decode_csv, encode_csv, iter_decode_csv
 from signalight.codecs.inventory_fields import COLUMNS, Decoded, RowError, parse_mapping
 from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType, StreetClass
 from tests.codecs.inventory_samples import make_cabinet, make_intersection, make_streetlight
@@ -291,3 +291,16 @@ def test_street_class_values() -> None:
     )
     record = decoded.records[0][1]
     assert (record.street_class, record.installed_on) == (StreetClass.MOTORWAY, date(2020, 2, 29))
+
+
+def test_pieces_add_up_to_the_whole_file() -> None:
+    rows = [f"streetlight,SL-{i},5.4,100.4" for i in range(23)]
+    rows[9] = "streetlight,SL-9,5.4,abc"
+    data = ("kind,code,lat,lon\n" + "\n".join(rows) + "\n").encode()
+    pieces = list(iter_decode_csv(data, chunk_rows=5))
+    assert len(pieces) == 5
+    assert [len(p.records) for p in pieces] == [5, 5, 5, 5, 2]
+    whole = decode_csv(data)
+    assert [r for p in pieces for r in p.records] == whole.records
+    assert [e for p in pieces for e in p.errors] == whole.errors
+    assert whole.errors[0].line == 11

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
-from signalight.domain.inventory import ExistingAsset, ExistingDevice, cross_row_problems
+from signalight.domain.inventory import (
+    CrossRowChecker,
+    ExistingAsset,
+    ExistingDevice,
+    cross_row_problems,
+)
 
 CENTRE = (5.4, 100.4)
 
@@ -78,3 +83,33 @@ def test_stored_kind_and_device_conflicts() -> None:
     assert "cannot serve a streetlight" in found[3]
     assert "bound to 'SL-99'" in found[4]
     assert 5 not in found  # n-8 is already bound to SL-4 itself
+
+
+def test_checker_hands_back_records_once_their_cabinet_is_known() -> None:
+    checker = CrossRowChecker({"CB-0": ExistingAsset(AssetKind.CABINET, None)}, {}, CENTRE, 50_000)
+    first = [
+        (2, rec(AssetKind.STREETLIGHT, "SL-1", cabinet="CB-0")),  # stored cabinet
+        (3, rec(AssetKind.STREETLIGHT, "SL-2", cabinet="CB-1")),  # its cabinet comes later
+        (4, rec(AssetKind.STREETLIGHT, "SL-3", cabinet="CB-2")),  # ... in this same piece
+        (5, rec(AssetKind.CABINET, "CB-2")),
+    ]
+    problems, ready = checker.feed(first)
+    assert problems == []
+    assert [r.code for r in ready] == ["SL-1", "SL-3", "CB-2"]
+    problems, ready = checker.feed(
+        [(6, rec(AssetKind.CABINET, "CB-1")), (7, rec(AssetKind.STREETLIGHT, "SL-1"))]
+    )
+    assert problems == [(7, "code 'SL-1' repeats line 2")]
+    assert [r.code for r in ready] == ["CB-1"]
+    problems, ready = checker.finish()
+    assert problems == []
+    assert [r.code for r in ready] == ["SL-2"]
+
+
+def test_checker_reports_a_cabinet_never_seen_at_the_end() -> None:
+    checker = CrossRowChecker({}, {}, CENTRE, 50_000)
+    problems, ready = checker.feed([(2, rec(AssetKind.STREETLIGHT, "SL-1", cabinet="CB-9"))])
+    assert (problems, ready) == ([], [])
+    problems, ready = checker.finish()
+    assert problems == [(2, "cabinet 'CB-9' is neither in this file nor in the city")]
+    assert ready == []

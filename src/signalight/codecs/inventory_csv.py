@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from signalight.domain.assets import AssetRecord
 
-__all__ = ["decode_csv", "encode_csv"]
+__all__ = ["decode_csv", "encode_csv", "iter_decode_csv"]
 
 _SAVE_AS = "save it from the spreadsheet as 'CSV UTF-8'"
 
@@ -150,9 +150,39 @@ def decode_csv(data: bytes, mapping: Mapping[str, str | None] | None = None) -> 
         and the errors of single rows or of the whole file; after an error of the whole file
         the records are missing or incomplete.
     """
+    records: list[tuple[int, AssetRecord]] = []
+    errors: list[RowError] = []
+    for piece in iter_decode_csv(data, mapping, chunk_rows=1 << 30):
+        records.extend(piece.records)
+        errors.extend(piece.errors)
+    return Decoded(records, errors)
+
+
+def iter_decode_csv(
+    data: bytes, mapping: Mapping[str, str | None] | None = None, *, chunk_rows: int = 5000
+) -> Iterator[Decoded]:
+    """Decode an inventory CSV file.
+
+    The file is UTF-8 (with or without a BOM), separated by ``,`` or, as European
+    spreadsheets write it, by ``;`` (then ``52,37`` reads as a number); the delimiter
+    is taken from the header line. Header names are matched case-insensitively. Blank
+    lines are skipped and rows shorter than the header are padded with empty cells.
+
+    Args:
+        data: The file's bytes.
+        mapping: Source column name to canonical column, or None to drop the column.
+
+    Args (beyond :func:`decode_csv`'s):
+        chunk_rows: How many rows each yielded piece covers at most.
+
+    Yields:
+        Pieces of the result in file order, so that a caller can check and write the
+        first rows while later ones are still being decoded.
+    """
     text = _text(data)
     if isinstance(text, RowError):
-        return Decoded([], [text])
+        yield Decoded([], [text])
+        return
     delimiter = _delimiter(text)
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, strict=True, skipinitialspace=True
@@ -166,18 +196,23 @@ def decode_csv(data: bytes, mapping: Mapping[str, str | None] | None = None) -> 
                 break
             header_line = reader.line_num + 1
     except csv.Error as exc:
-        return Decoded([], [_malformed(header_line, exc)])
+        yield Decoded([], [_malformed(header_line, exc)])
+        return
     if cells is None:
         reason = "the file is empty; its first line must name the columns, e.g. kind,code,lat,lon"
-        return Decoded([], [RowError(0, reason, "file")])
+        yield Decoded([], [RowError(0, reason, "file")])
+        return
     header = _header(cells, mapping)
     if isinstance(header, list):
-        return Decoded([], header)
+        yield Decoded([], header)
+        return
     with collector_paused():
-        return _decode_rows(reader, header, decimal_comma=delimiter == ";")
+        yield from _decode_rows(reader, header, decimal_comma=delimiter == ";", chunk=chunk_rows)
 
 
-def _decode_rows(reader: Reader, header: _Header, *, decimal_comma: bool) -> Decoded:
+def _decode_rows(
+    reader: Reader, header: _Header, *, decimal_comma: bool, chunk: int
+) -> Iterator[Decoded]:
     records: list[tuple[int, AssetRecord]] = []
     errors: list[RowError] = []
     # Locals, as this loop runs once a row and 100,000 rows must take well under 2 seconds.
@@ -209,9 +244,12 @@ def _decode_rows(reader: Reader, header: _Header, *, decimal_comma: bool) -> Dec
                 errors.extend(RowError(line, problem) for problem in exc.problems)
             else:
                 records.append((line, record))
+                if len(records) >= chunk:
+                    yield Decoded(records, errors)
+                    records, errors = [], []
     except csv.Error as exc:
         errors.append(_malformed(start, exc))
-    return Decoded(records, errors)
+    yield Decoded(records, errors)
 
 
 def _same(row: list[str]) -> list[str]:

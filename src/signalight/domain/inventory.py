@@ -60,61 +60,108 @@ def cross_row_problems(
         max_distance_m: how far from the centre an asset may stand.
 
     Returns:
-        (line, reason) pairs, in line order.
+        (line, reason) pairs.
     """
-    problems: list[tuple[int, str]] = []
-    first_line_of_code: dict[str, int] = {}
-    first_line_of_device: dict[str, int] = {}
-    kind_in_file: dict[str, AssetKind] = {}
-    # Points inside this box are surely within reach; only the rest need a
-    # great-circle distance (a file of 100,000 rows is checked at once).
-    near = inner_box(centre, max_distance_m)
-    for _, rec in records:
-        kind_in_file.setdefault(rec.code, rec.kind)
+    checker = CrossRowChecker(existing_assets, existing_devices, centre, max_distance_m)
+    problems, _ = checker.feed(records)
+    late, _ = checker.finish()
+    return problems + late
 
-    for line, rec in records:
-        if rec.code in first_line_of_code:
-            problems.append(
-                (line, f"code {rec.code!r} repeats line {first_line_of_code[rec.code]}")
-            )
-        else:
-            first_line_of_code[rec.code] = line
-        stored = existing_assets.get(rec.code)
+
+class CrossRowChecker:
+    """The checks of :func:`cross_row_problems`, fed a file piece by piece.
+
+    Each piece's records that pass, and whose cabinet is already known, come
+    back ready to write, so that writing can go on while later pieces are
+    still being decoded. A record whose cabinet comes later in the file waits
+    until that cabinet is seen, or until :meth:`finish`.
+    """
+
+    def __init__(
+        self,
+        existing_assets: Mapping[str, ExistingAsset],
+        existing_devices: Mapping[str, ExistingDevice],
+        centre: tuple[float, float],
+        max_distance_m: float,
+    ) -> None:
+        self._assets = existing_assets
+        self._devices = existing_devices
+        self._centre = centre
+        self._max_m = max_distance_m
+        # Points inside this box are surely within reach; only the rest need a
+        # great-circle distance (a file of 100,000 rows is checked at once).
+        self._near = inner_box(centre, max_distance_m)
+        self._line_of_code: dict[str, int] = {}
+        self._kind_in_file: dict[str, AssetKind] = {}
+        self._line_of_device: dict[str, int] = {}
+        self._waiting: list[tuple[int, AssetRecord]] = []
+
+    def feed(
+        self, records: Sequence[tuple[int, AssetRecord]]
+    ) -> tuple[list[tuple[int, str]], list[AssetRecord]]:
+        """Check the next piece: its problems, and its records ready to write."""
+        problems: list[tuple[int, str]] = []
+        ready: list[AssetRecord] = []
+        for _, rec in records:
+            self._kind_in_file.setdefault(rec.code, rec.kind)
+        for line, rec in records:
+            found = self._row_problems(line, rec)
+            problems.extend((line, p) for p in found)
+            if rec.cabinet is None:
+                if not found:
+                    ready.append(rec)
+            elif rec.cabinet in self._assets or rec.cabinet in self._kind_in_file:
+                cabinet_problems = self._cabinet_problems(rec)
+                problems.extend((line, p) for p in cabinet_problems)
+                if not found and not cabinet_problems:
+                    ready.append(rec)
+            else:
+                self._waiting.append((line, rec))
+        return problems, ready
+
+    def finish(self) -> tuple[list[tuple[int, str]], list[AssetRecord]]:
+        """Check the records that waited for a cabinet later in the file."""
+        problems: list[tuple[int, str]] = []
+        ready: list[AssetRecord] = []
+        for line, rec in self._waiting:
+            cabinet_problems = self._cabinet_problems(rec)
+            problems.extend((line, p) for p in cabinet_problems)
+            if not cabinet_problems:
+                ready.append(rec)
+        self._waiting = []
+        return problems, ready
+
+    def _cabinet_problems(self, rec: AssetRecord) -> list[str]:
+        assert rec.cabinet is not None  # noqa: S101 (checked by the callers)
+        stored = self._assets.get(rec.cabinet)
+        kind = self._kind_in_file.get(rec.cabinet) or (stored.kind if stored else None)
+        if kind is None:
+            return [f"cabinet {rec.cabinet!r} is neither in this file nor in the city"]
+        if kind is not AssetKind.CABINET:
+            return [f"cabinet {rec.cabinet!r} is a {kind}, not a cabinet"]
+        return []
+
+    def _row_problems(self, line: int, rec: AssetRecord) -> list[str]:
+        problems: list[str] = []
+        first = self._line_of_code.setdefault(rec.code, line)
+        if first != line:
+            problems.append(f"code {rec.code!r} repeats line {first}")
+        stored = self._assets.get(rec.code)
         if stored is not None and stored.kind is not rec.kind:
-            problems.append(
-                (line, f"code {rec.code!r} is already a {stored.kind}, not a {rec.kind}")
-            )
-        if rec.cabinet is not None:
-            cabinet_kind = kind_in_file.get(rec.cabinet) or (
-                existing_assets[rec.cabinet].kind if rec.cabinet in existing_assets else None
-            )
-            if cabinet_kind is None:
-                problems.append(
-                    (line, f"cabinet {rec.cabinet!r} is neither in this file nor in the city")
-                )
-            elif cabinet_kind is not AssetKind.CABINET:
-                problems.append(
-                    (line, f"cabinet {rec.cabinet!r} is a {cabinet_kind}, not a cabinet")
-                )
+            problems.append(f"code {rec.code!r} is already a {stored.kind}, not a {rec.kind}")
+        lat0, lon0 = self._centre
         if (
-            not near.contains(rec.lat, rec.lon)
-            and (distance := distance_m(centre[0], centre[1], rec.lat, rec.lon)) > max_distance_m
+            not self._near.contains(rec.lat, rec.lon)
+            and (distance := distance_m(lat0, lon0, rec.lat, rec.lon)) > self._max_m
         ):
             problems.append(
-                (
-                    line,
-                    (
-                        f"({rec.lat}, {rec.lon}) is {distance / 1000:.0f} km from the city centre "
-                        f"(limit {max_distance_m / 1000:.0f} km); are lat and lon swapped?"
-                    ),
-                )
+                f"({rec.lat}, {rec.lon}) is {distance / 1000:.0f} km from the city centre "
+                f"(limit {self._max_m / 1000:.0f} km); are lat and lon swapped?"
             )
         if rec.device is not None:
-            problems.extend(
-                (line, p) for p in _device_problems(rec, first_line_of_device, existing_devices)
-            )
-            first_line_of_device.setdefault(rec.device, line)
-    return problems
+            problems.extend(_device_problems(rec, self._line_of_device, self._devices))
+            self._line_of_device.setdefault(rec.device, line)
+        return problems
 
 
 def _device_problems(
