@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -65,8 +66,24 @@ class CityRepository(Protocol):
         ...
 
 
+class AssetWriter(Protocol):
+    """Writes one city's records in batches inside one transaction."""
+
+    def write(self, records: Sequence[AssetRecord]) -> None:
+        """Insert or update (by code) one batch, cabinets first, and bind its devices."""
+        ...
+
+    def result(self) -> UpsertResult:
+        """What the writes so far changed."""
+        ...
+
+
 class AssetRepository(Protocol):
     """One city's inventory of assets and their devices."""
+
+    def bulk_writer(self, city_id: int) -> AbstractContextManager[AssetWriter]:
+        """A writer whose batches commit together when the block ends, or not at all."""
+        ...
 
     def existing_assets(self, city_id: int) -> dict[str, ExistingAsset]:
         """Every asset code of the city with its kind and bound device."""

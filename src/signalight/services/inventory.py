@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
 
-from signalight.codecs.inventory_csv import decode_csv, encode_csv
+from signalight.codecs.inventory_csv import decode_csv, encode_csv, iter_decode_csv
 from signalight.codecs.inventory_fields import Decoded, RowError
 from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
 from signalight.domain.assets import Asset, AssetQuery, AssetRecord, UpsertResult, record_problems
 from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, InvalidInputError
-from signalight.domain.inventory import ImportRun, cross_row_problems
+from signalight.domain.inventory import CrossRowChecker, ImportRun, cross_row_problems
 from signalight.gcpause import collector_paused
 from signalight.ports import AssetRepository, ImportLog
 
 log = logging.getLogger(__name__)
 
 EXPORT_CHUNK = 64 * 1024
+PIECE_ROWS = 5000  # rows decoded and checked before they are handed to the writer
 
 
 class InventoryFormat(StrEnum):
@@ -54,6 +56,20 @@ def decode(data: bytes, fmt: InventoryFormat, mapping: Mapping[str, str | None] 
             return decode_geojson(data, mapping)
 
 
+class _RefusedError(Exception):
+    """Raised inside the import's transaction to roll back what was written."""
+
+
+def _pieces(
+    data: bytes, fmt: InventoryFormat, mapping: Mapping[str, str | None] | None
+) -> Iterator[Decoded]:
+    match fmt:
+        case InventoryFormat.CSV:
+            yield from iter_decode_csv(data, mapping, chunk_rows=PIECE_ROWS)
+        case InventoryFormat.GEOJSON:
+            yield decode_geojson(data, mapping)
+
+
 def import_inventory(
     city: City,
     data: bytes,
@@ -67,17 +83,46 @@ def import_inventory(
     mapping: Mapping[str, str | None] | None = None,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Check a whole inventory file, then write all of it or none of it.
+    """Check a whole inventory file, and write all of it or none of it.
 
     Every problem found is reported with its line (or feature) number; one bad
     row refuses the whole file, so a city never ends up with half an import.
-    Each attempt but a dry run is kept in the import log.
+    The file is decoded and checked a piece at a time, and each piece that
+    passes is written at once inside one transaction, which commits only if
+    the whole file passed: memory stays bounded for any file size. Each
+    attempt but a dry run is kept in the import log.
     """
-    with collector_paused():
-        records, errors, rows = _check(city, data, fmt, mapping, assets, max_distance_m)
-        result = None
-        if not errors and not dry_run:
-            result = assets.upsert_assets(city.pk, records)
+    checker = CrossRowChecker(
+        assets.existing_assets(city.pk),
+        assets.existing_devices(city.pk),
+        (city.lat, city.lon),
+        max_distance_m,
+    )
+    where = "feature" if fmt is InventoryFormat.GEOJSON else "line"
+    errors: list[RowError] = []
+    rows = 0
+    result = None
+    try:
+        with collector_paused(), ExitStack() as stack:
+            writer = None if dry_run else stack.enter_context(assets.bulk_writer(city.pk))
+            for piece in _pieces(data, fmt, mapping):
+                errors.extend(piece.errors)
+                bad_lines = {e.line for e in piece.errors if e.where != "file"}
+                rows += len(piece.records) + len(bad_lines)
+                problems, ready = checker.feed(piece.records)
+                errors.extend(RowError(line, reason, where) for line, reason in problems)
+                if writer is not None and not errors:
+                    writer.write(ready)
+            problems, ready = checker.finish()
+            errors.extend(RowError(line, reason, where) for line, reason in problems)
+            if writer is not None:
+                if errors:
+                    raise _RefusedError  # noqa: TRY301 (how a transaction block rolls back)
+                writer.write(ready)
+                result = writer.result()
+    except _RefusedError:
+        result = None  # rolled back: nothing of the file stays
+    errors.sort(key=lambda e: (e.line, e.reason))
     messages = [str(e) for e in errors]
     run = ImportRun(
         source=source,
@@ -107,31 +152,6 @@ def import_inventory(
             result.updated,
         )
     return ImportReport(run, result, messages, dry_run)
-
-
-def _check(
-    city: City,
-    data: bytes,
-    fmt: InventoryFormat,
-    mapping: Mapping[str, str | None] | None,
-    assets: AssetRepository,
-    max_distance_m: float,
-) -> tuple[list[AssetRecord], list[RowError], int]:
-    """The file's records, every problem found in it, and how many rows it holds."""
-    decoded = decode(data, fmt, mapping)
-    errors: list[RowError] = list(decoded.errors)
-    where = "feature" if fmt is InventoryFormat.GEOJSON else "line"
-    problems = cross_row_problems(
-        decoded.records,
-        assets.existing_assets(city.pk),
-        assets.existing_devices(city.pk),
-        (city.lat, city.lon),
-        max_distance_m,
-    )
-    errors.extend(RowError(line, reason, where) for line, reason in problems)
-    errors.sort(key=lambda e: (e.line, e.reason))
-    rows = len(decoded.records) + len({e.line for e in decoded.errors if e.where != "file"})
-    return [record for _, record in decoded.records], errors, rows
 
 
 def export_inventory(city: City, fmt: InventoryFormat, assets: AssetRepository) -> Iterator[bytes]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import aliased
 
-from signalight.adapters.sql.bulk import Row, insert_rows, update_rows
+from signalight.adapters.sql.asset_writer import SqlAssetWriter
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import assets, devices
 from signalight.domain.assets import (
-    DEVICE_KIND_FOR_ASSET,
     Asset,
     AssetKind,
     AssetQuery,
@@ -78,6 +78,15 @@ class SqlAssetRepository:
                 for uid, kind, code in conn.execute(query)
             }
 
+    @contextmanager
+    def bulk_writer(self, city_id: int) -> Iterator[SqlAssetWriter]:
+        """A writer for the city's records, in one transaction committed at the end.
+
+        An exception inside the block rolls everything back.
+        """
+        with translated("write assets"), self._engine.begin() as conn:
+            yield SqlAssetWriter(conn, city_id, datetime.now(UTC))
+
     def upsert_assets(self, city_id: int, records: Sequence[AssetRecord]) -> UpsertResult:
         """Insert or update (by code) all records in one transaction: all or nothing.
 
@@ -85,21 +94,9 @@ class SqlAssetRepository:
         them. A device named by a record is created or bound to it; a record
         without a device leaves any existing binding alone.
         """
-        now = datetime.now(UTC)
-        cabinets = [r for r in records if r.kind is AssetKind.CABINET]
-        others = [r for r in records if r.kind is not AssetKind.CABINET]
-        with translated("write assets"), self._engine.begin() as conn:
-            ids = _code_ids(conn, city_id)
-            inserted, updated = _write(conn, city_id, cabinets, ids, now)
-            ids = _code_ids(conn, city_id) if inserted else ids
-            more_inserted, more_updated = _write(conn, city_id, others, ids, now)
-            if more_inserted:
-                ids = _code_ids(conn, city_id)
-            bound = _bind_devices(conn, city_id, records, ids, now)
-        by_kind: dict[str, int] = {}
-        for record in records:
-            by_kind[record.kind] = by_kind.get(record.kind, 0) + 1
-        return UpsertResult(inserted + more_inserted, updated + more_updated, bound, by_kind)
+        with self.bulk_writer(city_id) as writer:
+            writer.write(records)
+        return writer.result()
 
     def query_assets(self, city_id: int, query: AssetQuery) -> Page[Asset]:
         """One page of the city's assets that match ``query``, by ascending id."""
@@ -191,114 +188,6 @@ class SqlAssetRepository:
         if row is None:
             raise NotFoundError(f"no device {uid!r} in this city")
         return _device(row)
-
-
-def _code_ids(conn: Connection, city_id: int) -> dict[str, int]:
-    rows = conn.execute(select(assets.c.code, assets.c.id).where(assets.c.city_id == city_id))
-    return {code: asset_id for code, asset_id in rows}  # noqa: C416 (a Result is not a mapping source)
-
-
-ASSET_COLUMNS = (
-    "city_id", "kind", "code", "name", "lat", "lon", "status", "street", "street_class",
-    "cabinet_id", "group_name", "installed_on", "luminaire", "rated_watts", "lamp_changed_on",
-    "controller_id", "controller_vendor", "phases", "updated_at",
-)  # fmt: skip
-DEVICE_COLUMNS = ("city_id", "uid", "kind", "firmware", "asset_id", "created_at")
-
-
-def _row(city_id: int, record: AssetRecord, ids: dict[str, int], now: datetime) -> Row:
-    """The values of ``record`` in ASSET_COLUMNS order."""
-    cabinet_id = None
-    if record.cabinet is not None:
-        cabinet_id = ids.get(record.cabinet)
-        if cabinet_id is None:
-            raise ConflictError(f"cabinet {record.cabinet!r} of {record.code!r} does not exist")
-    return (
-        city_id,
-        record.kind.value,
-        record.code,
-        record.name,
-        record.lat,
-        record.lon,
-        record.status.value,
-        record.street,
-        record.street_class.value if record.street_class else None,
-        cabinet_id,
-        record.group,
-        record.installed_on,
-        record.luminaire.value if record.luminaire else None,
-        record.rated_watts,
-        record.lamp_changed_on,
-        record.controller_id,
-        record.controller_vendor,
-        record.phases,
-        now,
-    )
-
-
-def _write(
-    conn: Connection,
-    city_id: int,
-    records: Sequence[AssetRecord],
-    ids: dict[str, int],
-    now: datetime,
-) -> tuple[int, int]:
-    new_rows: list[Row] = []
-    changed_rows: list[Row] = []
-    for record in records:
-        row = _row(city_id, record, ids, now)
-        stored_id = ids.get(record.code)
-        if stored_id is None:
-            new_rows.append(row)
-        else:
-            # The city and code of a stored asset never change; the id goes last.
-            changed_rows.append((*row[3:], stored_id))
-    insert_rows(conn, assets, ASSET_COLUMNS, new_rows)
-    update_rows(conn, assets, ASSET_COLUMNS[3:], changed_rows)
-    return len(new_rows), len(changed_rows)
-
-
-def _bind_devices(
-    conn: Connection,
-    city_id: int,
-    records: Sequence[AssetRecord],
-    ids: dict[str, int],
-    now: datetime,
-) -> int:
-    wanted = [r for r in records if r.device is not None]
-    if not wanted:
-        return 0
-    stored = {
-        uid: (device_id, asset_id)
-        for uid, device_id, asset_id in conn.execute(
-            select(devices.c.uid, devices.c.id, devices.c.asset_id).where(
-                devices.c.city_id == city_id
-            )
-        )
-    }
-    bound_to = {asset_id: uid for uid, (_, asset_id) in stored.items() if asset_id is not None}
-    unbind: list[Row] = []
-    new_rows: list[Row] = []
-    changed_rows: list[Row] = []
-    for record in wanted:
-        uid = record.device
-        assert uid is not None  # noqa: S101 (filtered above)
-        asset_id = ids[record.code]
-        previous = bound_to.get(asset_id)
-        if previous is not None and previous != uid:
-            # The asset gets a new node: the old one is unbound, not deleted,
-            # so its history stays and it can be fitted elsewhere.
-            unbind.append((None, stored[previous][0]))
-        if uid in stored:
-            if stored[uid][1] != asset_id or record.device_firmware:
-                changed_rows.append((asset_id, record.device_firmware, stored[uid][0]))
-        else:
-            kind = DEVICE_KIND_FOR_ASSET[record.kind].value
-            new_rows.append((city_id, uid, kind, record.device_firmware, asset_id, now))
-    update_rows(conn, devices, ("asset_id",), unbind)
-    update_rows(conn, devices, ("asset_id", "firmware"), changed_rows)
-    insert_rows(conn, devices, DEVICE_COLUMNS, new_rows)
-    return len(wanted)
 
 
 def _asset(row: Any) -> Asset:  # noqa: ANN401 (a SQLAlchemy row mapping)
