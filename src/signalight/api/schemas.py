@@ -8,16 +8,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from signalight.domain.assets import (
-    Asset,
     AssetKind,
     AssetStatus,
-    Device,
     DeviceKind,
     LuminaireType,
     StreetClass,
 )
-from signalight.domain.cities import City
-from signalight.domain.inventory import ImportRun
 from signalight.domain.users import Role
 
 Text = Annotated[str, Field(max_length=200)]
@@ -63,6 +59,8 @@ class MeOut(BaseModel):
 class CityOut(BaseModel):
     """A city (tenant) and its settings."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     slug: str
     name: str
     country: str
@@ -74,23 +72,6 @@ class CityOut(BaseModel):
     co2_kg_per_kwh: float | None
     created_at: datetime
     assets: dict[AssetKind, int] | None = None
-
-    @classmethod
-    def of(cls, city: City, counts: dict[AssetKind, int] | None = None) -> CityOut:
-        """From the domain value."""
-        return cls(
-            slug=city.slug,
-            name=city.name,
-            country=city.country,
-            timezone=city.timezone,
-            lat=city.lat,
-            lon=city.lon,
-            currency=city.currency,
-            tariff_per_kwh=city.tariff_per_kwh,
-            co2_kg_per_kwh=city.co2_kg_per_kwh,
-            created_at=city.created_at,
-            assets=counts,
-        )
 
 
 class CityPatch(BaseModel):
@@ -160,39 +141,12 @@ class AssetPatch(BaseModel):
 class AssetOut(AssetIn):
     """A stored asset."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Read straight from the domain's Asset (its attributes carry the same names).
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
 
     id: int
     cabinet_id: int | None
     updated_at: datetime | None
-
-    @classmethod
-    def of(cls, asset: Asset) -> AssetOut:
-        """From the domain value."""
-        return cls(
-            id=asset.id,
-            kind=asset.kind,
-            code=asset.code,
-            lat=asset.lat,
-            lon=asset.lon,
-            name=asset.name,
-            status=asset.status,
-            street=asset.street,
-            street_class=asset.street_class,
-            cabinet=asset.cabinet,
-            cabinet_id=asset.cabinet_id,
-            group=asset.group,
-            installed_on=asset.installed_on,
-            luminaire=asset.luminaire,
-            rated_watts=asset.rated_watts,
-            lamp_changed_on=asset.lamp_changed_on,
-            controller_id=asset.controller_id,
-            controller_vendor=asset.controller_vendor,
-            phases=list(asset.phases),
-            device=asset.device,
-            device_firmware=asset.device_firmware,
-            updated_at=asset.updated_at,
-        )
 
 
 class AssetPage(BaseModel):
@@ -205,6 +159,8 @@ class AssetPage(BaseModel):
 class DeviceOut(BaseModel):
     """A device in the street."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     uid: str
     kind: DeviceKind
     firmware: str
@@ -212,19 +168,6 @@ class DeviceOut(BaseModel):
     asset_code: str | None
     last_seen_at: datetime | None
     has_credentials: bool
-
-    @classmethod
-    def of(cls, device: Device) -> DeviceOut:
-        """From the domain value."""
-        return cls(
-            uid=device.uid,
-            kind=device.kind,
-            firmware=device.firmware,
-            asset_id=device.asset_id,
-            asset_code=device.asset_code,
-            last_seen_at=device.last_seen_at,
-            has_credentials=device.has_credentials,
-        )
 
 
 class DevicePage(BaseModel):
@@ -237,6 +180,8 @@ class DevicePage(BaseModel):
 class ImportRunOut(BaseModel):
     """One import attempt."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int | None
     at: datetime | None
     source: str
@@ -246,21 +191,6 @@ class ImportRunOut(BaseModel):
     error_count: int
     accepted: bool
     errors: list[str]
-
-    @classmethod
-    def of(cls, run: ImportRun) -> ImportRunOut:
-        """From the domain value."""
-        return cls(
-            id=run.id,
-            at=run.at,
-            source=run.source,
-            format=run.format,
-            actor=run.actor,
-            rows=run.rows,
-            error_count=run.error_count,
-            accepted=run.accepted,
-            errors=run.errors,
-        )
 
 
 class ImportOut(BaseModel):

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
 
-from signalight.codecs.inventory_csv import decode_csv, encode_csv, iter_decode_csv
+from signalight.codecs.inventory_csv import encode_csv, iter_decode_csv
 from signalight.codecs.inventory_fields import Decoded, RowError
 from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
 from signalight.domain.assets import Asset, AssetQuery, AssetRecord, UpsertResult, record_problems
@@ -45,15 +45,6 @@ class ImportReport:
     result: UpsertResult | None  # None when nothing was written
     errors: list[str]
     dry_run: bool = False
-
-
-def decode(data: bytes, fmt: InventoryFormat, mapping: Mapping[str, str | None] | None) -> Decoded:
-    """Decode an inventory file of either format."""
-    match fmt:
-        case InventoryFormat.CSV:
-            return decode_csv(data, mapping)
-        case InventoryFormat.GEOJSON:
-            return decode_geojson(data, mapping)
 
 
 class _RefusedError(Exception):

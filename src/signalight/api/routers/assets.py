@@ -88,7 +88,7 @@ def list_assets(
             "next_cursor": next_cursor,
         }
         return Response(orjson.dumps(body), media_type=GEOJSON, headers=headers)
-    out = AssetPage(items=[AssetOut.of(a) for a in page.items], next_cursor=next_cursor)
+    out = AssetPage(items=[AssetOut.model_validate(a) for a in page.items], next_cursor=next_cursor)
     return Response(out.model_dump_json(), media_type="application/json", headers=headers)
 
 
@@ -99,7 +99,7 @@ def list_assets(
 )
 def get_asset(city: ReadableCity, container: ContainerDep, asset_id: int) -> AssetOut:
     """One asset of the city."""
-    return AssetOut.of(container.db.assets.get_asset(city.pk, asset_id))
+    return AssetOut.model_validate(container.db.assets.get_asset(city.pk, asset_id))
 
 
 @router.post(
@@ -118,7 +118,7 @@ def create_asset(city: AdminCity, body: AssetIn, container: ContainerDep) -> Ass
         max_distance_m=container.settings.import_max_distance_km * 1000,
         create=True,
     )
-    return AssetOut.of(saved)
+    return AssetOut.model_validate(saved)
 
 
 @router.patch(
@@ -142,7 +142,7 @@ def update_asset(
         max_distance_m=container.settings.import_max_distance_km * 1000,
         create=False,
     )
-    return AssetOut.of(saved)
+    return AssetOut.model_validate(saved)
 
 
 @router.delete(
@@ -215,7 +215,9 @@ def list_imports(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ImportRunOut]:
     """The latest import attempts, refused ones with their first errors."""
-    return [ImportRunOut.of(r) for r in container.db.imports.list_imports(city.pk, limit)]
+    return [
+        ImportRunOut.model_validate(r) for r in container.db.imports.list_imports(city.pk, limit)
+    ]
 
 
 @router.get(

@@ -13,17 +13,19 @@ router = APIRouter(tags=["cities"], responses={401: {"model": ErrorOut}, 403: {"
 @router.get("/cities", response_model=list[CityOut])
 def list_cities(user: UserDep, container: ContainerDep) -> list[CityOut]:
     """The cities the caller holds a role in."""
-    return [CityOut.of(c) for c in container.db.cities.list_cities(list(user.roles))]
+    return [CityOut.model_validate(c) for c in container.db.cities.list_cities(list(user.roles))]
 
 
 @router.get("/cities/{city}", response_model=CityOut, responses={404: {"model": ErrorOut}})
 def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
     """One city, with how many assets of each kind it has."""
-    return CityOut.of(city, container.db.assets.count_assets(city.pk))
+    return CityOut.model_validate(city).model_copy(
+        update={"assets": container.db.assets.count_assets(city.pk)}
+    )
 
 
 @router.patch("/cities/{city}", response_model=CityOut, responses={422: {"model": ErrorOut}})
 def update_city(city: AdminCity, body: CityPatch, container: ContainerDep) -> CityOut:
     """Change a city's settings (admin): tariff, CO2 factor, centre, time zone."""
     changed = city.with_changes(**body.model_dump(exclude_unset=True))
-    return CityOut.of(container.db.cities.update_city(changed))
+    return CityOut.model_validate(container.db.cities.update_city(changed))

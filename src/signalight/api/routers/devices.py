@@ -25,7 +25,8 @@ def list_devices(
     """The city's devices, a page at a time."""
     page = container.db.assets.query_devices(city.pk, kind, decode_cursor(cursor), limit)
     return DevicePage(
-        items=[DeviceOut.of(d) for d in page.items], next_cursor=encode_cursor(page.next_after)
+        items=[DeviceOut.model_validate(d) for d in page.items],
+        next_cursor=encode_cursor(page.next_after),
     )
 
 
@@ -36,4 +37,4 @@ def get_device(
     city: ReadableCity, container: ContainerDep, uid: Annotated[str, Path(max_length=64)]
 ) -> DeviceOut:
     """One device by its id."""
-    return DeviceOut.of(container.db.assets.get_device(city.pk, uid))
+    return DeviceOut.model_validate(container.db.assets.get_device(city.pk, uid))
