@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -85,12 +85,16 @@ class AssetRepository(Protocol):
         """A writer whose batches commit together when the block ends, or not at all."""
         ...
 
-    def existing_assets(self, city_id: int) -> dict[str, ExistingAsset]:
-        """Every asset code of the city with its kind and bound device."""
+    def existing_assets(
+        self, city_id: int, codes: Collection[str] | None = None
+    ) -> dict[str, ExistingAsset]:
+        """The city's asset codes (all, or just ``codes``) with their kind and bound device."""
         ...
 
-    def existing_devices(self, city_id: int) -> dict[str, ExistingDevice]:
-        """Every device id of the city with its kind and the asset code it is bound to."""
+    def existing_devices(
+        self, city_id: int, uids: Collection[str] | None = None
+    ) -> dict[str, ExistingDevice]:
+        """The city's device ids (all, or just ``uids``) with kind and the asset bound to each."""
         ...
 
     def upsert_assets(self, city_id: int, records: Sequence[AssetRecord]) -> UpsertResult:

@@ -151,3 +151,16 @@ def test_bulk_written_values_read_back_as_written(database: SqlDatabase, city: C
     database.assets.upsert_assets(city.pk, [replace(crossing, phases=(2, 6))])
     assert database.assets.get_device(city.pk, "s-1").kind is DeviceKind.SIGNAL_MONITOR
     assert database.assets.query_assets(city.pk, AssetQuery(code="TS-1")).items[0].phases == (2, 6)
+
+
+def test_existing_lookups_can_be_narrowed(database: SqlDatabase, city: City) -> None:
+    database.assets.upsert_assets(
+        city.pk, [cabinet(device="m-1"), light("SL-1", device="n-1"), light("SL-2")]
+    )
+    assert set(database.assets.existing_assets(city.pk, ["SL-2", "CB-1", "NOPE"])) == {
+        "SL-2",
+        "CB-1",
+    }
+    assert database.assets.existing_assets(city.pk, []) == {}
+    assert set(database.assets.existing_devices(city.pk, ["n-1"])) == {"n-1"}
+    assert set(database.assets.existing_devices(city.pk)) == {"m-1", "n-1"}

@@ -179,15 +179,19 @@ def save_asset(
         ConflictError: ``create`` and the code exists already.
         InvalidInputError: the record breaks a rule; the message lists each.
     """
-    existing = assets.existing_assets(city.pk)
+    # One asset needs only its own code, its cabinet and its device looked up,
+    # not the whole city's inventory.
+    codes = [record.code] if record.cabinet is None else [record.code, record.cabinet]
+    existing = assets.existing_assets(city.pk, codes)
     if create and record.code in existing:
         raise ConflictError(f"an asset with code {record.code!r} exists already")
+    uids = [] if record.device is None else [record.device]
     problems = record_problems(record) + [
         reason
         for _, reason in cross_row_problems(
             [(1, record)],
             existing,
-            assets.existing_devices(city.pk),
+            assets.existing_devices(city.pk, uids),
             (city.lat, city.lon),
             max_distance_m,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -53,25 +53,33 @@ class SqlAssetRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def existing_assets(self, city_id: int) -> dict[str, ExistingAsset]:
-        """Every asset code of the city with its kind and bound device."""
+    def existing_assets(
+        self, city_id: int, codes: Collection[str] | None = None
+    ) -> dict[str, ExistingAsset]:
+        """The city's asset codes (all, or just ``codes``) with their kind and bound device."""
         query = (
             select(assets.c.code, assets.c.kind, devices.c.uid)
             .outerjoin(devices, devices.c.asset_id == assets.c.id)
             .where(assets.c.city_id == city_id)
         )
+        if codes is not None:
+            query = query.where(assets.c.code.in_(list(codes)))
         with translated("read asset codes"), self._engine.connect() as conn:
             return {
                 code: ExistingAsset(AssetKind(kind), uid) for code, kind, uid in conn.execute(query)
             }
 
-    def existing_devices(self, city_id: int) -> dict[str, ExistingDevice]:
-        """Every device id of the city with its kind and the asset code it is bound to."""
+    def existing_devices(
+        self, city_id: int, uids: Collection[str] | None = None
+    ) -> dict[str, ExistingDevice]:
+        """The city's device ids (all, or just ``uids``) with kind and the asset bound to each."""
         query = (
             select(devices.c.uid, devices.c.kind, assets.c.code)
             .outerjoin(assets, assets.c.id == devices.c.asset_id)
             .where(devices.c.city_id == city_id)
         )
+        if uids is not None:
+            query = query.where(devices.c.uid.in_(list(uids)))
         with translated("read device ids"), self._engine.connect() as conn:
             return {
                 uid: ExistingDevice(DeviceKind(kind), code)
