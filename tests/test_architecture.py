@@ -61,13 +61,16 @@ def test_every_module_says_what_it_is_for() -> None:
 
 
 def test_public_entry_points() -> None:
-    from signalight.api.app import create_app
-    from signalight.cli.main import app, run
+    import tomllib
 
-    assert callable(create_app)
-    assert callable(run)
+    from signalight.cli.main import app
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"] == {"signalight": "signalight.cli.main:run"}
     names = {
         command.name or (command.callback.__name__ if command.callback else "")
         for command in app.registered_commands
     }
     assert {"demo", "serve", "import", "export", "imports", "generate", "info"} <= names
+    groups = {group.name for group in app.registered_groups}
+    assert groups == {"city", "user", "device"}
