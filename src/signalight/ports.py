@@ -19,6 +19,8 @@ from signalight.domain.assets import (
 )
 from signalight.domain.cities import City, Place
 from signalight.domain.inventory import ExistingAsset, ExistingDevice, ImportRun
+from signalight.domain.readings import Reading, RejectReason
+from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef, DeviceState, HourlyRollup
 from signalight.domain.users import Role, User
 
 
@@ -182,4 +184,69 @@ class DeviceCredentialStore(Protocol):
 
     def credentials(self, city_id: int | None = None) -> list[tuple[str, str, str]]:
         """``(city slug, device id, hash)`` of every device with credentials, in one city or all."""
+        ...
+
+
+class TelemetryStore(Protocol):
+    """Readings, live device state, hourly rollups and dead letters.
+
+    ``write`` is one transaction: when it returns, everything given is stored
+    and the messages may be acknowledged; when it raises, nothing is.
+    """
+
+    def devices(self) -> Iterator[DeviceRef]:
+        """Every registered device of every city, for ingest's lookup table."""
+        ...
+
+    def find_device(self, city_slug: str, uid: str) -> DeviceRef | None:
+        """One device by its city and id, or None."""
+        ...
+
+    def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
+        """Store a batch of readings and dead letters in one transaction.
+
+        A reading already stored is skipped (idempotent on device, time and
+        name); the devices' state is merged; the hourly rollups count only
+        readings new to the store.
+
+        Returns:
+            How many readings were new.
+        """
+        ...
+
+    def device_state(self, city_id: int, device_id: int) -> DeviceState | None:
+        """The device's live state, or None if it has never reported."""
+        ...
+
+    def readings(
+        self,
+        city_id: int,
+        device_id: int,
+        start: float,
+        end: float,
+        names: Collection[str] | None,
+        limit: int,
+    ) -> list[Reading]:
+        """A device's readings with ``start <= time < end``, oldest first, at most ``limit``."""
+        ...
+
+    def hourly(self, city_id: int, device_id: int, start: float, end: float) -> list[HourlyRollup]:
+        """A device's hourly rollups whose hour starts in ``[start, end)``, oldest first."""
+        ...
+
+    def dead_letters(
+        self, city_id: int | None, limit: int, before_id: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters, newest first: one city's (None: all, for the service operator)."""
+        ...
+
+    def dead_letter_counts(self, city_id: int | None) -> dict[RejectReason, int]:
+        """How many dead letters there are per reason."""
+        ...
+
+    def prune(self, before: float) -> int:
+        """Delete raw readings and dead letters older than ``before``; returns readings deleted.
+
+        Hourly rollups and live state are kept.
+        """
         ...

@@ -13,6 +13,7 @@ from signalight.adapters.sql.credentials import SqlDeviceCredentialStore
 from signalight.adapters.sql.engine import describe, make_engine
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.imports import SqlImportLog
+from signalight.adapters.sql.telemetry import SqlTelemetryStore
 from signalight.adapters.sql.users import SqlUserRepository
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class SqlDatabase:
         self.users = SqlUserRepository(engine)
         self.imports = SqlImportLog(engine)
         self.credentials = SqlDeviceCredentialStore(engine)
+        self.telemetry = SqlTelemetryStore(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -172,4 +173,63 @@ import_runs = Table(
     # The first errors only: enough to fix the file, bounded in size.
     Column("errors", JSON, nullable=False),
     Index("ix_import_runs_city_at", "city_id", "at"),
+)
+
+# Telemetry (migration 0002). Times are UTC epoch seconds; see the migration.
+readings = Table(
+    "readings",
+    metadata,
+    Column("device_id", Integer, primary_key=True),
+    Column("time", Float, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("city_id", Integer, nullable=False),
+    Column("value", Float),
+    Column("bool_value", Boolean),
+    Column("string_value", String),
+)
+
+device_states = Table(
+    "device_states",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("last_seen", Float, nullable=False),  # receipt of the newest message
+    Column("observed_at", Float, nullable=False),  # the newest reading's own time
+    # name -> [time, value]: JSON text on SQLite, jsonb on PostgreSQL.
+    Column("state_values", JSON, nullable=False),
+)
+
+reading_hours = Table(
+    "reading_hours",
+    metadata,
+    Column("device_id", Integer, primary_key=True),
+    Column("hour", Float, primary_key=True),
+    Column("city_id", Integer, nullable=False),
+    Column("samples", Integer, nullable=False),
+    Column("on_reports", Integer, nullable=False),
+    Column("on_true", Integer, nullable=False),
+    Column("voltage_min", Float),
+    Column("voltage_max", Float),
+    Column("voltage_sum", Float, nullable=False),
+    Column("voltage_count", Integer, nullable=False),
+    Column("power_min", Float),
+    Column("power_max", Float),
+    Column("power_sum", Float, nullable=False),
+    Column("power_count", Integer, nullable=False),
+    Column("energy_min", Float),
+    Column("energy_max", Float),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE")),
+    Column("received_at", Float, nullable=False),
+    Column("topic", String(512), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("message", String(1000), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("device_uid", String(64)),
 )

@@ -1,0 +1,506 @@
+"""Readings, live state, hourly rollups and dead letters in SQL, written a batch at a time.
+
+One batch is one transaction, set-based on the server:
+
+1. The batch's readings go into a temporary staging table (PostgreSQL COPY,
+   SQLite executemany), duplicates within the batch dropped.
+2. Readings the store already holds (a redelivery after a crash) are left
+   out, the rest inserted, and exactly those are added to the hourly rollups,
+   so a redelivered message is counted once.
+3. Each device's state is merged: newest message first, an older message's
+   values only fill names the state has not got.
+4. Dead letters are filed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Connection, Engine, and_, func, insert, select, text
+
+from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.tables import (
+    cities,
+    dead_letters,
+    device_states,
+    devices,
+    reading_hours,
+    readings,
+)
+from signalight.domain.assets import DeviceKind
+from signalight.domain.readings import Reading, RejectReason
+from signalight.domain.telemetry import (
+    Accepted,
+    DeadLetter,
+    DeviceRef,
+    DeviceState,
+    HourlyRollup,
+    StateValue,
+    latest_values,
+)
+
+__all__ = ["SqlTelemetryStore", "reading_rows", "state_rows"]
+
+log = logging.getLogger(__name__)
+
+DAY: Final = 86_400.0
+_READING_COLUMNS: Final = "device_id, time, name, city_id, value, bool_value, string_value"
+
+_SQLITE_STAGING: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
+    " device_id INTEGER NOT NULL, time FLOAT NOT NULL, name TEXT NOT NULL,"
+    " city_id INTEGER NOT NULL, value FLOAT, bool_value BOOLEAN, string_value TEXT,"
+    " PRIMARY KEY (device_id, time, name)) WITHOUT ROWID"
+)
+_PG_STAGING: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
+    " device_id integer NOT NULL, time double precision NOT NULL, name varchar(64) NOT NULL,"
+    " city_id integer NOT NULL, value double precision, bool_value boolean, string_value text)"
+    " ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS staged_states ("
+    " device_id integer NOT NULL, city_id integer NOT NULL, last_seen double precision NOT NULL,"
+    " observed_at double precision NOT NULL, state_values jsonb NOT NULL) ON COMMIT DELETE ROWS"
+)
+
+# The aggregates of one hour, over whichever readings the FROM clause gives.
+_HOUR_AGGREGATES: Final = """
+    count(*),
+    count(*) FILTER (WHERE name = 'on'),
+    count(*) FILTER (WHERE name = 'on' AND bool_value),
+    min(value) FILTER (WHERE name LIKE 'voltage%'),
+    max(value) FILTER (WHERE name LIKE 'voltage%'),
+    coalesce(sum(value) FILTER (WHERE name LIKE 'voltage%'), 0),
+    count(*) FILTER (WHERE name LIKE 'voltage%'),
+    min(value) FILTER (WHERE name = 'power'),
+    max(value) FILTER (WHERE name = 'power'),
+    coalesce(sum(value) FILTER (WHERE name = 'power'), 0),
+    count(*) FILTER (WHERE name = 'power'),
+    min(value) FILTER (WHERE name = 'energy'),
+    max(value) FILTER (WHERE name = 'energy')
+"""
+_HOUR_COLUMNS: Final = (
+    "device_id, hour, city_id, samples, on_reports, on_true,"
+    " voltage_min, voltage_max, voltage_sum, voltage_count,"
+    " power_min, power_max, power_sum, power_count, energy_min, energy_max"
+)
+_ADDED: Final = (
+    "samples",
+    "on_reports",
+    "on_true",
+    "voltage_sum",
+    "voltage_count",
+    "power_sum",
+    "power_count",
+)
+_LOWEST: Final = ("voltage_min", "power_min", "energy_min")
+_HIGHEST: Final = ("voltage_max", "power_max", "energy_max")
+
+
+def _hour_updates(lowest: str, highest: str) -> str:
+    added = [f"{name} = reading_hours.{name} + excluded.{name}" for name in _ADDED]
+    low = [lowest.format(name=name) for name in _LOWEST]
+    high = [highest.format(name=name) for name in _HIGHEST]
+    return ", ".join(added + low + high)
+
+
+# SQLite's two-argument min/max give NULL if either is NULL; PostgreSQL's LEAST/GREATEST skip NULLs.
+_SQLITE_LOW: Final = "{name} = coalesce(min(reading_hours.{name}, excluded.{name}), {fill})"
+_SQLITE_HIGH: Final = "{name} = coalesce(max(reading_hours.{name}, excluded.{name}), {fill})"
+_FILL: Final = "reading_hours.{name}, excluded.{name}"
+_SQLITE_HOUR_UPDATES: Final = _hour_updates(
+    _SQLITE_LOW.replace("{fill}", _FILL), _SQLITE_HIGH.replace("{fill}", _FILL)
+)
+_PG_HOUR_UPDATES: Final = _hour_updates(
+    "{name} = LEAST(reading_hours.{name}, excluded.{name})",
+    "{name} = GREATEST(reading_hours.{name}, excluded.{name})",
+)
+_SQLITE_HOURS: Final = f"""
+    INSERT INTO reading_hours ({_HOUR_COLUMNS})
+    SELECT device_id, CAST(time / 3600 AS INTEGER) * 3600.0 AS hour, min(city_id),
+        {_HOUR_AGGREGATES}
+    FROM staged_readings WHERE true GROUP BY device_id, hour
+    ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}
+"""  # noqa: S608 - column names are ours
+_PG_WRITE: Final = f"""
+    WITH fresh AS (
+        INSERT INTO readings ({_READING_COLUMNS})
+        SELECT DISTINCT ON (device_id, time, name) {_READING_COLUMNS} FROM staged_readings
+        ON CONFLICT DO NOTHING
+        RETURNING device_id, time, name, city_id, value, bool_value
+    ), rolled AS (
+        INSERT INTO reading_hours ({_HOUR_COLUMNS})
+        SELECT device_id, floor(time / 3600) * 3600 AS hour, min(city_id), {_HOUR_AGGREGATES}
+        FROM fresh GROUP BY device_id, hour
+        ON CONFLICT (device_id, hour) DO UPDATE SET {_PG_HOUR_UPDATES}
+        RETURNING 1
+    )
+    SELECT count(*) FROM fresh
+"""  # noqa: S608 - column names are ours
+_SQLITE_STAGE: Final = (
+    f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_DROP_KNOWN: Final = (
+    "DELETE FROM staged_readings WHERE EXISTS (SELECT 1 FROM readings AS r"
+    " WHERE r.device_id = staged_readings.device_id AND r.time = staged_readings.time"
+    " AND r.name = staged_readings.name)"
+)
+_SQLITE_INSERT: Final = (
+    f"INSERT INTO readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
+    f" SELECT {_READING_COLUMNS} FROM staged_readings"
+)
+_SQLITE_STATES: Final = """
+    INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (device_id) DO UPDATE SET
+        state_values = CASE WHEN excluded.observed_at >= device_states.observed_at
+            THEN json_patch(device_states.state_values, excluded.state_values)
+            ELSE json_patch(excluded.state_values, device_states.state_values) END,
+        observed_at = max(device_states.observed_at, excluded.observed_at),
+        last_seen = max(device_states.last_seen, excluded.last_seen)
+"""
+_PG_STATES: Final = """
+    INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
+    SELECT device_id, city_id, last_seen, observed_at, state_values FROM staged_states
+    ON CONFLICT (device_id) DO UPDATE SET
+        state_values = CASE WHEN excluded.observed_at >= device_states.observed_at
+            THEN device_states.state_values || excluded.state_values
+            ELSE excluded.state_values || device_states.state_values END,
+        observed_at = GREATEST(device_states.observed_at, excluded.observed_at),
+        last_seen = GREATEST(device_states.last_seen, excluded.last_seen)
+"""
+
+ReadingRow = tuple[int, float, str, int, float | None, bool | None, str | None]
+StateRow = tuple[int, int, float, float, str]
+
+
+def reading_rows(accepted: Sequence[Accepted]) -> list[ReadingRow]:
+    """The readings of a batch as rows in ``readings`` column order."""
+    rows: list[ReadingRow] = []
+    append = rows.append
+    for device, batch, _ in accepted:
+        device_id, city_id = device.id, device.city_id
+        for time, name, value, bool_value, string_value in batch:
+            append((device_id, time, name, city_id, value, bool_value, string_value))
+    return rows
+
+
+def state_rows(accepted: Sequence[Accepted]) -> list[StateRow]:
+    """One row per device of the batch: its newest receipt and newest value per name."""
+    merged: dict[int, DeviceState] = {}
+    for device, batch, received_at in accepted:
+        values = latest_values(batch)
+        state = merged.get(device.id)
+        if state is None:
+            observed = max((pair[0] for pair in values.values()), default=received_at)
+            merged[device.id] = DeviceState(
+                device_id=device.id,
+                city_id=device.city_id,
+                last_seen=received_at,
+                observed_at=observed,
+                values=values,
+            )
+        else:
+            state.merge(received_at, values)
+    dumps = orjson.dumps
+    return [
+        (
+            state.device_id,
+            state.city_id,
+            state.last_seen,
+            state.observed_at,
+            dumps(state.values).decode(),
+        )
+        for state in merged.values()
+    ]
+
+
+class SqlTelemetryStore:
+    """The TelemetryStore port over SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._partitions: set[int] = set()  # days (epoch // DAY) whose partition exists
+
+    def devices(self) -> Iterator[DeviceRef]:
+        """Every registered device of every city."""
+        with translated("list devices"), self._engine.connect() as conn:
+            rows = conn.execute(_device_select()).all()
+        for row in rows:
+            yield DeviceRef(row.id, row.city_id, row.slug, row.uid, DeviceKind(row.kind))
+
+    def find_device(self, city_slug: str, uid: str) -> DeviceRef | None:
+        """One device by its city and id, or None."""
+        query = _device_select().where(cities.c.slug == city_slug, devices.c.uid == uid)
+        with translated("find device"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return DeviceRef(row.id, row.city_id, row.slug, row.uid, DeviceKind(row.kind))
+
+    def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
+        """Store one batch in one transaction; returns how many readings were new."""
+        rows = reading_rows(accepted)
+        states = state_rows(accepted)
+        with translated("store readings"):
+            if self._postgres and rows:
+                self._ensure_partitions(rows)
+            with self._engine.begin() as conn:
+                new = (
+                    self._write_pg(conn, rows, states)
+                    if self._postgres
+                    else self._write_sqlite(conn, rows, states)
+                )
+                if dead:
+                    conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
+        return new
+
+    def _write_sqlite(
+        self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]
+    ) -> int:
+        if rows:
+            conn.exec_driver_sql(_SQLITE_STAGING)
+            conn.exec_driver_sql(_SQLITE_STAGE, rows)
+            conn.exec_driver_sql(_SQLITE_DROP_KNOWN)
+            new = conn.exec_driver_sql(_SQLITE_INSERT).rowcount
+            conn.exec_driver_sql(_SQLITE_HOURS)
+            conn.exec_driver_sql("DELETE FROM staged_readings")
+        else:
+            new = 0
+        if states:
+            conn.exec_driver_sql(_SQLITE_STATES, states)
+        return new
+
+    def _write_pg(self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]) -> int:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(_PG_STAGING)
+        new = 0
+        if rows:
+            with cursor.copy(f"COPY staged_readings ({_READING_COLUMNS}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+            cursor.execute(_PG_WRITE)
+            new = cursor.fetchone()[0]
+        if states:
+            with cursor.copy(
+                "COPY staged_states (device_id, city_id, last_seen, observed_at, state_values) FROM STDIN"
+            ) as copy:
+                write = copy.write_row
+                for state in states:
+                    write(state)
+            cursor.execute(_PG_STATES)
+        cursor.close()
+        return int(new)
+
+    def _ensure_partitions(self, rows: list[ReadingRow]) -> None:
+        times = [row[1] for row in rows]
+        first, last = int(min(times) // DAY), int(max(times) // DAY)
+        missing = [day for day in range(first, last + 1) if day not in self._partitions]
+        if not missing:
+            return
+        with self._engine.begin() as conn:
+            existing = _partition_days(conn)
+            for day in missing:
+                if day not in existing:
+                    name = _partition_name(day)
+                    conn.exec_driver_sql(
+                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF readings"
+                        f" FOR VALUES FROM ({day * DAY!r}) TO ({(day + 1) * DAY!r})"
+                    )
+                    log.info("created readings partition %s", name)
+        self._partitions.update(missing)
+
+    def device_state(self, city_id: int, device_id: int) -> DeviceState | None:
+        """The device's live state, or None if it has never reported."""
+        query = select(device_states).where(
+            device_states.c.city_id == city_id, device_states.c.device_id == device_id
+        )
+        with translated("read device state"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        raw = row.state_values
+        values: dict[str, Any] = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+        return DeviceState(
+            device_id=row.device_id,
+            city_id=row.city_id,
+            last_seen=row.last_seen,
+            observed_at=row.observed_at,
+            values={name: (float(pair[0]), _state_value(pair[1])) for name, pair in values.items()},
+        )
+
+    def readings(
+        self,
+        city_id: int,
+        device_id: int,
+        start: float,
+        end: float,
+        names: Collection[str] | None,
+        limit: int,
+    ) -> list[Reading]:
+        """A device's readings with ``start <= time < end``, oldest first, at most ``limit``."""
+        c = readings.c
+        query = (
+            select(c.time, c.name, c.value, c.bool_value, c.string_value)
+            .where(c.device_id == device_id, c.city_id == city_id, c.time >= start, c.time < end)
+            .order_by(c.time, c.name)
+            .limit(limit)
+        )
+        if names is not None:
+            query = query.where(c.name.in_(sorted(names)))
+        with translated("read readings"), self._engine.connect() as conn:
+            return [
+                Reading(
+                    row.time,
+                    row.name,
+                    row.value,
+                    None if row.bool_value is None else bool(row.bool_value),
+                    row.string_value,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def hourly(self, city_id: int, device_id: int, start: float, end: float) -> list[HourlyRollup]:
+        """A device's hourly rollups whose hour starts in ``[start, end)``, oldest first."""
+        c = reading_hours.c
+        mine = and_(c.device_id == device_id, c.city_id == city_id)
+        query = select(reading_hours).where(mine, c.hour >= start, c.hour < end).order_by(c.hour)
+        before = select(func.max(c.energy_max)).where(
+            mine, c.hour == select(func.max(c.hour)).where(mine, c.hour < start).scalar_subquery()
+        )
+        with translated("read hourly rollups"), self._engine.connect() as conn:
+            previous = conn.execute(before).scalar()
+            rows = conn.execute(query).all()
+        rollups = []
+        for row in rows:
+            rollups.append(_rollup(row, previous))
+            if row.energy_max is not None:
+                previous = row.energy_max
+        return rollups
+
+    def dead_letters(
+        self, city_id: int | None, limit: int, before_id: int | None = None
+    ) -> list[DeadLetter]:
+        """Dead letters, newest first: one city's (None: all)."""
+        c = dead_letters.c
+        query = select(dead_letters).order_by(c.id.desc()).limit(limit)
+        if city_id is not None:
+            query = query.where(c.city_id == city_id)
+        if before_id is not None:
+            query = query.where(c.id < before_id)
+        with translated("read dead letters"), self._engine.connect() as conn:
+            return [
+                DeadLetter(
+                    id=row.id,
+                    received_at=row.received_at,
+                    topic=row.topic,
+                    reason=RejectReason(row.reason),
+                    message=row.message,
+                    payload=bytes(row.payload),
+                    size=row.size,
+                    city_id=row.city_id,
+                    device_uid=row.device_uid,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def dead_letter_counts(self, city_id: int | None) -> dict[RejectReason, int]:
+        """How many dead letters there are per reason."""
+        c = dead_letters.c
+        query = select(c.reason, func.count()).group_by(c.reason)
+        if city_id is not None:
+            query = query.where(c.city_id == city_id)
+        with translated("count dead letters"), self._engine.connect() as conn:
+            return {RejectReason(reason): count for reason, count in conn.execute(query).all()}
+
+    def prune(self, before: float) -> int:
+        """Delete raw readings and dead letters older than ``before``; returns readings deleted."""
+        deleted = 0
+        with translated("prune readings"), self._engine.begin() as conn:
+            if self._postgres:
+                for day in sorted(_partition_days(conn)):
+                    if (day + 1) * DAY <= before:
+                        name = _partition_name(day)
+                        deleted += conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608
+                        conn.exec_driver_sql(f"DROP TABLE {name}")
+                        self._partitions.discard(day)
+                        log.info("dropped readings partition %s", name)
+            deleted += conn.execute(readings.delete().where(readings.c.time < before)).rowcount
+            conn.execute(dead_letters.delete().where(dead_letters.c.received_at < before))
+        return deleted
+
+
+def _device_select() -> Any:  # noqa: ANN401 - a SQLAlchemy Select of a row shape
+    return select(
+        devices.c.id, devices.c.city_id, cities.c.slug, devices.c.uid, devices.c.kind
+    ).join(cities, cities.c.id == devices.c.city_id)
+
+
+def _partition_name(day: int) -> str:
+    return "readings_" + datetime.fromtimestamp(day * DAY, UTC).strftime("%Y%m%d")
+
+
+def _partition_days(conn: Connection) -> set[int]:
+    names = conn.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'readings'"
+        )
+    ).scalars()
+    days = set()
+    for name in names:
+        stamp = name.removeprefix("readings_")
+        if stamp.isdigit():
+            days.add(int(datetime.strptime(stamp, "%Y%m%d").replace(tzinfo=UTC).timestamp() // DAY))
+    return days
+
+
+def _letter_row(letter: DeadLetter) -> dict[str, Any]:
+    return {
+        "city_id": letter.city_id,
+        "received_at": letter.received_at,
+        "topic": letter.topic,
+        "reason": str(letter.reason),
+        "message": letter.message,
+        "payload": letter.payload,
+        "size": letter.size,
+        "device_uid": letter.device_uid,
+    }
+
+
+def _state_value(value: Any) -> StateValue:  # noqa: ANN401 - JSON
+    if isinstance(value, bool | str):
+        return value
+    return float(value)
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def _rollup(row: Any, previous_energy: float | None) -> HourlyRollup:  # noqa: ANN401 - a result row
+    energy = None
+    if row.energy_max is not None:
+        base = row.energy_min
+        if previous_energy is not None and previous_energy <= row.energy_max:
+            base = previous_energy  # the rise since the last reading of the hour before
+        energy = row.energy_max - base
+    return HourlyRollup(
+        device_id=row.device_id,
+        hour=row.hour,
+        samples=row.samples,
+        energy_wh=energy,
+        on_hours=row.on_true / row.on_reports if row.on_reports else None,  # of one hour
+        voltage_min=row.voltage_min,
+        voltage_max=row.voltage_max,
+        voltage_mean=_mean(row.voltage_sum, row.voltage_count),
+        power_min=row.power_min,
+        power_max=row.power_max,
+        power_mean=_mean(row.power_sum, row.power_count),
+    )

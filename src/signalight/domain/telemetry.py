@@ -1,0 +1,168 @@
+"""What ingest produces: accepted messages, dead letters, live device state and hourly rollups.
+
+A device message is either accepted whole (all its readings are stored) or
+refused whole into the dead-letter store with its reason: a pack is one
+observation of one device, and half of it would mislead the fault rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    from signalight.domain.assets import DeviceKind
+    from signalight.domain.readings import Reading, RejectReason
+
+__all__ = [
+    "DEAD_PAYLOAD_MAX",
+    "HOUR",
+    "Accepted",
+    "DeadLetter",
+    "DeviceRef",
+    "DeviceState",
+    "HourlyRollup",
+    "StateValue",
+    "hour_of",
+    "latest_values",
+]
+
+HOUR: Final = 3600.0
+# A dead letter keeps at most this much of the refused payload: enough to see
+# what was wrong, never enough for a hostile client to fill the database.
+DEAD_PAYLOAD_MAX: Final = 4096
+
+StateValue = float | bool | str
+
+
+class DeviceRef(NamedTuple):
+    """A registered device as ingest knows it: who it is, in which city, of which kind."""
+
+    id: int
+    city_id: int
+    city_slug: str
+    uid: str
+    kind: DeviceKind
+
+
+class Accepted(NamedTuple):
+    """A message that passed every check: its device and its readings, canonical units."""
+
+    device: DeviceRef
+    readings: list[Reading]
+    received_at: float  # UTC epoch seconds, when Signalight got it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetter:
+    """A refused message, kept for the operator with its reason."""
+
+    received_at: float
+    topic: str  # the MQTT topic, or "http" and the path for HTTP ingest
+    reason: RejectReason
+    message: str  # the reason in plain words, naming the record and rule it broke
+    payload: bytes  # the first DEAD_PAYLOAD_MAX bytes
+    size: int  # the whole payload's length in bytes
+    city_id: int | None = None  # when the topic named a known city
+    device_uid: str | None = None  # when the topic or credentials named a device
+    id: int | None = None  # set once stored
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        received_at: float,
+        topic: str,
+        reason: RejectReason,
+        message: str,
+        payload: bytes,
+        city_id: int | None = None,
+        device_uid: str | None = None,
+    ) -> DeadLetter:
+        """A dead letter with the payload capped at DEAD_PAYLOAD_MAX bytes."""
+        return cls(
+            received_at=received_at,
+            topic=topic[:512],
+            reason=reason,
+            message=message[:1000],
+            payload=bytes(payload[:DEAD_PAYLOAD_MAX]),
+            size=len(payload),
+            city_id=city_id,
+            device_uid=device_uid[:64] if device_uid else None,
+        )
+
+
+def latest_values(readings: list[Reading]) -> dict[str, tuple[float, StateValue]]:
+    """The newest value of each name among ``readings``: name -> (time, value).
+
+    An event record is not state (it happened once), so it is left out.
+    """
+    latest: dict[str, tuple[float, StateValue]] = {}
+    for reading in readings:
+        name = reading.name
+        if name == "event":
+            continue
+        value: StateValue | None
+        if reading.bool_value is not None:
+            value = reading.bool_value
+        elif reading.string_value is not None:
+            value = reading.string_value
+        else:
+            value = reading.value
+        if value is None:
+            continue
+        held = latest.get(name)
+        if held is None or reading.time >= held[0]:
+            latest[name] = (reading.time, value)
+    return latest
+
+
+@dataclass(slots=True, kw_only=True)
+class DeviceState:
+    """A device's live state: when it last spoke and the newest value of each name."""
+
+    device_id: int
+    city_id: int
+    last_seen: float  # the receipt time of its newest message
+    observed_at: float  # the time of its newest reading
+    values: dict[str, tuple[float, StateValue]] = field(default_factory=dict)
+
+    def merge(self, received_at: float, values: dict[str, tuple[float, StateValue]]) -> None:
+        """Take in a message's values; an older value never replaces a newer one."""
+        self.last_seen = max(self.last_seen, received_at)
+        newest = max((pair[0] for pair in values.values()), default=self.observed_at)
+        self.observed_at = max(self.observed_at, newest)
+        held = self.values
+        for name, pair in values.items():
+            old = held.get(name)
+            if old is None or pair[0] >= old[0]:
+                held[name] = pair
+
+
+def hour_of(time: float) -> float:
+    """The start of the UTC hour that holds ``time`` (epoch seconds)."""
+    return time - time % HOUR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HourlyRollup:
+    """One device's hour, summed as readings arrive.
+
+    Energy is read off the cumulative counter: ``energy_wh`` is the rise of
+    the counter from the previous hour's last value (or this hour's first) to
+    this hour's last. On-hours are the share of ``on`` reports that said on,
+    times one hour: exact for a node that reports at a steady rate, as
+    nodes do.
+    """
+
+    device_id: int
+    hour: float  # epoch seconds of the hour's start, UTC
+    samples: int  # readings of any name stored for the hour
+    energy_wh: float | None
+    on_hours: float | None
+    voltage_min: float | None
+    voltage_max: float | None
+    voltage_mean: float | None
+    power_min: float | None
+    power_max: float | None
+    power_mean: float | None
