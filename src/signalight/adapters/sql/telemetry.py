@@ -128,7 +128,7 @@ _SQLITE_HOURS: Final = f"""
 _PG_WRITE: Final = f"""
     WITH fresh AS (
         INSERT INTO readings ({_READING_COLUMNS})
-        SELECT DISTINCT ON (device_id, time, name) {_READING_COLUMNS} FROM staged_readings
+        SELECT {_READING_COLUMNS} FROM staged_readings
         ON CONFLICT DO NOTHING
         RETURNING device_id, time, name, city_id, value, bool_value
     ), rolled AS (
