@@ -23,6 +23,7 @@ FORBIDDEN = {
     ),
     "services": ("signalight.adapters", "signalight.api", "signalight.cli", "fastapi", "typer"),
     "adapters": ("signalight.api", "signalight.cli", "signalight.services", "fastapi", "typer"),
+    "consumers": ("signalight.api", "signalight.cli", "signalight.web", "fastapi", "typer"),
     "sim": ("signalight.adapters", "signalight.api", "signalight.cli", "sqlalchemy", "fastapi"),
 }  # fmt: skip
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from signalight.adapters.clock import SystemClock
 from signalight.adapters.gazetteer import GeoNamesGazetteer
+from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.ports import Clock
 from signalight.services.auth import AuthService
+from signalight.services.ingest import IngestLimits, IngestService
 from signalight.settings import Settings
 
 
@@ -30,6 +32,21 @@ class Container:
     def gazetteer(self) -> GeoNamesGazetteer:
         """The offline gazetteer; loaded on first use, as it reads a large file."""
         return GeoNamesGazetteer()
+
+    @functools.cached_property
+    def metrics(self) -> IngestMetrics:
+        """This process's Prometheus metrics."""
+        return IngestMetrics()
+
+    @functools.cached_property
+    def ingest(self) -> IngestService:
+        """Device messages in: checked, stored, counted."""
+        settings = self.settings
+        limits = IngestLimits(
+            max_bytes=settings.ingest_max_bytes,
+            max_past_s=settings.ingest_max_past_days * 86_400.0,
+        )
+        return IngestService(self.db.telemetry, limits=limits, observer=self.metrics)
 
     def close(self) -> None:
         """Release the database connections."""

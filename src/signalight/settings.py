@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,28 @@ class Settings(BaseSettings):
     import_max_distance_km: float = Field(default=100.0, gt=0)
     # API tokens issued by `user add` and `auth/token` live this long (0: no expiry).
     token_ttl_days: int = Field(default=365, ge=0)
+
+    # The MQTT broker ingest reads; empty means none (the demo then feeds its
+    # simulator straight into ingest, in the process).
+    mqtt_host: str = ""
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str = "signalight-ingest"
+    # Empty: read the secret `signalight device broker-files` made in data_dir.
+    mqtt_password: SecretStr = SecretStr("")
+    # Ingest workers that share the device topics (MQTT 5 shared subscription group).
+    mqtt_share_group: str = ""
+    # Also read LoRaWAN uplinks from ChirpStack / The Things Stack on the same broker.
+    mqtt_lorawan: bool = False
+    # A SenML pack longer than this is refused before it is parsed.
+    ingest_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
+    # Messages per stored batch, and the longest a message waits for its batch.
+    ingest_batch: int = Field(default=2000, ge=1, le=30_000)
+    ingest_wait_ms: int = Field(default=50, ge=1, le=10_000)
+    # Readings older than this far in the past are refused (nodes buffer offline).
+    ingest_max_past_days: float = Field(default=7.0, gt=0)
+    # Raw readings and dead letters are deleted after this many days (0: kept);
+    # hourly rollups and live state are kept.
+    retention_days: float = Field(default=90.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -318,15 +318,16 @@ class IngestService:
 
 
 class Batcher(Generic[T]):
-    """Gathers messages and stores them a batch at a time, on a thread of its own.
+    """Gathers checked messages and stores them a batch at a time, on a thread of its own.
 
-    ``put`` takes a message and a token (the MQTT packet id, say); after a
-    batch is stored, ``on_stored`` gets the batch's tokens in arrival order.
-    A batch is written when it holds ``max_messages`` or its oldest message
-    has waited ``max_wait`` seconds. If the store fails (the database is
-    restarting), the same batch is tried again with a growing pause and
-    nothing is acknowledged meanwhile; the broker holds what it has not had
-    acknowledged.
+    ``put`` takes a checked message (the caller runs :meth:`IngestService.check`
+    on its own thread, so decoding overlaps the database's work) and a token
+    (the MQTT packet id, say); after a batch is stored, ``on_stored`` gets the
+    batch's tokens in arrival order. A batch is written when it holds
+    ``max_messages`` or its oldest message has waited ``max_wait`` seconds.
+    If the store fails (the database is restarting), the same batch is tried
+    again with a growing pause and nothing is acknowledged meanwhile; the
+    broker keeps what it has not had acknowledged.
     """
 
     def __init__(
@@ -341,7 +342,7 @@ class Batcher(Generic[T]):
         self._on_stored = on_stored
         self.max_messages = max_messages
         self.max_wait = max_wait
-        self._messages: list[Message] = []
+        self._items: list[Accepted | DeadLetter] = []
         self._tokens: list[T] = []
         self._first_at = 0.0
         self._ready = threading.Condition()
@@ -353,39 +354,36 @@ class Batcher(Generic[T]):
         """Start the writer thread."""
         self._thread.start()
 
-    def put(self, message: Message, token: T) -> None:
-        """Queue one message; it is stored within ``max_wait`` seconds, store willing."""
+    def put(self, item: Accepted | DeadLetter, token: T) -> None:
+        """Queue one checked message; it is stored within ``max_wait`` s, store willing."""
         with self._ready:
-            if not self._messages:
+            if not self._items:
                 self._first_at = time.monotonic()
-            self._messages.append(message)
+            self._items.append(item)
             self._tokens.append(token)
-            if len(self._messages) >= self.max_messages:
+            if len(self._items) >= self.max_messages:
                 self._ready.notify()
 
     def pending(self) -> int:
         """Messages waiting for the next batch."""
-        return len(self._messages)
+        return len(self._items)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
         """Store what is queued, then stop the writer thread."""
         with self._ready:
             self._stopping = True
             self._ready.notify()
         self._thread.join(timeout)
 
-    def _take(self) -> tuple[list[Message], list[T]] | None:
+    def _take(self) -> tuple[list[Accepted | DeadLetter], list[T]] | None:
         with self._ready:
             while True:
-                if self._messages:
+                if self._items:
                     waited = time.monotonic() - self._first_at
-                    if (
-                        self._stopping
-                        or len(self._messages) >= self.max_messages
-                        or waited >= self.max_wait
-                    ):
-                        batch, tokens = self._messages, self._tokens
-                        self._messages, self._tokens = [], []
+                    full = len(self._items) >= self.max_messages
+                    if self._stopping or full or waited >= self.max_wait:
+                        batch, tokens = self._items, self._tokens
+                        self._items, self._tokens = [], []
                         return batch, tokens
                     self._ready.wait(self.max_wait - waited)
                 elif self._stopping:
@@ -399,20 +397,22 @@ class Batcher(Generic[T]):
             self._store(batch)
             self._on_stored(tokens)
 
-    def _store(self, batch: list[Message]) -> None:
+    def _store(self, batch: list[Accepted | DeadLetter]) -> None:
+        accepted = [item for item in batch if not isinstance(item, DeadLetter)]
+        dead = [item for item in batch if isinstance(item, DeadLetter)]
         pause = 0.1
         while True:
             try:
-                self._service.ingest(batch)
-            except Exception:  # the database is away: keep the batch and try again
+                self._service.write(accepted, dead)
+            except Exception:  # the database is away: keep the batch, try again
                 self.failures += 1
                 log.exception(
                     "storing %d messages failed; trying again in %.1f s", len(batch), pause
                 )
-                if self._stopping and self.failures > 3:  # noqa: PLR2004
-                    raise
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
             else:
+                if self.failures:
+                    log.warning("storing works again after %d failures", self.failures)
                 self.failures = 0
                 return

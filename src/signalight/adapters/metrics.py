@@ -1,0 +1,87 @@
+"""Prometheus metrics: what ingest reports, in a registry each process serves at /metrics."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from signalight.domain.readings import RejectReason
+
+__all__ = ["CONTENT_TYPE", "IngestMetrics"]
+
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+_BATCH_BUCKETS: Final = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+_SECONDS_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class IngestMetrics:
+    """The IngestObserver port over prometheus_client, in a registry of its own."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.messages_total = Counter(
+            "signalight_ingest_messages",
+            "Device messages received, by transport",
+            ["transport"],
+            registry=self.registry,
+        )
+        self.rejected_total = Counter(
+            "signalight_ingest_rejected",
+            "Messages refused into the dead-letter store, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.readings_total = Counter(
+            "signalight_ingest_readings_stored",
+            "Readings newly stored (a redelivered reading is not counted again)",
+            registry=self.registry,
+        )
+        self.batch = Histogram(
+            "signalight_ingest_batch_messages",
+            "Messages per stored batch",
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.write = Histogram(
+            "signalight_ingest_write_seconds",
+            "Time to store one batch (one transaction)",
+            buckets=_SECONDS_BUCKETS,
+            registry=self.registry,
+        )
+        self.lag = Histogram(
+            "signalight_ingest_lag_seconds",
+            "From a batch's oldest message's receipt to its commit",
+            buckets=_SECONDS_BUCKETS,
+            registry=self.registry,
+        )
+        self.last_lag = Gauge(
+            "signalight_ingest_last_lag_seconds",
+            "The lag of the newest stored batch",
+            registry=self.registry,
+        )
+        for reason in RejectReason:  # every reason shows, at 0 until one happens
+            self.rejected_total.labels(reason=str(reason))
+        for transport in ("mqtt", "http", "embedded"):
+            self.messages_total.labels(transport=transport)
+
+    def received(self, transport: str, count: int) -> None:
+        """Messages arrived."""
+        self.messages_total.labels(transport=transport).inc(count)
+
+    def rejected(self, reason: RejectReason) -> None:
+        """A message went to the dead-letter store."""
+        self.rejected_total.labels(reason=str(reason)).inc()
+
+    def written(self, messages: int, readings: int, seconds: float, lag: float) -> None:
+        """A batch was stored."""
+        self.readings_total.inc(readings)
+        self.batch.observe(messages)
+        self.write.observe(seconds)
+        self.lag.observe(lag)
+        self.last_lag.set(lag)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""Entry points that drive ingest from message brokers, as api/ drives the services from HTTP."""
