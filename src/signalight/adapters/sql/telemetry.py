@@ -153,6 +153,9 @@ _SQLITE_INSERT: Final = (
     f"INSERT INTO readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
     f" SELECT {_READING_COLUMNS} FROM staged_readings"
 )
+_PG_COPY_STATES: Final = (
+    "COPY staged_states (device_id, city_id, last_seen, observed_at, state_values) FROM STDIN"
+)
 _SQLITE_STATES: Final = """
     INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
     VALUES (?, ?, ?, ?, ?)
@@ -288,9 +291,7 @@ class SqlTelemetryStore:
             cursor.execute(_PG_WRITE)
             new = cursor.fetchone()[0]
         if states:
-            with cursor.copy(
-                "COPY staged_states (device_id, city_id, last_seen, observed_at, state_values) FROM STDIN"
-            ) as copy:
+            with cursor.copy(_PG_COPY_STATES) as copy:
                 write = copy.write_row
                 for state in states:
                     write(state)
