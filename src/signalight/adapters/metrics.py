@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from signalight.domain.readings import RejectReason
 
 __all__ = ["CONTENT_TYPE", "IngestMetrics"]
+
+# The *_created series double the output and no dashboard reads them.
+disable_created_metrics()
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 _BATCH_BUCKETS: Final = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)

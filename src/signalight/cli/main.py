@@ -11,7 +11,7 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, devices, inventory, users
+from signalight.cli import cities, devices, inventory, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.container import Container
 from signalight.domain.errors import ConflictError, NotFoundError
@@ -30,6 +30,8 @@ app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)
 app.command("generate")(inventory.generate)
+app.command("ingest")(telemetry.ingest)
+app.command("deadletters")(telemetry.deadletters)
 
 DEMO_CITY = "Seberang Perai"
 DEMO_COUNTRY = "MY"

@@ -359,9 +359,10 @@ class Batcher(Generic[T]):
         with self._ready:
             if not self._items:
                 self._first_at = time.monotonic()
+                self._ready.notify()  # the writer starts counting max_wait
             self._items.append(item)
             self._tokens.append(token)
-            if len(self._items) >= self.max_messages:
+            if len(self._items) == self.max_messages:
                 self._ready.notify()
 
     def pending(self) -> int:

@@ -1,0 +1,144 @@
+"""`signalight ingest` (the MQTT ingest worker) and `signalight deadletters`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from prometheus_client import start_http_server
+from rich.table import Table
+
+from signalight.cli.context import console, err_console, friendly, opened
+from signalight.cli.devices import INGEST_SECRET_FILE
+from signalight.consumers.mqtt import MqttIngest, MqttSettings
+from signalight.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from signalight.container import Container
+
+STATUS_EVERY_S = 60.0
+PRUNE_EVERY_S = 3600.0
+
+
+def mqtt_settings(container: Container, share_group: str | None) -> MqttSettings:
+    """Where ingest connects and as whom, from the settings and the data directory.
+
+    The password is SIGNALIGHT_MQTT_PASSWORD or, failing that, the secret
+    `signalight device broker-files` keeps in the data directory.
+    """
+    settings = container.settings
+    if not settings.mqtt_host:
+        raise InvalidInputError("no broker is configured: set SIGNALIGHT_MQTT_HOST")
+    password = settings.mqtt_password.get_secret_value() or None
+    secret_file = settings.data_dir / INGEST_SECRET_FILE
+    if password is None and secret_file.exists():
+        password = secret_file.read_text(encoding="utf-8").strip()
+    return MqttSettings(
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        username=settings.mqtt_username,
+        password=password,
+        client_id=settings.mqtt_username,
+        share_group=share_group or settings.mqtt_share_group or None,
+        lorawan=settings.mqtt_lorawan,
+    )
+
+
+@friendly
+def ingest(
+    metrics_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Serve /metrics on this port (0: don't)")
+    ] = 9464,
+    share_group: Annotated[
+        str | None, typer.Option(help="Share the device topics with other workers of this group")
+    ] = None,
+) -> None:
+    """Read device messages from the MQTT broker and store them, until stopped.
+
+    Each message is acknowledged to the broker only once it is stored, so a
+    stop, a crash or a database outage loses nothing: the broker keeps and
+    redelivers what was not acknowledged. Stop with Ctrl-C or SIGTERM.
+    """
+    with opened() as container:
+        settings = container.settings
+        mqtt = mqtt_settings(container, share_group)
+        service = container.ingest
+        if metrics_port:
+            start_http_server(metrics_port, addr="127.0.0.1", registry=container.metrics.registry)
+        worker = MqttIngest(
+            service,
+            mqtt,
+            max_messages=settings.ingest_batch,
+            max_wait=settings.ingest_wait_ms / 1000,
+        )
+        stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        console.print(
+            f"ingest: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
+            f" as {mqtt.username}; database {container.db.url}"
+            + (f"; metrics http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""),
+            soft_wrap=True,
+        )
+        worker.start()
+        _run_until(stop, worker, container)
+        err_console.print("ingest: storing what has arrived, then stopping")
+        worker.stop()
+
+
+def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:
+    retention_s = container.settings.retention_days * 86_400.0
+    last_status = last_prune = time.monotonic()
+    received = 0
+    while not stop.wait(1.0):
+        now = time.monotonic()
+        if now - last_status >= STATUS_EVERY_S:
+            rate = (worker.received - received) / (now - last_status)
+            received, last_status = worker.received, now
+            err_console.print(
+                f"ingest: {rate:,.0f} messages/s, {worker.pending()} waiting to be stored",
+                soft_wrap=True,
+            )
+        if retention_s and now - last_prune >= PRUNE_EVERY_S:
+            last_prune = now
+            deleted = container.db.telemetry.prune(time.time() - retention_s)
+            if deleted:
+                err_console.print(f"retention: deleted {deleted:,} raw readings")
+
+
+@friendly
+def deadletters(
+    city: Annotated[
+        str | None, typer.Option(help="One city's (default: every city's, and those of no city)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    payload: Annotated[bool, typer.Option(help="Show each payload (first 200 bytes)")] = False,
+) -> None:
+    """The messages ingest refused, newest first, with the reason for each."""
+    with opened() as container:
+        city_id = container.db.cities.get_city(city).pk if city else None
+        store = container.db.telemetry
+        letters = store.dead_letters(city_id, limit)
+        counts = store.dead_letter_counts(city_id)
+    table = Table("id", "received (UTC)", "reason", "topic", "device", "why", title="dead letters")
+    for letter in letters:
+        when = datetime.fromtimestamp(letter.received_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        why = letter.message
+        if payload:
+            why += "\n" + repr(letter.payload[:200])
+        table.add_row(
+            str(letter.id), when, str(letter.reason), letter.topic, letter.device_uid or "-", why
+        )
+    console.print(table)
+    summary = ", ".join(f"{reason}: {count:,}" for reason, count in sorted(counts.items()))
+    console.print(f"{sum(counts.values()):,} in all" + (f" ({summary})" if summary else ""))
