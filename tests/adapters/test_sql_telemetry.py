@@ -1,0 +1,181 @@
+"""The telemetry store on SQLite and PostgreSQL: stored once, state by reading time, rollups."""
+
+from __future__ import annotations
+
+import pytest
+
+from signalight.adapters.sql.database import SqlDatabase
+from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
+from signalight.domain.cities import City
+from signalight.domain.readings import Reading, RejectReason
+from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef
+from tests.conftest import make_city
+
+# 2001-09-09 01:46:40 UTC: far from the other tests' data, and on a day of its own.
+T0 = 1_000_000_000.0
+HOUR = 3600.0
+
+
+def node(db: SqlDatabase, city: City, uid: str = "N-1") -> DeviceRef:
+    db.assets.upsert_assets(
+        city.pk,
+        [
+            AssetRecord(
+                kind=AssetKind.STREETLIGHT, code=f"SL-{uid}", lat=5.38, lon=100.4, device=uid
+            )
+        ],
+    )
+    found = db.telemetry.find_device(city.slug, uid)
+    assert found is not None
+    return found
+
+
+def pack(
+    device: DeviceRef, time: float, power: float, energy: float, *, on: bool = True
+) -> Accepted:
+    readings = [
+        Reading(time, "on", bool_value=on),
+        Reading(time, "power", power),
+        Reading(time, "voltage", 230.0 + power / 100),
+        Reading(time, "energy", energy),
+    ]
+    return Accepted(device, readings, time + 1)
+
+
+def test_devices_are_found_by_city_and_id(database: SqlDatabase, city: City) -> None:
+    device = node(database, city, "N-7")
+    assert device.kind is DeviceKind.STREETLIGHT_NODE
+    assert device.city_slug == city.slug
+    assert database.telemetry.find_device(city.slug, "N-8") is None
+    other = make_city(database)
+    assert database.telemetry.find_device(other.slug, "N-7") is None
+    assert device in set(database.telemetry.devices())
+
+
+def test_a_redelivered_batch_is_stored_once_and_counted_once(
+    database: SqlDatabase, city: City
+) -> None:
+    store, device = database.telemetry, node(database, city)
+    batch = [pack(device, T0 + 60 * i, 100.0, 1000.0 + i) for i in range(5)]
+    assert store.write(batch, []) == 20
+    # The broker redelivers the last two after a crash, in a batch with one new message.
+    assert store.write([*batch[3:], pack(device, T0 + 300, 100.0, 1005.0)], []) == 4
+    # Duplicates inside one batch (a device's own QoS 1 retry) too.
+    again = pack(device, T0 + 360, 100.0, 1006.0)
+    assert store.write([again, again], []) == 4
+    stored = store.readings(city.pk, device.id, T0, T0 + HOUR, None, 1000)
+    assert len(stored) == 28
+    assert len({(r.time, r.name) for r in stored}) == 28
+    (hour,) = store.hourly(city.pk, device.id, T0 - T0 % HOUR, T0 + HOUR)
+    assert hour.samples == 28
+    assert hour.power_mean == pytest.approx(100.0)
+
+
+def test_readings_filter_by_time_and_name_oldest_first(database: SqlDatabase, city: City) -> None:
+    store, device = database.telemetry, node(database, city)
+    store.write([pack(device, T0 + 60 * i, 10.0 * i, 1000.0 + i) for i in range(6)], [])
+    got = store.readings(city.pk, device.id, T0 + 60, T0 + 240, {"power"}, 100)
+    assert [(r.time, r.value) for r in got] == [(T0 + 60, 10.0), (T0 + 120, 20.0), (T0 + 180, 30.0)]
+    first = store.readings(city.pk, device.id, T0, T0 + HOUR, {"on"}, 2)
+    assert [r.bool_value for r in first] == [True, True]
+    assert store.readings(make_city(database).pk, device.id, T0, T0 + HOUR, None, 10) == []
+
+
+def test_state_keeps_the_newest_value_of_each_name_whatever_the_arrival_order(
+    database: SqlDatabase, city: City
+) -> None:
+    store, device = database.telemetry, node(database, city)
+    store.write([pack(device, T0 + 600, 80.0, 2000.0)], [])
+    # An older message arrives later (a node emptying its buffer): it must not win...
+    late = Accepted(
+        device,
+        [Reading(T0 + 300, "power", 5.0), Reading(T0 + 300, "tilt", 3.0)],
+        T0 + 900,
+    )
+    store.write([late], [])
+    state = store.device_state(city.pk, device.id)
+    assert state is not None
+    assert state.values["power"] == (T0 + 600, 80.0)
+    # ...but a name the state had not got is taken.
+    assert state.values["tilt"] == (T0 + 300, 3.0)
+    assert state.values["on"] == (T0 + 600, True)
+    assert state.last_seen == T0 + 900
+    assert state.observed_at == T0 + 600
+    store.write([pack(device, T0 + 1200, 0.0, 2001.0, on=False)], [])
+    newer = store.device_state(city.pk, device.id)
+    assert newer is not None
+    assert newer.values["on"] == (T0 + 1200, False)
+    assert newer.values["power"] == (T0 + 1200, 0.0)
+    assert store.device_state(make_city(database).pk, device.id) is None
+
+
+def test_hourly_rollups_sum_energy_on_hours_and_extremes(database: SqlDatabase, city: City) -> None:
+    store, device = database.telemetry, node(database, city)
+    start = T0 - T0 % HOUR + 10 * HOUR
+    # Two hours of 5-minute reports; on for the first hour only; 100 Wh per report.
+    batch = [
+        pack(device, start + 300 * i, 50.0 + i, 10_000.0 + 100 * i, on=i < 12) for i in range(24)
+    ]
+    store.write(batch[:13], [])
+    store.write(batch[13:], [])
+    first, second = store.hourly(city.pk, device.id, start, start + 2 * HOUR)
+    assert first.hour == start
+    assert second.hour == start + HOUR
+    assert first.on_hours == pytest.approx(1.0)
+    assert second.on_hours == pytest.approx(0.0)
+    assert first.energy_wh == pytest.approx(1100.0)  # the counter's rise within the first hour
+    assert second.energy_wh == pytest.approx(1200.0)  # from the first hour's last reading
+    assert first.power_min == 50.0
+    assert first.power_max == 61.0
+    assert second.power_mean == pytest.approx(sum(50.0 + i for i in range(12, 24)) / 12)
+    assert first.voltage_min == pytest.approx(230.5)
+    # Asked from the second hour alone, it still counts from the hour before.
+    (alone,) = store.hourly(city.pk, device.id, start + HOUR, start + 2 * HOUR)
+    assert alone.energy_wh == pytest.approx(1200.0)
+
+
+def test_dead_letters_are_kept_per_city_and_counted_by_reason(
+    database: SqlDatabase, city: City
+) -> None:
+    store = database.telemetry
+    letters = [
+        DeadLetter.of(
+            received_at=T0,
+            topic=f"signalight/{city.slug}/N-1/up",
+            reason=RejectReason.MALFORMED,
+            message="not JSON",
+            payload=b"x" * 10_000,
+            city_id=city.pk,
+            device_uid="N-1",
+        ),
+        DeadLetter.of(
+            received_at=T0 + 1,
+            topic="signalight/nowhere/N-1/up",
+            reason=RejectReason.UNKNOWN_DEVICE,
+            message="no such device",
+            payload=b"[]",
+        ),
+    ]
+    store.write([], letters)
+    (mine,) = store.dead_letters(city.pk, 10)
+    assert mine.reason is RejectReason.MALFORMED
+    assert mine.size == 10_000
+    assert len(mine.payload) == 4096
+    assert mine.id is not None
+    assert store.dead_letter_counts(city.pk) == {RejectReason.MALFORMED: 1}
+    everyone = store.dead_letters(None, 1000)
+    assert {letter.topic for letter in everyone} >= {letters[1].topic}
+    assert store.dead_letters(make_city(database).pk, 10) == []
+
+
+def test_prune_deletes_old_raw_readings_and_keeps_rollups_and_state(
+    database: SqlDatabase, city: City
+) -> None:
+    store, device = database.telemetry, node(database, city)
+    old, recent = T0 - 40 * 86_400, T0 - 86_400
+    store.write([pack(device, old, 10.0, 1.0), pack(device, recent, 20.0, 2.0)], [])
+    assert store.prune(T0 - 30 * 86_400) >= 4
+    kept = store.readings(city.pk, device.id, old - 1, T0, None, 100)
+    assert {r.time for r in kept} == {recent}
+    assert store.hourly(city.pk, device.id, old - HOUR, old + HOUR) != []
+    assert store.device_state(city.pk, device.id) is not None
