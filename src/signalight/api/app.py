@@ -13,7 +13,16 @@ from fastapi.staticfiles import StaticFiles
 
 from signalight import __version__
 from signalight.api import errors
-from signalight.api.routers import assets, auth, cities, devices, health
+from signalight.api.routers import (
+    assets,
+    auth,
+    cities,
+    devices,
+    health,
+    ingest,
+    metrics,
+    telemetry,
+)
 from signalight.container import Container
 from signalight.web import pages
 
@@ -34,8 +43,9 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, auth, cities, assets, devices):
+    for module in (health, auth, cities, assets, devices, telemetry, ingest):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(metrics.router)  # where Prometheus looks, outside the API
 
     app.mount(
         "/static/swagger",
