@@ -117,11 +117,9 @@ def store(
     request: pytest.FixtureRequest, sqlite_db: SqlDatabase, database: SqlDatabase
 ) -> SqlDatabase:
     """The SQLite file of this test, or the suite's PostgreSQL database."""
-    if request.param == "sqlite":
-        return sqlite_db
-    if database.engine.dialect.name != "postgresql":
+    if request.param != database.engine.dialect.name:
         pytest.skip("runs once per backend")
-    return database
+    return sqlite_db if request.param == "sqlite" else database
 
 
 def test_sigkill_mid_run_loses_nothing_and_stores_each_message_once(
