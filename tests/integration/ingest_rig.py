@@ -23,11 +23,11 @@ from sqlalchemy import text
 from signalight.adapters import mosquitto
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.codecs.senml import encode_pack
+from signalight.consumers.mqtt import SESSION_EXPIRY_S, MqttSettings, subscriptions
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.readings import Reading
 from signalight.domain.topics import INGEST_USER, Channel, device_topic
-from signalight.consumers.mqtt import SESSION_EXPIRY_S, MqttSettings, subscriptions
 from tests.integration.broker import Broker, Client, free_port
 
 SIGNALIGHT = Path(sys.executable).parent / "signalight"
@@ -86,7 +86,7 @@ def add_fleet(db: SqlDatabase, city: City, devices: int) -> list[str]:
 
 
 def messages(city: City, uids: list[str], count: int, start: float) -> list[tuple[str, bytes]]:
-    """``count`` distinct SenML packs of five readings, spread over the devices, one a second each."""
+    """``count`` distinct SenML packs of five readings, over the devices, a second apart each."""
     out = []
     for n in range(count):
         uid = uids[n % len(uids)]

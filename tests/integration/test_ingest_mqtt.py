@@ -146,7 +146,8 @@ def test_sigkill_mid_run_loses_nothing_and_stores_each_message_once(
         with store.engine.connect() as conn:
             energies = conn.execute(
                 text(
-                    "SELECT count(DISTINCT value) FROM readings WHERE city_id = :c AND name = 'energy'"
+                    "SELECT count(DISTINCT value) FROM readings"
+                    " WHERE city_id = :c AND name = 'energy'"
                 ),
                 {"c": city.pk},
             ).scalar_one()
