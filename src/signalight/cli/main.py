@@ -13,6 +13,7 @@ from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
 from signalight.cli import cities, devices, inventory, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
+from signalight.cli.simulate import simulate
 from signalight.container import Container
 from signalight.domain.errors import ConflictError, NotFoundError
 from signalight.domain.users import Role
@@ -30,6 +31,7 @@ app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)
 app.command("generate")(inventory.generate)
+app.command("simulate")(simulate)
 app.command("ingest")(telemetry.ingest)
 app.command("deadletters")(telemetry.deadletters)
 

@@ -1,0 +1,199 @@
+"""An MQTT 5 publisher for the simulator: QoS 1, a bounded number of messages in flight.
+
+The simulator publishes for the whole fleet over one connection, so it needs
+an account that may write every device's ``up`` and ``status`` topics (the
+broker's ACL gives devices only their own, and the ingest account none).
+Messages to a ``status`` topic are retained, as a device's own are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from types import TracebackType
+from typing import Any, Final, Self
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from signalight.domain.errors import SignalightError
+from signalight.domain.topics import Channel
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INFLIGHT: Final = 100  # the broker's max_inflight_messages in deploy/mosquitto
+DEFAULT_TIMEOUT: Final = 30.0
+SESSION_EXPIRY_S: Final = 3_600  # unacknowledged messages survive a reconnect within this
+_STATUS_SUFFIX: Final = f"/{Channel.STATUS}"
+
+
+class PublishError(SignalightError):
+    """The broker could not be reached, refused us, or stopped acknowledging."""
+
+
+class MqttPublisher:
+    """Publishes ``(topic, payload)`` with QoS 1 and waits once too many are unacknowledged.
+
+    Use it as a sink: ``publisher(topic, payload)``. Connect first (or use it
+    as a context manager, which connects, and on leaving waits for every
+    acknowledgement and disconnects).
+
+    Args:
+        host: The broker's host name or address.
+        port: Its MQTT port.
+        username: An account allowed to publish the fleet's topics.
+        password: Its password.
+        max_inflight: Messages that may wait for their PUBACK at once.
+        timeout: Seconds to wait for the CONNACK or for room in flight.
+        tls: Connect over TLS with the system's trusted certificates.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        *,
+        max_inflight: int = DEFAULT_INFLIGHT,
+        timeout: float = DEFAULT_TIMEOUT,
+        tls: bool = False,
+    ) -> None:
+        if max_inflight < 1:
+            raise ValueError("max_inflight must be at least 1")
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.published = 0
+        self.acknowledged = 0
+        self._room = threading.BoundedSemaphore(max_inflight)
+        self._connected = threading.Event()
+        self._connack: ReasonCode | None = None
+        self._refused: str | None = None
+        self._lock = threading.Lock()
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"signalight-sim-{os.getpid()}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self._client.username_pw_set(username, password)
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.reconnect_delay_set(1, 30)
+        if tls:
+            self._client.tls_set()
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+
+    def connect(self) -> None:
+        """Connect and wait for the broker to accept us.
+
+        Raises:
+            PublishError: The broker cannot be reached or refused the account.
+        """
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        try:
+            self._client.connect(
+                self.host, self.port, keepalive=30, clean_start=False, properties=properties
+            )
+        except OSError as exc:
+            raise PublishError(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
+        self._client.loop_start()
+        if not self._connected.wait(self.timeout):
+            self._client.loop_stop()
+            raise PublishError(f"no answer from the MQTT broker at {self.where}")
+        code = self._connack
+        if code is not None and code.is_failure:
+            self._client.loop_stop()
+            raise PublishError(f"the MQTT broker at {self.where} refused us: {code}")
+
+    @property
+    def where(self) -> str:
+        """``host:port`` of the broker."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def in_flight(self) -> int:
+        """Messages published and not yet acknowledged."""
+        with self._lock:
+            return self.published - self.acknowledged
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        """Publish one message with QoS 1 (status topics retained).
+
+        Raises:
+            PublishError: The broker refused an earlier message, or gave no
+                room in flight within the timeout.
+        """
+        if self._refused is not None:
+            raise PublishError(self._refused)
+        if not self._room.acquire(timeout=self.timeout):
+            raise PublishError(
+                f"the MQTT broker at {self.where} acknowledged nothing for {self.timeout:g} s"
+            )
+        with self._lock:
+            self.published += 1
+        info = self._client.publish(topic, payload, qos=1, retain=topic.endswith(_STATUS_SUFFIX))
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            # Not sent and never to be acknowledged; while disconnected paho
+            # keeps the message and sends it on reconnecting.
+            self._release()
+            raise PublishError(f"cannot publish to {topic}: {paho.error_string(info.rc)}")
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every message is acknowledged; False if some still are not."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.in_flight == 0
+
+    def close(self) -> None:
+        """Wait for the acknowledgements (up to the timeout) and disconnect."""
+        if not self.flush():
+            logger.warning("%d messages were not acknowledged by the broker", self.in_flight)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _release(self) -> None:
+        with self._lock:
+            self.acknowledged += 1
+        self._room.release()
+
+    def _on_connect(self, *args: Any) -> None:  # noqa: ANN401 - paho's callback signature
+        self._connack = args[3]
+        if self._connected.is_set():
+            logger.info("reconnected to the MQTT broker at %s", self.where)
+        self._connected.set()
+
+    def _on_disconnect(self, *args: Any) -> None:  # noqa: ANN401 - paho's callback signature
+        logger.warning("disconnected from the MQTT broker at %s: %s", self.where, args[3])
+
+    def _on_publish(
+        self,
+        _client: paho.Client,
+        _userdata: object,
+        mid: int,
+        code: ReasonCode,
+        _properties: Properties,
+    ) -> None:
+        if code.is_failure and self._refused is None:
+            self._refused = f"the MQTT broker refused message {mid}: {code}"
+        self._release()
