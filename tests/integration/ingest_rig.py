@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -235,9 +236,14 @@ def wait_for(
 
 @dataclass
 class PrivatePostgres:
-    """A PostgreSQL server of the test's own, to restart at will."""
+    """A PostgreSQL server of the test's own, to crash and restart at will.
 
-    workdir: Path
+    Its files live in a directory of their own under the system's temporary
+    directory: the server runs as the ``postgres`` user when the tests run as
+    root, and pytest's directories are private to root.
+    """
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="signalight-pg-")))
     port: int = field(default_factory=free_port)
 
     @property
@@ -247,49 +253,33 @@ class PrivatePostgres:
 
     def _run(self, *command: str) -> None:
         as_postgres = ["runuser", "-u", "postgres", "--"] if getpass.getuser() == "root" else []
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True, timeout=60)  # noqa: S603
+        done = subprocess.run(  # noqa: S603 - PostgreSQL's own tools
+            [*as_postgres, *command], capture_output=True, timeout=60, check=False
+        )
+        if done.returncode:
+            pytest.fail(f"{command[0]} failed:\n{done.stderr.decode(errors='replace')}")
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        self._run(str(_postgres_bindir() / "pg_ctl"), "-D", str(self.workdir / "data"), *arguments)
 
     def start(self) -> None:
-        """initdb on first use, then start."""
-        bindir = _postgres_bindir()
-        data = self.workdir / "pgdata"
+        """initdb on first use, then start and wait until it accepts connections."""
+        data = self.workdir / "data"
         if not data.exists():
-            self.workdir.mkdir(parents=True, exist_ok=True)
             if getpass.getuser() == "root":
                 shutil.chown(self.workdir, "postgres")
-            self._run(
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            )
-        self._run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1",
-            "-l",
-            str(self.workdir / "postgres.log"),
-            "-w",
-            "start",
-        )
+            initdb = str(_postgres_bindir() / "initdb")
+            self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1"
+        self._pg_ctl("-o", options, "-l", str(self.workdir / "postgres.log"), "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
-        """Stop it (``immediate`` is a crash: no shutdown checkpoint)."""
-        self._run(
-            str(_postgres_bindir() / "pg_ctl"),
-            "-D",
-            str(self.workdir / "pgdata"),
-            "-m",
-            mode,
-            "-w",
-            "stop",
-        )
+        """Stop it; ``immediate`` is a crash (no shutdown checkpoint, connections cut)."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        """Delete its files (stop it first)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _postgres_bindir() -> Path:

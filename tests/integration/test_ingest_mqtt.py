@@ -183,7 +183,7 @@ def test_a_broker_restart_mid_run_loses_nothing(
 
 
 def test_a_postgresql_crash_mid_run_loses_nothing(tmp_path: Path, broker: Broker) -> None:
-    server = PrivatePostgres(tmp_path / "postgres")
+    server = PrivatePostgres()
     server.start()
     db = SqlDatabase.connect(server.url)
     try:
@@ -210,6 +210,7 @@ def test_a_postgresql_crash_mid_run_loses_nothing(tmp_path: Path, broker: Broker
     finally:
         db.close()
         server.stop()
+        server.remove()
 
 
 def test_the_city_of_a_message_is_its_topics(
