@@ -179,3 +179,12 @@ def test_prune_deletes_old_raw_readings_and_keeps_rollups_and_state(
     assert {r.time for r in kept} == {recent}
     assert store.hourly(city.pk, device.id, old - HOUR, old + HOUR) != []
     assert store.device_state(city.pk, device.id) is not None
+
+
+def test_a_devices_last_message_shows_in_the_inventory(database: SqlDatabase, city: City) -> None:
+    store, device = database.telemetry, node(database, city)
+    assert database.assets.get_device(city.pk, device.uid).last_seen_at is None
+    store.write([pack(device, T0, 10.0, 1.0)], [])
+    seen = database.assets.get_device(city.pk, device.uid).last_seen_at
+    assert seen is not None
+    assert seen.timestamp() == pytest.approx(T0 + 1)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -14,10 +18,16 @@ from signalight.api.app import create_app
 from signalight.cli import cities, devices, inventory, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
+from signalight.consumers.mqtt import MqttIngest
 from signalight.container import Container
+from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, NotFoundError
 from signalight.domain.users import Role
 from signalight.services.cities import CityRequest, add_city
+from signalight.services.ingest import EmbeddedFeed
+from signalight.sim.fleet_model import SimConfig
+from signalight.sim.telemetry import Simulator
+from signalight.sim.truth import TruthLog
 
 app = typer.Typer(
     help="Signalight: a city's streetlights and traffic signals, watched and run.",
@@ -38,6 +48,7 @@ app.command("deadletters")(telemetry.deadletters)
 DEMO_CITY = "Seberang Perai"
 DEMO_COUNTRY = "MY"
 DEMO_ADMIN = "admin"
+DEMO_HISTORY_S = 3600.0
 
 
 @app.command()
@@ -102,7 +113,60 @@ def demo(
         for line in lines:
             console.print(line, soft_wrap=True, highlight=False, markup=False)
         if not no_serve:
-            _serve(container, settings.host, port or settings.port)
+            stop = _live_fleet(container, city)
+            try:
+                _serve(container, settings.host, port or settings.port)
+            finally:
+                stop()
+
+
+def _live_fleet(container: Container, city: City) -> Callable[[], None]:
+    """Start the city's fleet reporting; returns what stops it.
+
+    With no broker configured the simulator feeds ingest in this process
+    (the embedded path); with one, ingest reads the broker here and the fleet
+    is left to `signalight simulate --broker`.
+    """
+    settings = container.settings
+    if settings.mqtt_host:
+        worker = MqttIngest(container.ingest, telemetry.mqtt_settings(container, None))
+        worker.start()
+        console.print(
+            f"ingest: reading mqtt://{settings.mqtt_host}:{settings.mqtt_port};"
+            " run `signalight simulate --broker ...` for traffic",
+            soft_wrap=True,
+        )
+        return worker.stop
+    feed = EmbeddedFeed(container.ingest)
+    truth_path = settings.data_dir / "sim" / f"{city.slug}-truth.jsonl"
+    now = time.time()
+    simulator = Simulator.from_store(
+        container.db.assets,
+        city,
+        SimConfig(seed=int(now)),
+        start=datetime.fromtimestamp(now - DEMO_HISTORY_S, UTC),
+        truth=TruthLog.open(truth_path, city.slug),
+    )
+    halt = threading.Event()
+
+    def run() -> None:
+        simulator.run(feed, until=time.time(), stop=halt)  # the last hour, flat out
+        simulator.run(feed, speed=1.0, stop=halt)  # then as it happens
+
+    thread = threading.Thread(target=run, name="demo-fleet", daemon=True)
+    thread.start()
+    console.print(
+        f"fleet: {simulator.devices:,} devices reporting in this process"
+        f" (an hour of history first); faults logged to {truth_path}",
+        soft_wrap=True,
+    )
+
+    def stop() -> None:
+        halt.set()
+        thread.join(10)
+        feed.close()
+
+    return stop
 
 
 def _serve(container: Container, host: str, port: int) -> None:

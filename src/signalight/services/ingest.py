@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Batcher",
     "DeviceDirectory",
+    "EmbeddedFeed",
     "IngestLimits",
     "IngestObserver",
     "IngestService",
@@ -417,3 +418,30 @@ class Batcher(Generic[T]):
                     log.warning("storing works again after %d failures", self.failures)
                 self.failures = 0
                 return
+
+
+class EmbeddedFeed:
+    """Ingest for messages made in this process (the demo's simulator): no broker between.
+
+    Call it with a topic and a payload, as a simulator's sink; messages go
+    through the same checks and batches as MQTT's.
+    """
+
+    def __init__(
+        self, service: IngestService, *, max_messages: int = 2000, max_wait: float = 0.2
+    ) -> None:
+        self._service = service
+        self._batcher: Batcher[None] = Batcher(
+            service, lambda _tokens: None, max_messages=max_messages, max_wait=max_wait
+        )
+        self._batcher.start()
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        """Take one message; it is checked now and stored with its batch."""
+        outcome = self._service.check(Message(topic, payload, time.time()))
+        self._service.observer.received("embedded", 1)
+        self._batcher.put(outcome, None)
+
+    def close(self) -> None:
+        """Store what is queued and stop."""
+        self._batcher.stop()

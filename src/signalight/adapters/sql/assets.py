@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from signalight.adapters.sql.asset_writer import SqlAssetWriter
 from signalight.adapters.sql.errors import translated
-from signalight.adapters.sql.tables import assets, devices
+from signalight.adapters.sql.tables import assets, device_states, devices
 from signalight.domain.assets import (
     Asset,
     AssetKind,
@@ -227,8 +227,15 @@ def _asset(row: Any) -> Asset:  # noqa: ANN401 (a SQLAlchemy row mapping)
 
 
 def _device_select() -> Select[Any]:
-    return select(*devices.c, assets.c.code.label("asset_code")).outerjoin(
-        assets, assets.c.id == devices.c.asset_id
+    # When a device last spoke is ingest's to know: its live state holds it.
+    return (
+        select(
+            *devices.c,
+            assets.c.code.label("asset_code"),
+            device_states.c.last_seen.label("last_message_at"),
+        )
+        .outerjoin(assets, assets.c.id == devices.c.asset_id)
+        .outerjoin(device_states, device_states.c.device_id == devices.c.id)
     )
 
 
@@ -241,6 +248,10 @@ def _device(row: Any) -> Device:  # noqa: ANN401 (a SQLAlchemy row mapping)
         firmware=row["firmware"],
         asset_id=row["asset_id"],
         asset_code=row["asset_code"],
-        last_seen_at=row["last_seen_at"],
+        last_seen_at=(
+            None
+            if row["last_message_at"] is None
+            else datetime.fromtimestamp(row["last_message_at"], UTC)
+        ),
         has_credentials=row["credential_hash"] is not None,
     )

@@ -122,7 +122,6 @@ devices = Table(
     Column("asset_id", Integer, ForeignKey("assets.id", ondelete="SET NULL"), unique=True),
     # Per-device secrets (issued by the telemetry work) are stored as hashes only.
     Column("credential_hash", String(200)),
-    Column("last_seen_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("city_id", "uid", name="uq_devices_city_uid"),
 )

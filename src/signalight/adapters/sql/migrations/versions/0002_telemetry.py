@@ -106,9 +106,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_dead_letters_city_id", "dead_letters", ["city_id", "id"])
     op.create_index("ix_dead_letters_received_at", "dead_letters", ["received_at"])
+    # When a device last spoke is in device_states now, written with its readings.
+    op.drop_column("devices", "last_seen_at")
 
 
 def downgrade() -> None:
+    op.add_column("devices", sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
     op.drop_table("dead_letters")
     op.drop_table("reading_hours")
     op.drop_table("device_states")
