@@ -197,7 +197,9 @@ def test_the_batcher_acknowledges_only_after_storing_and_retries_a_failed_batch(
         stored.append(tokens)
         done.set()
 
-    batcher: Batcher[int] = Batcher(service, on_stored, max_messages=10, max_wait=0.02)
+    batcher: Batcher[int] = Batcher(
+        service, on_stored, transport="mqtt", max_messages=10, max_wait=0.02
+    )
     batcher.start()
     for token in range(3):
         message = Message(up(city, "N-1"), senml("N-1", power=10.0 + token), NOW + token)

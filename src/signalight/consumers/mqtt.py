@@ -83,7 +83,7 @@ class MqttIngest:
         self._service = service
         self._settings = settings
         self._batcher: Batcher[tuple[int, int]] = Batcher(
-            service, self._ack, max_messages=max_messages, max_wait=max_wait
+            service, self._ack, transport="mqtt", max_messages=max_messages, max_wait=max_wait
         )
         # Twice a batch in flight: one being stored while the next one fills.
         self._receive_maximum = min(RECEIVE_MAXIMUM_CAP, 2 * max_messages)
@@ -166,7 +166,6 @@ class MqttIngest:
     ) -> None:
         self.received += 1
         outcome = self._service.check(Message(message.topic, bytes(message.payload), time.time()))
-        self._service.observer.received("mqtt", 1)
         self._batcher.put(outcome, (self._generation, message.mid if message.qos else 0))
 
     def _ack(self, tokens: list[tuple[int, int]]) -> None:

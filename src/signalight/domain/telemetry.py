@@ -24,7 +24,6 @@ __all__ = [
     "HourlyRollup",
     "StateValue",
     "hour_of",
-    "latest_values",
 ]
 
 HOUR: Final = 3600.0
@@ -90,31 +89,6 @@ class DeadLetter:
             city_id=city_id,
             device_uid=device_uid[:64] if device_uid else None,
         )
-
-
-def latest_values(readings: list[Reading]) -> dict[str, tuple[float, StateValue]]:
-    """The newest value of each name among ``readings``: name -> (time, value).
-
-    An event record is not state (it happened once), so it is left out.
-    """
-    latest: dict[str, tuple[float, StateValue]] = {}
-    for reading in readings:
-        name = reading.name
-        if name == "event":
-            continue
-        value: StateValue | None
-        if reading.bool_value is not None:
-            value = reading.bool_value
-        elif reading.string_value is not None:
-            value = reading.string_value
-        else:
-            value = reading.value
-        if value is None:
-            continue
-        held = latest.get(name)
-        if held is None or reading.time >= held[0]:
-            latest[name] = (reading.time, value)
-    return latest
 
 
 @dataclass(slots=True, kw_only=True)

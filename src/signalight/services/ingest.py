@@ -336,11 +336,13 @@ class Batcher(Generic[T]):
         service: IngestService,
         on_stored: Callable[[list[T]], None],
         *,
+        transport: str,
         max_messages: int = 2000,
         max_wait: float = 0.05,
     ) -> None:
         self._service = service
         self._on_stored = on_stored
+        self._transport = transport
         self.max_messages = max_messages
         self.max_wait = max_wait
         self._items: list[Accepted | DeadLetter] = []
@@ -396,6 +398,7 @@ class Batcher(Generic[T]):
     def _run(self) -> None:
         while (taken := self._take()) is not None:
             batch, tokens = taken
+            self._service.observer.received(self._transport, len(batch))  # once a batch: cheap
             self._store(batch)
             self._on_stored(tokens)
 
@@ -432,15 +435,17 @@ class EmbeddedFeed:
     ) -> None:
         self._service = service
         self._batcher: Batcher[None] = Batcher(
-            service, lambda _tokens: None, max_messages=max_messages, max_wait=max_wait
+            service,
+            lambda _tokens: None,
+            transport="embedded",
+            max_messages=max_messages,
+            max_wait=max_wait,
         )
         self._batcher.start()
 
     def __call__(self, topic: str, payload: bytes) -> None:
         """Take one message; it is checked now and stored with its batch."""
-        outcome = self._service.check(Message(topic, payload, time.time()))
-        self._service.observer.received("embedded", 1)
-        self._batcher.put(outcome, None)
+        self._batcher.put(self._service.check(Message(topic, payload, time.time())), None)
 
     def close(self) -> None:
         """Store what is queued and stop."""

@@ -15,6 +15,7 @@ One batch is one transaction, set-based on the server:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -40,7 +41,6 @@ from signalight.domain.telemetry import (
     DeviceState,
     HourlyRollup,
     StateValue,
-    latest_values,
 )
 
 __all__ = ["SqlTelemetryStore", "reading_rows", "state_rows"]
@@ -193,32 +193,44 @@ def reading_rows(accepted: Sequence[Accepted]) -> list[ReadingRow]:
 
 
 def state_rows(accepted: Sequence[Accepted]) -> list[StateRow]:
-    """One row per device of the batch: its newest receipt and newest value per name."""
-    merged: dict[int, DeviceState] = {}
+    """One row per device of the batch: its newest receipt, newest reading time, newest values.
+
+    The same rule as ``DeviceState.merge``, unrolled: this runs for every
+    message ingest stores.
+    """
+    merged: dict[int, list[Any]] = {}  # device id -> [city id, last seen, observed at, values]
     for device, batch, received_at in accepted:
-        values = latest_values(batch)
-        state = merged.get(device.id)
-        if state is None:
-            observed = max((pair[0] for pair in values.values()), default=received_at)
-            merged[device.id] = DeviceState(
-                device_id=device.id,
-                city_id=device.city_id,
-                last_seen=received_at,
-                observed_at=observed,
-                values=values,
-            )
+        entry = merged.get(device.id)
+        if entry is None:
+            values: dict[str, tuple[float, StateValue]] = {}
+            entry = merged[device.id] = [device.city_id, received_at, -math.inf, values]
         else:
-            state.merge(received_at, values)
+            values = entry[3]
+            entry[1] = max(entry[1], received_at)
+        observed = entry[2]
+        for time, name, value, bool_value, string_value in batch:
+            if name == "event":  # happened once; not state
+                continue
+            held = values.get(name)
+            if held is None or time >= held[0]:
+                if bool_value is not None:
+                    values[name] = (time, bool_value)
+                elif string_value is not None:
+                    values[name] = (time, string_value)
+                elif value is not None:
+                    values[name] = (time, value)
+            observed = max(observed, time)
+        entry[2] = observed
     dumps = orjson.dumps
     return [
         (
-            state.device_id,
-            state.city_id,
-            state.last_seen,
-            state.observed_at,
-            dumps(state.values).decode(),
+            device_id,
+            city_id,
+            last_seen,
+            observed if observed > -math.inf else last_seen,
+            dumps(values).decode(),
         )
-        for state in merged.values()
+        for device_id, (city_id, last_seen, observed, values) in merged.items()
     ]
 
 
