@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, and_, func, insert, select, text
 
 from signalight.adapters.sql.errors import translated
@@ -125,11 +126,14 @@ _SQLITE_HOURS: Final = f"""
     FROM staged_readings WHERE true GROUP BY device_id, hour
     ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}
 """  # noqa: S608 - column names are ours
+# {conflict} is empty on the fast path (a batch of new readings, nearly
+# always) and ON CONFLICT DO NOTHING after a redelivery: checking every row
+# for a conflict doubles the cost of the insert.
 _PG_WRITE: Final = f"""
     WITH fresh AS (
         INSERT INTO readings ({_READING_COLUMNS})
         SELECT {_READING_COLUMNS} FROM staged_readings
-        ON CONFLICT DO NOTHING
+        {{conflict}}
         RETURNING device_id, time, name, city_id, value, bool_value
     ), rolled AS (
         INSERT INTO reading_hours ({_HOUR_COLUMNS})
@@ -140,6 +144,8 @@ _PG_WRITE: Final = f"""
     )
     SELECT count(*) FROM fresh
 """  # noqa: S608 - column names are ours
+_PG_WRITE_NEW: Final = _PG_WRITE.format(conflict="")
+_PG_WRITE_SOME_KNOWN: Final = _PG_WRITE.format(conflict="ON CONFLICT DO NOTHING")
 _SQLITE_STAGE: Final = (
     f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -300,8 +306,7 @@ class SqlTelemetryStore:
                 write = copy.write_row
                 for row in rows:
                     write(row)
-            cursor.execute(_PG_WRITE)
-            new = cursor.fetchone()[0]
+            new = _pg_insert_readings(cursor)
         if states:
             with cursor.copy(_PG_COPY_STATES) as copy:
                 write = copy.write_row
@@ -447,6 +452,19 @@ class SqlTelemetryStore:
             deleted += conn.execute(readings.delete().where(readings.c.time < before)).rowcount
             conn.execute(dead_letters.delete().where(dead_letters.c.received_at < before))
         return deleted
+
+
+def _pg_insert_readings(cursor: psycopg.Cursor[Any]) -> int:
+    """Move the staged readings into ``readings`` and the rollups; returns how many were new."""
+    cursor.execute("SAVEPOINT new_readings")
+    try:
+        row = cursor.execute(_PG_WRITE_NEW).fetchone()
+    except psycopg.errors.UniqueViolation:  # a redelivery: some are stored already
+        cursor.execute("ROLLBACK TO SAVEPOINT new_readings")
+        row = cursor.execute(_PG_WRITE_SOME_KNOWN).fetchone()
+    else:
+        cursor.execute("RELEASE SAVEPOINT new_readings")
+    return int(row[0]) if row else 0
 
 
 def _device_select() -> Any:  # noqa: ANN401 - a SQLAlchemy Select of a row shape
