@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     mqtt_username: str = "signalight-ingest"
     # Empty: read the secret `signalight device broker-files` made in data_dir.
     mqtt_password: SecretStr = SecretStr("")
-    # Ingest workers that share the device topics (MQTT 5 shared subscription group).
+    # The MQTT 5 shared subscription group of several ingest workers, the same
+    # for all: each message goes to one worker of the group. Empty: one worker.
     mqtt_share_group: str = ""
     # Also read LoRaWAN uplinks from ChirpStack / The Things Stack on the same broker.
     mqtt_lorawan: bool = False

@@ -135,3 +135,23 @@ def test_broker_files(fleet: Path) -> None:
     assert "user ipoh/n-1\ntopic write signalight/ipoh/n-1/up\n" in acl.read_text()
     assert "ipoh/n-2" not in acl.read_text()
     assert set(passwd.parent.iterdir()) == {acl, passwd}  # no temporary files left behind
+
+
+def test_broker_files_for_several_ingest_workers_and_a_simulator(fleet: Path) -> None:
+    passwd, acl = fleet / "passwd", fleet / "acl"
+    code, _, err = run(
+        "device", "broker-files", "--passwd", str(passwd), "--acl", str(acl),
+        "--ingest-workers", "2", "--simulator-user", "signalight-sim",
+    )  # fmt: skip
+    assert code == 0, err
+    lines = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
+    assert sorted(lines) == ["signalight-ingest", "signalight-ingest-2", "signalight-sim"]
+    ingest_secret = (fleet / "data" / "mqtt-ingest.secret").read_text().strip()
+    sim_secret = (fleet / "data" / "mqtt-simulator.secret").read_text().strip()
+    assert sim_secret != ingest_secret
+    assert verify_password(lines["signalight-ingest-2"], ingest_secret)
+    assert verify_password(lines["signalight-sim"], sim_secret)
+    text = acl.read_text()
+    assert "user signalight-ingest-2\ntopic read signalight/#\n" in text
+    assert "user signalight-sim\ntopic write signalight/+/+/up\n" in text
+    assert "may publish as any device" in err

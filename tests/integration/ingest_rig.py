@@ -28,7 +28,7 @@ from signalight.consumers.mqtt import SESSION_EXPIRY_S, MqttSettings, subscripti
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.readings import Reading
-from signalight.domain.topics import INGEST_USER, Channel, device_topic
+from signalight.domain.topics import INGEST_USER, Channel, device_topic, ingest_username
 from tests.integration.broker import Broker, Client, free_port
 
 SIGNALIGHT = Path(sys.executable).parent / "signalight"
@@ -38,35 +38,34 @@ READINGS_PER_MESSAGE = 5
 AHEAD = 2000  # messages published and not yet acknowledged by the broker
 
 
-def start_broker(workdir: Path) -> Broker:
-    """The shipped broker config, with the ingest account and a publisher for every device."""
+def start_broker(workdir: Path, workers: int = 1, share_group: str | None = None) -> Broker:
+    """The shipped broker config, with ingest accounts and a publisher for every device."""
     workdir.mkdir(parents=True, exist_ok=True)
     broker = Broker(workdir)
-    entries = [(user, mosquitto.hash_password(secret)) for user, secret in PASSWORDS.items()]
+    secrets = {**PASSWORDS}
+    for worker in range(2, workers + 1):
+        secrets[ingest_username(INGEST_USER, worker)] = PASSWORDS[INGEST_USER]
+    entries = [(user, mosquitto.hash_password(secret)) for user, secret in secrets.items()]
     broker.passwd.write_text(mosquitto.password_file(entries))
     # The publisher stands in for the whole fleet; devices' own ACL is tested elsewhere.
-    acl = mosquitto.acl_file(INGEST_USER) + f"\nuser {PUBLISHER}\ntopic write signalight/#\n"
-    broker.acl.write_text(acl)
+    broker.acl.write_text(mosquitto.acl_file(INGEST_USER, workers=workers, simulator=PUBLISHER))
     broker.start()
-    prime_session(broker.port)
+    for worker in range(1, workers + 1):
+        prime_session(broker.port, share_group, ingest_username(INGEST_USER, worker))
     return broker
 
 
-def prime_session(port: int) -> None:
+def prime_session(port: int, share_group: str | None = None, user: str = INGEST_USER) -> None:
     """Make the ingest account's persistent session and its subscriptions, as a first run does.
 
     Messages published before any ingest process ever subscribed would have
     nowhere to go; in production the session exists from the first start on.
     """
     client = Client(
-        port,
-        INGEST_USER,
-        PASSWORDS[INGEST_USER],
-        client_id=INGEST_USER,
-        session_expiry=SESSION_EXPIRY_S,
+        port, user, PASSWORDS[INGEST_USER], client_id=user, session_expiry=SESSION_EXPIRY_S
     )
     assert client.connect() == 0
-    for topic in subscriptions(MqttSettings()):
+    for topic in subscriptions(MqttSettings(share_group=share_group)):
         assert client.subscribe(topic) == 1
     client.disconnect()
 
@@ -155,11 +154,12 @@ class IngestProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    worker: int = 1
 
     @property
     def log(self) -> Path:
         """What the process wrote."""
-        return self.workdir / "ingest.log"
+        return self.workdir / f"ingest-{self.worker}.log"
 
     def start(self) -> None:
         """Start it; it connects by itself and retries until the broker answers."""
@@ -176,7 +176,7 @@ class IngestProcess:
         self.starts += 1
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own script
-                [str(SIGNALIGHT), "ingest", "--metrics-port", "0"],
+                [str(SIGNALIGHT), "ingest", "--metrics-port", "0", "--worker", str(self.worker)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

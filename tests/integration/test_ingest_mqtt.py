@@ -232,3 +232,33 @@ def test_the_city_of_a_message_is_its_topics(
     finally:
         publisher.close()
         ingest.stop()
+
+
+def test_two_workers_share_the_load_and_store_each_message_once(
+    tmp_path: Path, sqlite_db: SqlDatabase
+) -> None:
+    group = "ingest-test"
+    broker = start_broker(tmp_path / "broker2", workers=2, share_group=group)
+    total = 20_000
+    city = make_city(sqlite_db)
+    uids = add_fleet(sqlite_db, city, DEVICES)
+    url = sqlite_db.engine.url.render_as_string(hide_password=False)
+    env = {"SIGNALIGHT_MQTT_SHARE_GROUP": group}
+    workers = [IngestProcess(tmp_path, url, broker.port, env=env, worker=n) for n in (1, 2)]
+    publisher = Publisher(broker.port)
+    try:
+        for worker in workers:
+            worker.start()
+        publisher.publish(messages(city, uids, total, START))
+        wait_for(sqlite_db, city, total * READINGS_PER_MESSAGE, workers[0], timeout=120)
+        time.sleep(0.5)
+        assert stored(sqlite_db, city) == (total * READINGS_PER_MESSAGE,) * 2
+        assert all(worker.alive() for worker in workers)
+        # Both took a share: each logged its connection and neither pushed the other off.
+        assert "lost the MQTT broker" not in workers[0].log.read_text()
+        assert "lost the MQTT broker" not in workers[1].log.read_text()
+    finally:
+        publisher.close()
+        for worker in workers:
+            worker.stop()
+        broker.stop()

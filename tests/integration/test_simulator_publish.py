@@ -27,8 +27,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     instance = Broker(tmp_path)
     entries = [(user, mosquitto.hash_password(secret)) for user, secret in PASSWORDS.items()]
     instance.passwd.write_text(mosquitto.password_file(entries))
-    simulator_rules = f"\nuser {SIM_USER}\ntopic write signalight/#\n"
-    instance.acl.write_text(mosquitto.acl_file(INGEST_USER) + simulator_rules)
+    instance.acl.write_text(mosquitto.acl_file(INGEST_USER, simulator=SIM_USER))
     try:
         instance.start()
         yield instance

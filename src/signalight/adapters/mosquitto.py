@@ -16,7 +16,7 @@ import hmac
 import os
 from collections.abc import Iterable
 
-from signalight.domain.topics import INGEST_USER, TOPIC_ROOT, Channel
+from signalight.domain.topics import INGEST_USER, TOPIC_ROOT, Channel, ingest_username
 
 HASH_TYPE = "7"  # Mosquitto's name for PBKDF2-HMAC-SHA512
 SALT_BYTES = 12  # what Mosquitto 2 writes, and the only length it reads
@@ -96,7 +96,13 @@ def password_file(entries: Iterable[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
-def acl_file(ingest_user: str = INGEST_USER, devices: Iterable[str] | None = None) -> str:
+def acl_file(
+    ingest_user: str = INGEST_USER,
+    devices: Iterable[str] | None = None,
+    *,
+    workers: int = 1,
+    simulator: str | None = None,
+) -> str:
     """A Mosquitto ``acl_file``: each device under its own topics, the ingest account over all.
 
     A device's username is ``{city}/{device}``, which is also the middle of
@@ -112,6 +118,10 @@ def acl_file(ingest_user: str = INGEST_USER, devices: Iterable[str] | None = Non
         ingest_user: the service account that reads every device topic and
             writes commands.
         devices: usernames for explicit per-device blocks; None for patterns.
+        workers: how many ingest workers read the topics, each with its own
+            account (see ``ingest_username``).
+        simulator: an account that may publish as any device: for test and
+            demo brokers only, never one that real devices use.
     """
     check_username(ingest_user)
     root = TOPIC_ROOT
@@ -127,13 +137,22 @@ def acl_file(ingest_user: str = INGEST_USER, devices: Iterable[str] | None = Non
             check_username(username)
             lines += ["", f"user {username}"]
             lines += [f"topic {access} {root}/{username}/{channel}" for channel, access in _ACCESS]
-    lines += [
-        "",
-        "# The ingest service: every device topic in, commands out.",
-        f"user {ingest_user}",
-        f"topic read {root}/#",
-        f"topic write {root}/+/+/{Channel.DOWN}",
-    ]
+    for worker in range(1, workers + 1):
+        lines += [
+            "",
+            "# The ingest service: every device topic in, commands out.",
+            f"user {check_username(ingest_username(ingest_user, worker))}",
+            f"topic read {root}/#",
+            f"topic write {root}/+/+/{Channel.DOWN}",
+        ]
+    if simulator is not None:
+        lines += [
+            "",
+            "# The fleet simulator, which speaks for every device. Test brokers only.",
+            f"user {check_username(simulator)}",
+            f"topic write {root}/+/+/{Channel.UP}",
+            f"topic write {root}/+/+/{Channel.STATUS}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -21,13 +21,14 @@ from signalight.adapters.files import (
 )
 from signalight.cli.context import console, err_console, friendly, opened
 from signalight.container import Container
-from signalight.domain.topics import INGEST_USER
+from signalight.domain.topics import INGEST_USER, ingest_username
 from signalight.services.credentials import CredentialService, IssuedCredential, new_secret
 
 app = typer.Typer(help="Devices: MQTT credentials and the broker's files.", no_args_is_help=True)
 
 # Kept in the data directory, mode 0600: the ingest service reads it to connect.
 INGEST_SECRET_FILE = "mqtt-ingest.secret"  # noqa: S105 (a file name, not a secret)
+SIMULATOR_SECRET_FILE = "mqtt-simulator.secret"  # noqa: S105 (a file name, not a secret)
 PAGE = 1000
 
 
@@ -119,30 +120,48 @@ def broker_files(
     ingest_user: Annotated[
         str, typer.Option(help="The ingest service's MQTT username")
     ] = INGEST_USER,
+    ingest_workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Accounts for this many ingest workers")
+    ] = 1,
+    simulator_user: Annotated[
+        str | None,
+        typer.Option(help="An account for `signalight simulate` (test and demo brokers only)"),
+    ] = None,
 ) -> None:
     """Write Mosquitto's password file (0600) and ACL (0644) for every city's devices.
 
-    The ingest service account gets a password of its own, made on first
-    use and kept in the data directory (mode 0600). Reload Mosquitto with
-    SIGHUP afterwards.
+    The ingest service accounts (one per worker: signalight-ingest,
+    signalight-ingest-2, ...) share a password of their own, made on first
+    use and kept in the data directory (mode 0600); so does the simulator's
+    account, if asked for. Reload Mosquitto with SIGHUP afterwards.
     """
     with opened() as container:
         entries = _service(container).broker_entries()
-        secret_path = container.settings.data_dir / INGEST_SECRET_FILE
-    secret, made = read_or_create_secret(secret_path, new_secret)
+        data_dir = container.settings.data_dir
     users = [username for username, _ in entries]
-    write_atomically(
-        passwd,
-        mosquitto.password_file([*entries, (ingest_user, mosquitto.hash_password(secret))]),
-        PRIVATE,
-    )
+    secret, made = read_or_create_secret(data_dir / INGEST_SECRET_FILE, new_secret)
+    hashed = mosquitto.hash_password(secret)
+    accounts = [(ingest_username(ingest_user, n), hashed) for n in range(1, ingest_workers + 1)]
+    kept = "made" if made else "kept"
+    notes = [f"{kept} the {ingest_user} password in {data_dir / INGEST_SECRET_FILE}"]
+    if simulator_user is not None:
+        sim_secret, made = read_or_create_secret(data_dir / SIMULATOR_SECRET_FILE, new_secret)
+        accounts.append((simulator_user, mosquitto.hash_password(sim_secret)))
+        notes.append(
+            f"{'made' if made else 'kept'} the {simulator_user} password in"
+            f" {data_dir / SIMULATOR_SECRET_FILE}; it may publish as any device"
+        )
+    write_atomically(passwd, mosquitto.password_file([*entries, *accounts]), PRIVATE)
     per_device = users if acl_style is AclStyle.PER_DEVICE else None
-    write_atomically(acl, mosquitto.acl_file(ingest_user, per_device), PUBLIC)
-    err_console.print(
-        f"{'made' if made else 'kept'} the {ingest_user} password in {secret_path}", soft_wrap=True
+    acl_text = mosquitto.acl_file(
+        ingest_user, per_device, workers=ingest_workers, simulator=simulator_user
     )
+    write_atomically(acl, acl_text, PUBLIC)
+    for note in notes:
+        err_console.print(note, soft_wrap=True)
     console.print(
-        f"wrote {passwd} ({len(entries)} devices and {ingest_user}) and {acl} ({acl_style} ACL)",
+        f"wrote {passwd} ({len(entries)} devices and {len(accounts)} service accounts)"
+        f" and {acl} ({acl_style} ACL)",
         soft_wrap=True,
     )
     console.print("reload Mosquitto to apply them: kill -HUP <its pid>", soft_wrap=True)

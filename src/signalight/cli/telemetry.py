@@ -14,8 +14,9 @@ from rich.table import Table
 
 from signalight.cli.context import console, err_console, friendly, opened
 from signalight.cli.devices import INGEST_SECRET_FILE
-from signalight.consumers.mqtt import MqttIngest, MqttSettings
+from signalight.consumers.mqtt import SHARE_GROUP, MqttIngest, MqttSettings
 from signalight.domain.errors import InvalidInputError
+from signalight.domain.topics import ingest_username
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -26,7 +27,7 @@ STATUS_EVERY_S = 60.0
 PRUNE_EVERY_S = 3600.0
 
 
-def mqtt_settings(container: Container, share_group: str | None) -> MqttSettings:
+def mqtt_settings(container: Container, share_group: str | None, worker: int = 1) -> MqttSettings:
     """Where ingest connects and as whom, from the settings and the data directory.
 
     The password is SIGNALIGHT_MQTT_PASSWORD or, failing that, the secret
@@ -39,13 +40,20 @@ def mqtt_settings(container: Container, share_group: str | None) -> MqttSettings
     secret_file = settings.data_dir / INGEST_SECRET_FILE
     if password is None and secret_file.exists():
         password = secret_file.read_text(encoding="utf-8").strip()
+    username = ingest_username(settings.mqtt_username, worker)
+    group = share_group or settings.mqtt_share_group or None
+    if worker > 1 and group is None:
+        raise InvalidInputError(
+            "several workers share the topics through a group: set SIGNALIGHT_MQTT_SHARE_GROUP"
+            f" (e.g. {SHARE_GROUP}) for every worker, the first one too"
+        )
     return MqttSettings(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
-        username=settings.mqtt_username,
+        username=username,
         password=password,
-        client_id=settings.mqtt_username,
-        share_group=share_group or settings.mqtt_share_group or None,
+        client_id=username,
+        share_group=group,
         lorawan=settings.mqtt_lorawan,
     )
 
@@ -56,8 +64,18 @@ def ingest(
         int, typer.Option(min=0, max=65535, help="Serve /metrics on this port (0: don't)")
     ] = 9464,
     share_group: Annotated[
-        str | None, typer.Option(help="Share the device topics with other workers of this group")
+        str | None,
+        typer.Option(help="The workers' shared subscription group (every worker the same)"),
     ] = None,
+    worker: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="This worker's number when several share the load: worker N > 1 signs in"
+            " as signalight-ingest-N",
+        ),
+    ] = 1,
 ) -> None:
     """Read device messages from the MQTT broker and store them, until stopped.
 
@@ -67,11 +85,11 @@ def ingest(
     """
     with opened() as container:
         settings = container.settings
-        mqtt = mqtt_settings(container, share_group)
+        mqtt = mqtt_settings(container, share_group, worker)
         service = container.ingest
         if metrics_port:
             start_http_server(metrics_port, addr="127.0.0.1", registry=container.metrics.registry)
-        worker = MqttIngest(
+        consumer = MqttIngest(
             service,
             mqtt,
             max_messages=settings.ingest_batch,
@@ -90,10 +108,10 @@ def ingest(
             + (f"; metrics http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""),
             soft_wrap=True,
         )
-        worker.start()
-        _run_until(stop, worker, container)
+        consumer.start()
+        _run_until(stop, consumer, container)
         err_console.print("ingest: storing what has arrived, then stopping")
-        worker.stop()
+        consumer.stop()
 
 
 def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:

@@ -33,7 +33,7 @@ from signalight.services.ingest import Batcher, IngestService, Message
 if TYPE_CHECKING:
     from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["MqttIngest", "MqttSettings", "subscriptions"]
+__all__ = ["SHARE_GROUP", "MqttIngest", "MqttSettings", "subscriptions"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ SESSION_EXPIRY_S: Final = (
     14 * 86_400
 )  # as persistent_client_expiration in the shipped broker config
 RECEIVE_MAXIMUM_CAP: Final = 65_535  # MQTT 5's largest Receive Maximum
+SHARE_GROUP: Final = "signalight-ingest"  # the default group of several workers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,13 +60,14 @@ class MqttSettings:
     keepalive: int = 30
 
 
-def subscriptions(settings: MqttSettings) -> list[str]:
-    """The topic filters ingest subscribes to."""
+def subscriptions(settings: MqttSettings, *, shared: bool | None = None) -> list[str]:
+    """The topic filters ingest subscribes to (``shared`` overrides the settings' choice)."""
     filters = [f"{TOPIC_ROOT}/+/+/{Channel.UP}", f"{TOPIC_ROOT}/+/+/{Channel.STATUS}"]
     if settings.lorawan:
         filters += ["application/+/device/+/event/up", "v3/+/devices/+/up"]
-    if settings.share_group:
-        filters = [f"$share/{settings.share_group}/{topic}" for topic in filters]
+    if settings.share_group if shared is None else shared:
+        group = settings.share_group or SHARE_GROUP
+        filters = [f"$share/{group}/{topic}" for topic in filters]
     return filters
 
 
@@ -149,7 +151,10 @@ class MqttIngest:
         with self._lock:
             self._generation += 1
         # The session keeps the subscriptions; subscribing again is harmless
-        # and covers a broker that lost its store.
+        # and covers a broker that lost its store. A session that once had
+        # the other form (shared or not) would get every message twice: drop it.
+        shared = bool(self._settings.share_group)
+        client.unsubscribe(subscriptions(self._settings, shared=not shared))
         client.subscribe([(topic, 1) for topic in subscriptions(self._settings)])
         self.connected.set()
         log.info("ingest connected to mqtt://%s:%d", self._settings.host, self._settings.port)

@@ -41,3 +41,14 @@ def device_username(city_slug: str, uid: str) -> str:
 def device_topic(city_slug: str, uid: str, channel: Channel) -> str:
     """One of a device's topics, e.g. ``signalight/seberang-perai/SL-1/up``."""
     return f"{TOPIC_ROOT}/{device_username(city_slug, uid)}/{channel}"
+
+
+def ingest_username(base: str, worker: int) -> str:
+    """The MQTT account of ingest worker ``worker`` (1, 2, ...): the first has ``base`` itself.
+
+    Each worker needs an account of its own: the broker makes a client's id
+    its username, so two workers on one account would push each other off.
+    """
+    if worker < 1:
+        raise ValueError("workers are numbered from 1")
+    return base if worker == 1 else f"{base}-{worker}"
