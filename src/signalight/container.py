@@ -9,6 +9,8 @@ from signalight.adapters.clock import SystemClock
 from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.codecs.lorawan import parse_routes
+from signalight.domain.errors import InvalidInputError
 from signalight.ports import Clock
 from signalight.services.auth import AuthService
 from signalight.services.ingest import IngestLimits, IngestService
@@ -46,7 +48,16 @@ class Container:
             max_bytes=settings.ingest_max_bytes,
             max_past_s=settings.ingest_max_past_days * 86_400.0,
         )
-        return IngestService(self.db.telemetry, limits=limits, observer=self.metrics)
+        routes = {}
+        if settings.lorawan_file is not None:
+            try:
+                document = settings.lorawan_file.read_bytes()
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read {settings.lorawan_file}: {exc}") from None
+            routes = parse_routes(document)
+        return IngestService(
+            self.db.telemetry, limits=limits, observer=self.metrics, lorawan_routes=routes
+        )
 
     def close(self) -> None:
         """Release the database connections."""

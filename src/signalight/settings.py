@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     # The MQTT 5 shared subscription group of several ingest workers, the same
     # for all: each message goes to one worker of the group. Empty: one worker.
     mqtt_share_group: str = ""
-    # Also read LoRaWAN uplinks from ChirpStack / The Things Stack on the same broker.
+    # Also read LoRaWAN uplinks from ChirpStack / The Things Stack on the same broker,
+    # routed to cities by the JSON file below (docs/protocol.md, LoRaWAN).
     mqtt_lorawan: bool = False
+    lorawan_file: Path | None = None
     # A SenML pack longer than this is refused before it is parsed.
     ingest_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     # Messages per stored batch, and the longest a message waits for its batch.

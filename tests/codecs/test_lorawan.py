@@ -17,6 +17,7 @@ Stack's "Data Formats" documentation (``end_device_ids``, ``correlation_ids``,
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from signalight.codecs.lorawan import (
     Uplink,
     decode_chirpstack_up,
     decode_tts_up,
+    parse_routes,
 )
 from signalight.domain.assets import DeviceKind
 from signalight.domain.errors import InvalidInputError
@@ -100,11 +102,13 @@ def refused(call: Any, reason: RejectReason) -> str:
 
 def test_public_surface() -> None:
     assert set(lorawan.__all__) == {
+        "ApplicationRoute",
         "FieldMapping",
         "NetworkServer",
         "Uplink",
         "decode_chirpstack_up",
         "decode_tts_up",
+        "parse_routes",
     }
 
 
@@ -397,3 +401,29 @@ def test_catalogue_units_are_one_per_name() -> None:
     assert unit_factor("energy", "V") is None
     assert unit_factor("door", "%") is None
     assert len(CATALOGUE[DeviceKind.SIGNAL_MONITOR]) == 6 + 40 * 3
+
+
+def test_routes_file_sends_each_application_to_its_city_with_its_mapping() -> None:
+    routes = parse_routes(
+        b'{"applications": {"app-1": {"city": "ipoh",'
+        b' "fields": {"powerW": ["power", 1.0], "e": ["energy", 1.0, "kWh"]}}}}'
+    )
+    assert routes["app-1"].city_slug == "ipoh"
+    assert routes["app-1"].mapping.targets == {"powerW": ("power", 1.0), "e": ("energy", 1000.0)}
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (b"{", "not JSON"),
+        (b'{"apps": {}}', "applications"),
+        (b'{"applications": {"a": {"fields": {}}}}', "'a'"),
+        (b'{"applications": {"a": {"city": "x", "fields": {"p": "power"}}}}', "[name, scale]"),
+        (b'{"applications": {"a": {"city": "x", "fields": {"p": ["watts", 1]}}}}', "watts"),
+    ],
+)
+def test_a_bad_routes_file_is_refused_with_the_application_named(
+    document: bytes, words: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(words)):
+        parse_routes(document)

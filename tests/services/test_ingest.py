@@ -10,13 +10,13 @@ import orjson
 import pytest
 
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.codecs.lorawan import FieldMapping
+from signalight.codecs.lorawan import ApplicationRoute, FieldMapping
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.errors import StorageError
 from signalight.domain.readings import RejectReason
 from signalight.domain.telemetry import Accepted, DeadLetter
-from signalight.services.ingest import Batcher, IngestLimits, IngestService, LorawanRoute, Message
+from signalight.services.ingest import Batcher, IngestLimits, IngestService, Message
 
 NOW = time.time()
 
@@ -37,7 +37,7 @@ def service(database: SqlDatabase, city: City) -> IngestService:
             ),
         ],
     )
-    route = LorawanRoute(city.slug, FieldMapping({"powerW": ("power", 1.0)}))
+    route = ApplicationRoute(city.slug, FieldMapping({"powerW": ("power", 1.0)}))
     return IngestService(
         database.telemetry,
         limits=IngestLimits(max_bytes=2048),

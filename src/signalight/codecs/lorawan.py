@@ -28,11 +28,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 __all__ = [
+    "ApplicationRoute",
     "FieldMapping",
     "NetworkServer",
     "Uplink",
     "decode_chirpstack_up",
     "decode_tts_up",
+    "parse_routes",
 ]
 
 MAX_BYTES: Final = 65_536  # an uplink heard by many gateways carries an rxInfo entry for each
@@ -375,3 +377,50 @@ def decode_tts_up(
         ignored=ignored,
         simulated=message.get("simulated") is True,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRoute:
+    """Where one network-server application's uplinks go: a city, and its field mapping."""
+
+    city_slug: str
+    mapping: FieldMapping
+
+
+def parse_routes(document: bytes) -> dict[str, ApplicationRoute]:
+    """Read the routing file: ``{"applications": {app id: {"city": slug, "fields": {...}}}}``.
+
+    ``fields`` maps a decoded field's path to ``[name, scale]`` or
+    ``[name, scale, unit]``, as :class:`FieldMapping` takes them.
+
+    Raises:
+        InvalidInputError: The document is not of that shape, or a mapping
+            names no catalogue reading or an impossible unit; the message says
+            which application.
+    """
+    try:
+        data = orjson.loads(document)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(f"LoRaWAN routes: not JSON ({exc})") from None
+    applications = data.get("applications") if isinstance(data, dict) else None
+    if not isinstance(applications, dict):
+        raise InvalidInputError('LoRaWAN routes: expected {"applications": {...}}')
+    routes: dict[str, ApplicationRoute] = {}
+    for app, entry in applications.items():
+        where = f"LoRaWAN routes: application {app!r}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("city"), str):
+            raise InvalidInputError(f'{where}: expected {{"city": slug, "fields": {{...}}}}')
+        fields = entry.get("fields")
+        if not isinstance(fields, dict) or not all(
+            isinstance(target, list) and 2 <= len(target) <= 3  # noqa: PLR2004 - [name, scale(, unit)]
+            for target in fields.values()
+        ):
+            raise InvalidInputError(
+                f"{where}: each field maps to [name, scale] or [name, scale, unit]"
+            )
+        try:
+            mapping = FieldMapping({path: tuple(target) for path, target in fields.items()})
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{where}: {exc}") from None
+        routes[app] = ApplicationRoute(entry["city"], mapping)
+    return routes

@@ -35,7 +35,6 @@ __all__ = [
     "IngestLimits",
     "IngestObserver",
     "IngestService",
-    "LorawanRoute",
     "Message",
 ]
 
@@ -60,14 +59,6 @@ class IngestLimits:
     max_bytes: int = 16_384  # the broker's packet limit; HTTP applies it too
     max_past_s: float = 7 * 86_400.0  # a node buffers at most a week offline
     max_future_s: float = 300.0  # clock drift a node may have
-
-
-@dataclass(frozen=True, slots=True)
-class LorawanRoute:
-    """Where one network-server application's uplinks go: a city and its field mapping."""
-
-    city_slug: str
-    mapping: lorawan.FieldMapping
 
 
 class IngestObserver(Protocol):
@@ -153,7 +144,7 @@ class IngestService:
         *,
         limits: IngestLimits | None = None,
         observer: IngestObserver | None = None,
-        lorawan_routes: Mapping[str, LorawanRoute] | None = None,
+        lorawan_routes: Mapping[str, lorawan.ApplicationRoute] | None = None,
     ) -> None:
         self.store = store
         self.limits = limits or IngestLimits()
