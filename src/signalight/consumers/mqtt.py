@@ -1,10 +1,11 @@
 """The MQTT side of ingest: a persistent MQTT 5 session, QoS 1, acknowledged once stored.
 
-paho-mqtt runs the network loop on its own thread and hands each message to
+A reader thread holds the connection (``mqtt_wire.Subscriber``, a lean MQTT
+5 client: see there why not paho) and hands each message to
 :meth:`MqttIngest._on_message`, which checks it there and queues it on the
 :class:`~signalight.services.ingest.Batcher`; the batcher's thread stores a
-batch and then :meth:`MqttIngest._ack` sends the PUBACKs, in arrival order as
-MQTT requires. Until then the broker counts the messages as in flight and
+batch and then :meth:`MqttIngest._ack` sends its PUBACKs in one write, in
+arrival order as MQTT requires. Until then the broker counts the messages as in flight and
 redelivers them on the next connection if this process dies.
 
 The session survives restarts (clean start off, a long session expiry), so
@@ -16,22 +17,21 @@ the store skips them as already held).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
+from signalight.consumers.mqtt_wire import (
+    ConnectionRefused,
+    MqttProtocolError,
+    SessionSettings,
+    Subscriber,
+)
 from signalight.domain.topics import INGEST_USER, TOPIC_ROOT, Channel
 from signalight.services.ingest import Batcher, IngestService, Message
-
-if TYPE_CHECKING:
-    from paho.mqtt.reasoncodes import ReasonCode
 
 __all__ = ["SHARE_GROUP", "MqttIngest", "MqttSettings", "subscriptions"]
 
@@ -72,7 +72,12 @@ def subscriptions(settings: MqttSettings, *, shared: bool | None = None) -> list
 
 
 class MqttIngest:
-    """Subscribes to every device topic and feeds the messages through ingest."""
+    """Subscribes to every device topic and feeds the messages through ingest.
+
+    A reader thread holds the connection (reconnecting with a growing pause,
+    1 to 30 s, whenever it drops) and checks each message as it arrives; the
+    batcher's thread stores batches and then acknowledges them.
+    """
 
     def __init__(
         self,
@@ -88,94 +93,87 @@ class MqttIngest:
             service, self._ack, transport="mqtt", max_messages=max_messages, max_wait=max_wait
         )
         # Twice a batch in flight: one being stored while the next one fills.
-        self._receive_maximum = min(RECEIVE_MAXIMUM_CAP, 2 * max_messages)
+        self._session = SessionSettings(
+            host=settings.host,
+            port=settings.port,
+            client_id=settings.client_id,
+            username=settings.username if settings.password is not None else None,
+            password=settings.password,
+            keepalive=settings.keepalive,
+            session_expiry=SESSION_EXPIRY_S,
+            receive_maximum=min(RECEIVE_MAXIMUM_CAP, 2 * max_messages),
+        )
         self._generation = 0  # bumped on every connection; PUBACKs belong to one
-        self._lock = threading.Lock()
+        self._subscriber: Subscriber | None = None
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="ingest-mqtt", daemon=True)
         self.connected = threading.Event()
         self.received = 0
-        self._client = self._make_client()
-
-    def _make_client(self) -> paho.Client:
-        settings = self._settings
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        if settings.password is not None:
-            client.username_pw_set(settings.username, settings.password)
-        client.max_inflight_messages_set(100)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
 
     def start(self) -> None:
-        """Connect (retrying until the broker answers) and start receiving."""
+        """Start storing and connecting (retrying until the broker answers)."""
         self._batcher.start()
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        properties.ReceiveMaximum = self._receive_maximum
-        self._client.connect_async(
-            self._settings.host,
-            self._settings.port,
-            keepalive=self._settings.keepalive,
-            clean_start=False,
-            properties=properties,
-        )
-        self._client.loop_start()
+        self._reader.start()
 
     def stop(self) -> None:
         """Store what has arrived, acknowledge it, and disconnect; the session stays."""
+        self._stop.set()
         self._batcher.stop()
-        self._client.disconnect()
-        self._client.loop_stop()
+        subscriber = self._subscriber
+        if subscriber is not None:
+            subscriber.close()  # wakes the reader out of its receive
+        self._reader.join(10)
 
     def pending(self) -> int:
         """Messages received and not yet stored."""
         return self._batcher.pending()
 
-    def _on_connect(
-        self,
-        client: paho.Client,
-        _userdata: Any,  # noqa: ANN401 - paho's signature
-        _flags: Any,  # noqa: ANN401
-        reason: ReasonCode,
-        _properties: Any,  # noqa: ANN401
-    ) -> None:
-        if reason.is_failure:
-            log.error("the MQTT broker refused ingest: %s", reason)
-            return
-        with self._lock:
-            self._generation += 1
-        # The session keeps the subscriptions; subscribing again is harmless
-        # and covers a broker that lost its store. A session that once had
-        # the other form (shared or not) would get every message twice: drop it.
-        shared = bool(self._settings.share_group)
-        client.unsubscribe(subscriptions(self._settings, shared=not shared))
-        client.subscribe([(topic, 1) for topic in subscriptions(self._settings)])
-        self.connected.set()
-        log.info("ingest connected to mqtt://%s:%d", self._settings.host, self._settings.port)
+    def _read(self) -> None:
+        pause = 1.0
+        where = f"mqtt://{self._settings.host}:{self._settings.port}"
+        while not self._stop.is_set():
+            subscriber = Subscriber(self._session, self._on_message)
+            try:
+                subscriber.connect()
+                self._generation += 1
+                self._subscriber = subscriber
+                # The session keeps the subscriptions; subscribing again is
+                # harmless and covers a broker that lost its store. A session
+                # that once had the other form (shared or not) would get every
+                # message twice: drop it.
+                shared = bool(self._settings.share_group)
+                subscriber.unsubscribe(subscriptions(self._settings, shared=not shared))
+                subscriber.subscribe(subscriptions(self._settings))
+                self.connected.set()
+                log.info("ingest connected to %s", where)
+                pause = 1.0
+                subscriber.run(self._stop)
+            except ConnectionRefused as exc:
+                log.error("ingest at %s: %s", where, exc)  # noqa: TRY400 - no traceback to show
+            except (MqttProtocolError, OSError) as exc:
+                if not self._stop.is_set():
+                    log.warning("ingest lost the MQTT broker at %s (%s); reconnecting", where, exc)
+            finally:
+                self.connected.clear()
+                subscriber.close(clean=False)
+            if self._stop.wait(pause):
+                return
+            pause = min(pause * 2, 30.0)
 
-    def _on_disconnect(self, *_args: Any) -> None:  # noqa: ANN401 - paho's signature
-        self.connected.clear()
-        log.warning("ingest lost the MQTT broker; reconnecting")
-
-    def _on_message(
-        self,
-        _client: paho.Client,
-        _userdata: Any,  # noqa: ANN401 - paho's signature
-        message: paho.MQTTMessage,
-    ) -> None:
+    def _on_message(self, topic: str, payload: bytes, packet_id: int) -> None:
         self.received += 1
-        outcome = self._service.check(Message(message.topic, bytes(message.payload), time.time()))
-        self._batcher.put(outcome, (self._generation, message.mid if message.qos else 0))
+        outcome = self._service.check(Message(topic, payload, time.time()))
+        self._batcher.put(outcome, (self._generation, packet_id))
 
     def _ack(self, tokens: list[tuple[int, int]]) -> None:
-        generation = self._generation
-        ack = self._client.ack
-        for token_generation, mid in tokens:
-            if mid and token_generation == generation:
-                ack(mid, 1)
+        generation, subscriber = self._generation, self._subscriber
+        if subscriber is None:
+            return
+        ids = [
+            packet_id
+            for token_generation, packet_id in tokens
+            if packet_id and token_generation == generation
+        ]
+        # If the connection is gone, the broker sends them again on the next one.
+        with contextlib.suppress(MqttProtocolError):
+            subscriber.ack(ids)
