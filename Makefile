@@ -34,6 +34,7 @@ test: lint typecheck unit
 bench: install
 	$(BIN)/python bench/senml.py
 	$(BIN)/python bench/inventory.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
