@@ -209,3 +209,32 @@ def test_the_batcher_acknowledges_only_after_storing_and_retries_a_failed_batch(
     assert stored == [[0, 1, 2]]
     assert flaky.calls == 3
     assert batcher.failures == 0
+
+
+def test_the_batcher_holds_the_reader_back_and_stores_batches_of_at_most_its_size(
+    service: IngestService, city: City
+) -> None:
+    batches: list[list[int]] = []
+    batcher: Batcher[int] = Batcher(
+        service, batches.append, transport="mqtt", max_messages=2, max_wait=0.01
+    )
+    checked = [
+        service.check(Message(up(city, "N-1"), senml("N-1", power=float(n)), NOW + n))
+        for n in range(6)
+    ]
+    for token in range(4):  # room for two batches while the writer is not running
+        batcher.put(checked[token], token)
+
+    def put_the_rest() -> None:
+        for token in (4, 5):
+            batcher.put(checked[token], token)
+
+    late = threading.Thread(target=put_the_rest)
+    late.start()
+    late.join(0.3)
+    assert late.is_alive()  # a reader would stop reading here, and the broker wait
+    batcher.start()
+    late.join(5)
+    assert not late.is_alive()
+    batcher.stop()
+    assert batches == [[0, 1], [2, 3], [4, 5]]

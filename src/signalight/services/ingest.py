@@ -336,10 +336,15 @@ class Batcher(Generic[T]):
         self._transport = transport
         self.max_messages = max_messages
         self.max_wait = max_wait
+        # ``put`` waits while this many are queued: the reader stops reading,
+        # and the broker (or the simulator) waits, whatever it was told.
+        self.max_pending = 2 * max_messages
         self._items: list[Accepted | DeadLetter] = []
         self._tokens: list[T] = []
         self._first_at = 0.0
-        self._ready = threading.Condition()
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)  # the writer waits for a batch
+        self._room = threading.Condition(lock)  # put waits for room
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.failures = 0  # consecutive failed writes; 0 when the store is healthy
@@ -349,8 +354,10 @@ class Batcher(Generic[T]):
         self._thread.start()
 
     def put(self, item: Accepted | DeadLetter, token: T) -> None:
-        """Queue one checked message; it is stored within ``max_wait`` s, store willing."""
+        """Queue one checked message; waits while ``max_pending`` are queued already."""
         with self._ready:
+            while len(self._items) >= self.max_pending and not self._stopping:
+                self._room.wait()
             if not self._items:
                 self._first_at = time.monotonic()
                 self._ready.notify()  # the writer starts counting max_wait
@@ -368,6 +375,7 @@ class Batcher(Generic[T]):
         with self._ready:
             self._stopping = True
             self._ready.notify()
+            self._room.notify_all()
         self._thread.join(timeout)
 
     def _take(self) -> tuple[list[Accepted | DeadLetter], list[T]] | None:
@@ -377,14 +385,22 @@ class Batcher(Generic[T]):
                     waited = time.monotonic() - self._first_at
                     full = len(self._items) >= self.max_messages
                     if self._stopping or full or waited >= self.max_wait:
-                        batch, tokens = self._items, self._tokens
-                        self._items, self._tokens = [], []
-                        return batch, tokens
+                        return self._cut()
                     self._ready.wait(self.max_wait - waited)
                 elif self._stopping:
                     return None
                 else:
                     self._ready.wait()
+
+    def _cut(self) -> tuple[list[Accepted | DeadLetter], list[T]]:
+        """The oldest ``max_messages`` (lock held)."""
+        size = self.max_messages
+        batch, tokens = self._items[:size], self._tokens[:size]
+        del self._items[:size], self._tokens[:size]
+        if self._items:
+            self._first_at = time.monotonic()
+        self._room.notify_all()
+        return batch, tokens
 
     def _run(self) -> None:
         while (taken := self._take()) is not None:

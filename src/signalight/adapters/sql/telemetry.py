@@ -250,10 +250,12 @@ class SqlTelemetryStore:
 
     def devices(self) -> Iterator[DeviceRef]:
         """Every registered device of every city."""
+        kinds = {kind.value: kind for kind in DeviceKind}
         with translated("list devices"), self._engine.connect() as conn:
-            rows = conn.execute(_device_select()).all()
-        for row in rows:
-            yield DeviceRef(row.id, row.city_id, row.slug, row.uid, DeviceKind(row.kind))
+            # Streamed: a million rows held at once would stay in the heap.
+            rows = conn.execution_options(yield_per=10_000).execute(_device_select())
+            for row in rows:
+                yield DeviceRef(row.id, row.city_id, row.slug, row.uid, kinds[row.kind])
 
     def find_device(self, city_slug: str, uid: str) -> DeviceRef | None:
         """One device by its city and id, or None."""
@@ -271,7 +273,14 @@ class SqlTelemetryStore:
         with translated("store readings"):
             if self._postgres and rows:
                 self._ensure_partitions(rows)
-            with self._engine.begin() as conn:
+            with self._engine.connect() as conn:
+                if self._postgres:
+                    conn.begin()
+                else:
+                    # Take the write lock first: a transaction that reads and
+                    # then writes cannot wait for another writer in WAL mode
+                    # (SQLITE_BUSY at once), which two workers ran into.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 new = (
                     self._write_pg(conn, rows, states)
                     if self._postgres
@@ -279,6 +288,7 @@ class SqlTelemetryStore:
                 )
                 if dead:
                     conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
+                conn.commit()
         return new
 
     def _write_sqlite(
