@@ -216,7 +216,7 @@ def test_the_batcher_holds_the_reader_back_and_stores_batches_of_at_most_its_siz
 ) -> None:
     batches: list[list[int]] = []
     batcher: Batcher[int] = Batcher(
-        service, batches.append, transport="mqtt", max_messages=2, max_wait=0.01
+        service, batches.append, transport="mqtt", max_messages=2, max_wait=0.01, max_pending=4
     )
     checked = [
         service.check(Message(up(city, "N-1"), senml("N-1", power=float(n)), NOW + n))
