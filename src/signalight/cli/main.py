@@ -23,6 +23,7 @@ from signalight.container import Container
 from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, NotFoundError
 from signalight.domain.users import Role
+from signalight.gcpause import settle_for_streaming
 from signalight.services.cities import CityRequest, add_city
 from signalight.services.ingest import EmbeddedFeed
 from signalight.sim.fleet_model import SimConfig
@@ -138,6 +139,7 @@ def _live_fleet(container: Container, city: City) -> Callable[[], None]:
         )
         return worker.stop
     feed = EmbeddedFeed(container.ingest)
+    settle_for_streaming()  # a long-running process from here on
     truth_path = settings.data_dir / "sim" / f"{city.slug}-truth.jsonl"
     now = time.time()
     simulator = Simulator.from_store(

@@ -17,6 +17,7 @@ from signalight.cli.devices import INGEST_SECRET_FILE
 from signalight.consumers.mqtt import SHARE_GROUP, MqttIngest, MqttSettings
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.topics import ingest_username
+from signalight.gcpause import settle_for_streaming
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -87,6 +88,7 @@ def ingest(
         settings = container.settings
         mqtt = mqtt_settings(container, share_group, worker)
         service = container.ingest
+        settle_for_streaming()  # after the device directory is loaded
         if metrics_port:
             start_http_server(metrics_port, addr="127.0.0.1", registry=container.metrics.registry)
         consumer = MqttIngest(
