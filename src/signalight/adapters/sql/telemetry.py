@@ -23,6 +23,7 @@ from typing import Any, Final
 import orjson
 import psycopg
 from sqlalchemy import Connection, Engine, and_, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import (
@@ -44,7 +45,7 @@ from signalight.domain.telemetry import (
     StateValue,
 )
 
-__all__ = ["SqlTelemetryStore", "reading_rows", "state_rows"]
+__all__ = ["SqlTelemetryStore", "hour_rows", "reading_rows", "state_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,14 @@ _PG_WRITE: Final = f"""
 """  # noqa: S608 - column names are ours
 _PG_WRITE_NEW: Final = _PG_WRITE.format(conflict="")
 _PG_WRITE_SOME_KNOWN: Final = _PG_WRITE.format(conflict="ON CONFLICT DO NOTHING")
+_SQLITE_INSERT_NEW: Final = (
+    f"INSERT INTO readings ({_READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+)
+_SQLITE_ADD_HOURS: Final = f"""
+    INSERT INTO reading_hours ({_HOUR_COLUMNS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}
+"""  # noqa: S608 - column names are ours
 _SQLITE_STAGE: Final = (
     f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -240,6 +249,47 @@ def state_rows(accepted: Sequence[Accepted]) -> list[StateRow]:
     ]
 
 
+HourRow = tuple[Any, ...]
+# samples, on reports, on true; voltage min, max, sum, count; power the same; energy min, max
+_EMPTY_HOUR: Final = (0, 0, 0, None, None, 0.0, 0, None, None, 0.0, 0, None, None)
+
+
+def hour_rows(rows: Sequence[ReadingRow]) -> list[HourRow]:
+    """The hourly rollup rows of ``rows``, summed as ``_HOUR_AGGREGATES`` sums them in SQL.
+
+    In ``reading_hours`` column order: device, hour, city, then ``_EMPTY_HOUR``'s fields.
+    """
+    hours: dict[tuple[int, float], list[Any]] = {}
+    for device_id, time, name, city_id, value, bool_value, _ in rows:
+        hour = time - time % 3600.0
+        acc = hours.get((device_id, hour))
+        if acc is None:
+            acc = hours[device_id, hour] = [device_id, hour, city_id, *_EMPTY_HOUR]
+        acc[3] += 1
+        if name == "on":
+            acc[4] += 1
+            if bool_value:
+                acc[5] += 1
+        elif value is None:
+            continue
+        elif name == "power":
+            _widen(acc, 10, value)
+        elif name.startswith("voltage"):
+            _widen(acc, 6, value)
+        elif name == "energy":
+            acc[14] = value if acc[14] is None else min(acc[14], value)
+            acc[15] = value if acc[15] is None else max(acc[15], value)
+    return [tuple(acc) for acc in hours.values()]
+
+
+def _widen(acc: list[Any], at: int, value: float) -> None:
+    """Widen min and max, add to the sum and the count, at ``acc[at:at + 4]``."""
+    acc[at] = value if acc[at] is None else min(acc[at], value)
+    acc[at + 1] = value if acc[at + 1] is None else max(acc[at + 1], value)
+    acc[at + 2] += value
+    acc[at + 3] += 1
+
+
 class SqlTelemetryStore:
     """The TelemetryStore port over SQLite or PostgreSQL."""
 
@@ -294,18 +344,36 @@ class SqlTelemetryStore:
     def _write_sqlite(
         self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]
     ) -> int:
+        new = 0
         if rows:
-            conn.exec_driver_sql(_SQLITE_STAGING)
-            conn.exec_driver_sql(_SQLITE_STAGE, rows)
-            conn.exec_driver_sql(_SQLITE_DROP_KNOWN)
-            new = conn.exec_driver_sql(_SQLITE_INSERT).rowcount
-            conn.exec_driver_sql(_SQLITE_HOURS)
-            conn.exec_driver_sql("DELETE FROM staged_readings")
-        else:
-            new = 0
+            # Nearly always every reading is new: straight in, the rollups
+            # summed here. A redelivery (or a device's own duplicate) breaks
+            # the key: undo, and go through the staging table, which leaves
+            # out what is stored already.
+            conn.exec_driver_sql("SAVEPOINT new_readings")
+            try:
+                conn.exec_driver_sql(_SQLITE_INSERT_NEW, rows)
+            except IntegrityError:
+                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT new_readings")
+                conn.exec_driver_sql("RELEASE SAVEPOINT new_readings")
+                new = self._write_sqlite_some_known(conn, rows)
+            else:
+                conn.exec_driver_sql("RELEASE SAVEPOINT new_readings")
+                conn.exec_driver_sql(_SQLITE_ADD_HOURS, hour_rows(rows))
+                new = len(rows)
         if states:
             conn.exec_driver_sql(_SQLITE_STATES, states)
         return new
+
+    @staticmethod
+    def _write_sqlite_some_known(conn: Connection, rows: list[ReadingRow]) -> int:
+        conn.exec_driver_sql(_SQLITE_STAGING)
+        conn.exec_driver_sql(_SQLITE_STAGE, rows)
+        conn.exec_driver_sql(_SQLITE_DROP_KNOWN)
+        new = conn.exec_driver_sql(_SQLITE_INSERT).rowcount
+        conn.exec_driver_sql(_SQLITE_HOURS)
+        conn.exec_driver_sql("DELETE FROM staged_readings")
+        return int(new)
 
     def _write_pg(self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]) -> int:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
