@@ -145,7 +145,8 @@ class MqttIngest:
                 subscriber.unsubscribe(subscriptions(self._settings, shared=not shared))
                 subscriber.subscribe(subscriptions(self._settings))
                 self.connected.set()
-                log.info("ingest connected to %s", where)
+                session = "its session resumed" if subscriber.session_present else "a new session"
+                log.info("ingest connected to %s: %s", where, session)
                 pause = 1.0
                 subscriber.run(self._stop)
             except ConnectionRefused as exc:

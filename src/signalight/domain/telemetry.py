@@ -101,17 +101,6 @@ class DeviceState:
     observed_at: float  # the time of its newest reading
     values: dict[str, tuple[float, StateValue]] = field(default_factory=dict)
 
-    def merge(self, received_at: float, values: dict[str, tuple[float, StateValue]]) -> None:
-        """Take in a message's values; an older value never replaces a newer one."""
-        self.last_seen = max(self.last_seen, received_at)
-        newest = max((pair[0] for pair in values.values()), default=self.observed_at)
-        self.observed_at = max(self.observed_at, newest)
-        held = self.values
-        for name, pair in values.items():
-            old = held.get(name)
-            if old is None or pair[0] >= old[0]:
-                held[name] = pair
-
 
 def hour_of(time: float) -> float:
     """The start of the UTC hour that holds ``time`` (epoch seconds)."""

@@ -43,6 +43,7 @@ from signalight.domain.telemetry import (
     DeviceState,
     HourlyRollup,
     StateValue,
+    hour_of,
 )
 
 __all__ = ["SqlTelemetryStore", "hour_rows", "reading_rows", "state_rows"]
@@ -210,8 +211,9 @@ def reading_rows(accepted: Sequence[Accepted]) -> list[ReadingRow]:
 def state_rows(accepted: Sequence[Accepted]) -> list[StateRow]:
     """One row per device of the batch: its newest receipt, newest reading time, newest values.
 
-    The same rule as ``DeviceState.merge``, unrolled: this runs for every
-    message ingest stores.
+    An older value never replaces a newer one of the same name; the database
+    applies the same rule across batches (``_SQLITE_STATES``, ``_PG_STATES``).
+    This runs for every message ingest stores, so it is one loop.
     """
     merged: dict[int, list[Any]] = {}  # device id -> [city id, last seen, observed at, values]
     for device, batch, received_at in accepted:
@@ -261,7 +263,7 @@ def hour_rows(rows: Sequence[ReadingRow]) -> list[HourRow]:
     """
     hours: dict[tuple[int, float], list[Any]] = {}
     for device_id, time, name, city_id, value, bool_value, _ in rows:
-        hour = time - time % 3600.0
+        hour = hour_of(time)
         acc = hours.get((device_id, hour))
         if acc is None:
             acc = hours[device_id, hour] = [device_id, hour, city_id, *_EMPTY_HOUR]
