@@ -216,3 +216,25 @@ def test_rollups_are_the_same_whichever_way_a_batch_is_written(
         assert astuple(replace(one, device_id=0)) == pytest.approx(
             astuple(replace(other, device_id=0))
         )
+
+
+def test_a_status_on_reconnecting_does_not_hide_the_buffered_readings_after_it(
+    database: SqlDatabase, city: City
+) -> None:
+    """A node says online, then empties its buffer: each name shows its newest value."""
+    store, device = database.telemetry, node(database, city)
+    store.write([pack(device, T0, 10.0, 100.0)], [])
+    online = Accepted(device, [Reading(T0 + 3600, "status", string_value="online")], T0 + 3600)
+    store.write([online], [])
+    for minutes in (5, 10, 15):  # the buffer, oldest first, each in a batch of its own
+        store.write([pack(device, T0 + 60 * minutes, 20.0 + minutes, 100.0 + minutes)], [])
+    state = store.device_state(city.pk, device.id)
+    assert state is not None
+    assert state.values["power"] == (T0 + 900, 35.0)
+    assert state.values["energy"] == (T0 + 900, 115.0)
+    assert state.values["status"] == (T0 + 3600, "online")
+    # And a late copy of the first message changes nothing.
+    store.write([pack(device, T0, 10.0, 100.0)], [])
+    again = store.device_state(city.pk, device.id)
+    assert again is not None
+    assert again.values == state.values
