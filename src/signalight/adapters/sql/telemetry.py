@@ -159,10 +159,6 @@ _SQLITE_STORED_STATES: Final = (
     "SELECT device_id, last_seen, observed_at, state_values FROM device_states"
     " WHERE device_id IN (SELECT value FROM json_each(?))"
 )
-_PG_STORED_STATES: Final = (
-    "SELECT device_id, last_seen, observed_at, state_values::text FROM device_states"
-    " WHERE device_id = ANY(%(ids)s) ORDER BY device_id FOR UPDATE"
-)
 _SQLITE_INSERT_NEW: Final = (
     f"INSERT INTO readings ({_READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 )
@@ -197,13 +193,20 @@ _SQLITE_STATES: Final = """
         observed_at = max(device_states.observed_at, excluded.observed_at),
         last_seen = max(device_states.last_seen, excluded.last_seen)
 """
+# Per name, the newer of the stored and the batch's value (each a [time, value] pair).
 _PG_STATES: Final = """
     INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
     SELECT device_id, city_id, last_seen, observed_at, state_values FROM staged_states
     ON CONFLICT (device_id) DO UPDATE SET
-        state_values = CASE WHEN excluded.observed_at >= device_states.observed_at
-            THEN device_states.state_values || excluded.state_values
-            ELSE excluded.state_values || device_states.state_values END,
+        state_values = (
+            SELECT jsonb_object_agg(name, CASE
+                WHEN old.pair IS NULL THEN new.pair
+                WHEN new.pair IS NULL THEN old.pair
+                WHEN (new.pair ->> 0)::float8 >= (old.pair ->> 0)::float8 THEN new.pair
+                ELSE old.pair END)
+            FROM jsonb_each(excluded.state_values) AS new (name, pair)
+            FULL JOIN jsonb_each(device_states.state_values) AS old (name, pair) USING (name)
+        ),
         observed_at = GREATEST(device_states.observed_at, excluded.observed_at),
         last_seen = GREATEST(device_states.last_seen, excluded.last_seen)
 """
@@ -373,7 +376,8 @@ class SqlTelemetryStore:
                     # then writes cannot wait for another writer in WAL mode
                     # (SQLITE_BUSY at once), which two workers ran into.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                merge_stored(merged, self._stored_states(conn, sorted(merged)))
+                if not self._postgres:  # PostgreSQL merges per name in the upsert
+                    merge_stored(merged, self._stored_states(conn, list(merged)))
                 states = state_rows(merged)
                 new = (
                     self._write_pg(conn, rows, states)
@@ -385,18 +389,14 @@ class SqlTelemetryStore:
                 conn.commit()
         return new
 
-    def _stored_states(self, conn: Connection, device_ids: list[int]) -> Iterator[Any]:
-        """The stored states of these devices, locked against other workers until commit.
+    @staticmethod
+    def _stored_states(conn: Connection, device_ids: list[int]) -> Iterator[Any]:
+        """The stored states of these devices (SQLite; its write lock is held already).
 
-        SQLite's write lock is taken already (BEGIN IMMEDIATE); PostgreSQL locks
-        the rows, in id order so that two workers cannot deadlock. The values
-        come as JSON text, parsed here with orjson: the drivers' own JSON
-        decoding doubled what this step cost.
+        The values come as JSON text, parsed here with orjson: the driver's
+        own JSON decoding doubled what this step cost.
         """
-        if self._postgres:
-            result = conn.exec_driver_sql(_PG_STORED_STATES, {"ids": device_ids})
-        else:
-            result = conn.exec_driver_sql(_SQLITE_STORED_STATES, (orjson.dumps(device_ids),))
+        result = conn.exec_driver_sql(_SQLITE_STORED_STATES, (orjson.dumps(device_ids),))
         loads = orjson.loads
         for device_id, last_seen, observed_at, values in result:
             yield device_id, last_seen, observed_at, loads(values)
