@@ -183,15 +183,15 @@ _SQLITE_INSERT: Final = (
 _PG_COPY_STATES: Final = (
     "COPY staged_states (device_id, city_id, last_seen, observed_at, state_values) FROM STDIN"
 )
+# The batch's states are merged with the stored ones already (``merge_stored``,
+# under SQLite's write lock), so they replace them whole.
 _SQLITE_STATES: Final = """
     INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (device_id) DO UPDATE SET
-        state_values = CASE WHEN excluded.observed_at >= device_states.observed_at
-            THEN json_patch(device_states.state_values, excluded.state_values)
-            ELSE json_patch(excluded.state_values, device_states.state_values) END,
-        observed_at = max(device_states.observed_at, excluded.observed_at),
-        last_seen = max(device_states.last_seen, excluded.last_seen)
+        state_values = excluded.state_values,
+        observed_at = excluded.observed_at,
+        last_seen = excluded.last_seen
 """
 # Per name, the newer of the stored and the batch's value (each a [time, value] pair).
 _PG_STATES: Final = """

@@ -7,9 +7,10 @@ partitioned by day (the ingest writer creates each day's partition before it
 first writes to it, and a default partition catches anything else), so that
 retention drops whole partitions instead of deleting rows.
 
-Readings carry no foreign keys: checking one per row would halve the write
-rate, ingest has already looked the device up, and a device's readings go
-with it when it is deleted (the repository does it).
+Readings carry no foreign keys: a per-row trigger check was the largest
+cost of the inventory import, and ingest has already looked the device up.
+Nothing deletes a device yet; whatever comes to must delete its readings,
+rollups and dead letters too, as no foreign key will.
 
 Revision ID: 0002
 Revises: 0001
