@@ -7,6 +7,14 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from signalight.domain.alarms import (
+    Alarm,
+    AlarmEvent,
+    AlarmQuery,
+    AlarmState,
+    AlarmType,
+    EventKind,
+)
 from signalight.domain.assets import (
     Asset,
     AssetKind,
@@ -18,6 +26,7 @@ from signalight.domain.assets import (
     UpsertResult,
 )
 from signalight.domain.cities import City, Place
+from signalight.domain.faults import DeviceProfile
 from signalight.domain.inventory import ExistingAsset, ExistingDevice, ImportRun
 from signalight.domain.readings import Reading, RejectReason
 from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef, DeviceState, HourlyRollup
@@ -249,4 +258,90 @@ class TelemetryStore(Protocol):
 
         Hourly rollups and live state are kept.
         """
+        ...
+
+
+class AlarmStore(Protocol):
+    """Alarms, their history as events, and each city's detection settings.
+
+    The detector writes what it decided with :meth:`record`; operators act
+    through the other methods. Each state change is guarded by the state it
+    expects, so an operator's acknowledgement and the detector's clearing
+    never overwrite each other.
+    """
+
+    def record(self, changes: Sequence[tuple[Alarm, EventKind, float]]) -> list[AlarmEvent]:
+        """Store the detector's steps in one transaction, in order; returns their events.
+
+        ``RAISED`` and ``HELD`` insert the alarm (setting its id); ``CLEARED``,
+        ``RELEASED`` and ``CLOSED`` move it on if it is still where the step
+        expects; ``REOPENED`` reopens a cleared alarm, or raises it anew (new
+        id) if an operator closed it meanwhile.
+        """
+        ...
+
+    def open_alarms(self) -> list[Alarm]:
+        """Every alarm not closed, of every city (the detector's start)."""
+        ...
+
+    def get_alarm(self, city_id: int, alarm_id: int) -> Alarm:
+        """One alarm of the city; NotFoundError if none."""
+        ...
+
+    def query_alarms(self, city_id: int, query: AlarmQuery) -> Page[Alarm]:
+        """The city's alarms that match, newest first; ``next_after`` continues before it."""
+        ...
+
+    def alarm_counts(
+        self, city_id: int, states: Collection[AlarmState]
+    ) -> list[tuple[AlarmType, str, int]]:
+        """How many of the city's alarms in ``states`` (not held) per type and severity."""
+        ...
+
+    def act(
+        self, city_id: int, alarm_id: int, kind: EventKind, actor: str, at: float, note: str
+    ) -> Alarm:
+        """An operator's step: acknowledge, note or close; returns the alarm after it.
+
+        Raises:
+            NotFoundError: The city has no such alarm.
+            ConflictError: The alarm is not in a state that allows the step
+                (closing an active alarm, acknowledging a closed one).
+        """
+        ...
+
+    def history(self, city_id: int, alarm_id: int) -> list[AlarmEvent]:
+        """One alarm's events, oldest first."""
+        ...
+
+    def events_after(
+        self, after_id: int, limit: int, city_ids: Collection[int] | None = None
+    ) -> list[AlarmEvent]:
+        """Events with ids above ``after_id`` (of some cities, or all), oldest first."""
+        ...
+
+    def detection_overrides(self) -> dict[int, dict[str, object]]:
+        """Each city's detection setting overrides, by city id."""
+        ...
+
+    def set_detection_overrides(
+        self, city_id: int, overrides: Mapping[str, object], at: float
+    ) -> None:
+        """Replace the city's overrides."""
+        ...
+
+
+class FleetInventory(Protocol):
+    """What the fault rules read of the inventory: devices with their assets, cabinets' lights."""
+
+    def profiles(self, device_ids: Collection[int]) -> list[DeviceProfile]:
+        """The devices' profiles (those that exist)."""
+        ...
+
+    def cabinet_lights(self, cabinet_ids: Collection[int]) -> dict[int, list[int]]:
+        """The device ids of the lights each cabinet powers."""
+        ...
+
+    def cabinet_device(self, cabinet_id: int) -> int | None:
+        """The device (meter) bound to a cabinet, if any."""
         ...

@@ -26,10 +26,10 @@ from signalight.domain.assets import (
     LuminaireType,
 )
 from signalight.domain.cities import City
+from signalight.domain.sun import LocalDays, SunTable
 from signalight.domain.topics import Channel, device_topic
 from signalight.sim.monitors import SignalMonitor
 from signalight.sim.nodes import NOMINAL_V, CabinetMeter, LightingSchedule, LightNode, Random
-from signalight.sim.sun import LocalDays, SunTable
 
 logger = logging.getLogger(__name__)
 

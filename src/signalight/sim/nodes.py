@@ -17,8 +17,8 @@ import orjson
 
 from signalight.codecs.senml import encode_pack
 from signalight.domain.readings import Reading
+from signalight.domain.sun import Cell, LocalDay, LocalDays, SunTable
 from signalight.sim.faults import Fault, FaultType
-from signalight.sim.sun import Cell, LocalDay, LocalDays, SunTable
 
 NOMINAL_V: Final = 230.0
 FULL: Final = 100.0  # percent: not dimmed

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import Engine, text
 
 from signalight.adapters.sql import migrate
+from signalight.adapters.sql.alarms import SqlAlarmStore
 from signalight.adapters.sql.assets import SqlAssetRepository
 from signalight.adapters.sql.cities import SqlCityRepository
 from signalight.adapters.sql.credentials import SqlDeviceCredentialStore
@@ -30,6 +31,7 @@ class SqlDatabase:
         self.imports = SqlImportLog(engine)
         self.credentials = SqlDeviceCredentialStore(engine)
         self.telemetry = SqlTelemetryStore(engine)
+        self.alarms = SqlAlarmStore(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:

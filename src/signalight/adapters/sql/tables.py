@@ -232,3 +232,52 @@ dead_letters = Table(
     Column("size", Integer, nullable=False),
     Column("device_uid", String(64)),
 )
+
+# Alarms (migration 0003). Times are UTC epoch seconds of the evidence stream.
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("asset_id", Integer, ForeignKey("assets.id", ondelete="SET NULL")),
+    Column("asset_code", String(64)),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("device_uid", String(64)),
+    Column("raised_at", Float, nullable=False),
+    Column("observed_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("message", String(1000), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("held", Boolean, nullable=False),
+    Column("parent_id", Integer, ForeignKey("alarms.id", ondelete="SET NULL")),
+    Column("acknowledged_at", Float),
+    Column("acknowledged_by", String(64)),
+    Column("cleared_at", Float),
+    Column("closed_at", Float),
+    Column("closed_by", String(64)),
+)
+
+alarm_events = Table(
+    "alarm_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alarm_id", Integer, ForeignKey("alarms.id", ondelete="CASCADE"), nullable=False),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("actor", String(64)),
+    Column("note", String(2000), nullable=False),
+)
+
+detection_settings = Table(
+    "detection_settings",
+    metadata,
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Column("overrides", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Sunrise, sunset and local days for the telemetry simulator, cached per grid cell and day.
+"""Sunrise, sunset and local days, cached per grid cell and day (the simulator and the fault rules).
 
 Astral takes about 15 microseconds per sunrise, too slow to ask for each of
 20,000 poles every day, so poles share the times of the grid cell they stand
