@@ -3,14 +3,26 @@
 Every change of state is an UPDATE guarded by the state it expects, and
 every change writes its event in the same transaction: the events are the
 history and the feed the live stream and the notifier follow.
+
+The feed is read by event id (``events_after``), so events must become
+visible in id order: a reader that has seen event 11 never looks below it
+again, and would miss an event 10 committed a moment later. Transactions
+that write events therefore take one lock first (PostgreSQL: a
+transaction-level advisory lock; SQLite: its write lock, with ``BEGIN
+IMMEDIATE``), so that ids are handed out and committed one transaction at a
+time. Alarm writes are few (state changes, not readings), so the wait is
+short.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+import copy
+import dataclasses
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from signalight.adapters.sql.errors import translated
@@ -32,14 +44,17 @@ from signalight.domain.alarms import (
     Severity,
 )
 from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType, Page
-from signalight.domain.errors import ConflictError, NotFoundError
+from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from signalight.domain.faults import DeviceProfile
 
 __all__ = ["SqlAlarmStore"]
 
 _ACTIVE = tuple(str(s) for s in ACTIVE_STATES)
 _NOTE_MAX = 2000
+_MESSAGE_MAX = 1000
 _IN_CHUNK = 500  # ids per IN (...) list
+# The advisory lock that orders event writers on PostgreSQL ("SLALARMS" as a number).
+_EVENTS_LOCK: Final = 0x534C414C41524D53
 
 
 class SqlAlarmStore:
@@ -47,62 +62,114 @@ class SqlAlarmStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that may write events, holding the lock that orders them."""
+        with self._engine.connect() as conn:
+            if self._postgres:
+                conn.begin()
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_LOCK})
+            else:
+                # The write lock up front: a transaction that reads and then
+                # writes cannot wait for another writer in WAL mode.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     # The detector's steps.
 
     def record(self, changes: Sequence[tuple[Alarm, EventKind, float]]) -> list[AlarmEvent]:
-        """Store the detector's steps in one transaction (see ``AlarmStore.record``)."""
+        """Store the detector's steps in one transaction (see ``AlarmStore.record``).
+
+        Each alarm given is brought up to date with what was stored: its id
+        once inserted, and its state and acknowledgement as they are in the
+        database after the step (an operator may have acknowledged it).
+        """
         if not changes:
             return []
+        # If the transaction fails, the alarms are put back as they were
+        # given, so that the caller can retry the same steps.
+        before = {id(alarm): (alarm, copy.copy(alarm)) for alarm, _, _ in changes}
         events: list[AlarmEvent] = []
-        with translated("store alarms"), self._engine.begin() as conn:
-            for alarm, kind, at in changes:
-                event = self._step(conn, alarm, kind, at)
-                if event is not None:
-                    events.append(event)
+        try:
+            with translated("store alarms"), self._writing() as conn:
+                for alarm, kind, at in changes:
+                    event = self._step(conn, alarm, kind, at)
+                    if event is not None:
+                        events.append(event)
+        except BaseException:
+            for alarm, saved in before.values():
+                for f in dataclasses.fields(saved):
+                    setattr(alarm, f.name, getattr(saved, f.name))
+            raise
         return events
 
     def _step(
         self, conn: Connection, alarm: Alarm, kind: EventKind, at: float
     ) -> AlarmEvent | None:
-        if kind in (EventKind.RAISED, EventKind.HELD) or alarm.id is None:
-            alarm.id = conn.execute(
-                insert(alarms).values(_row(alarm)).returning(alarms.c.id)
-            ).scalar_one()
-            return _event(conn, alarm, EventKind.HELD if alarm.held else EventKind.RAISED, at)
+        if kind in (EventKind.RAISED, EventKind.HELD) or (
+            kind is EventKind.REOPENED and alarm.id is None
+        ):
+            return _insert(conn, alarm, held=alarm.held or kind is EventKind.HELD, at=at)
         guard: ColumnElement[bool]
-        values: dict[str, Any] = {"updated_at": at, "state": str(alarm.state)}
+        values: dict[str, Any] = {"updated_at": at}
         match kind:
             case EventKind.CLEARED:
                 guard = alarms.c.state.in_(_ACTIVE)
-                values["cleared_at"] = alarm.cleared_at
+                values |= {"state": AlarmState.CLEARED, "cleared_at": alarm.cleared_at or at}
             case EventKind.CLOSED:
                 guard = alarms.c.state == AlarmState.CLEARED
-                values |= {"closed_at": alarm.closed_at, "closed_by": alarm.closed_by}
+                values |= {
+                    "state": AlarmState.CLOSED,
+                    "closed_at": alarm.closed_at or at,
+                    "closed_by": alarm.closed_by,
+                }
             case EventKind.RELEASED:
-                guard = alarms.c.held.is_(True)
+                # The state stays as it is: an operator may have acknowledged
+                # the alarm while it was held.
+                guard = alarms.c.held.is_(True) & (alarms.c.state != AlarmState.CLOSED)
                 values |= {"held": False, "raised_at": alarm.raised_at}
             case EventKind.REOPENED:
+                # A new occurrence: raised again, and to be acknowledged again.
                 guard = alarms.c.state == AlarmState.CLEARED
                 values |= {
+                    "state": AlarmState.RAISED,
                     "occurrences": alarms.c.occurrences + 1,
                     "cleared_at": None,
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
                     "observed_at": alarm.observed_at,
-                    "message": alarm.message,
+                    "message": alarm.message[:_MESSAGE_MAX],
                     "detail": alarm.detail,
                 }
-            case _:
+            case _:  # escalated, reminded: history only
+                stored = conn.execute(select(alarms).where(alarms.c.id == alarm.pk)).first()
+                if stored is None:
+                    return None
+                _sync(alarm, stored)
                 return _event(conn, alarm, kind, at)
-        done = conn.execute(
-            update(alarms).where(alarms.c.id == alarm.id, guard).values(**values)
-        ).rowcount
-        if done:
+        row = conn.execute(
+            update(alarms)
+            .where(alarms.c.id == alarm.pk, guard)
+            .values(**values)
+            .returning(*_SYNCED)
+        ).first()
+        if row is not None:
+            _sync(alarm, row)
             return _event(conn, alarm, kind, at)
-        if kind is EventKind.REOPENED:  # an operator closed it meanwhile: a new alarm
-            alarm.id = None
+        if kind is EventKind.REOPENED and _stored_state(conn, alarm.pk) is AlarmState.CLOSED:
+            # An operator closed it meanwhile: the returning condition is a new alarm.
             alarm.occurrences = 1
             alarm.raised_at = at
-            return self._step(conn, alarm, EventKind.RAISED, at)
+            alarm.acknowledged_at = alarm.acknowledged_by = None
+            alarm.cleared_at = alarm.closed_at = alarm.closed_by = None
+            return _insert(conn, alarm, held=alarm.held, at=at)
         return None
 
     def open_alarms(self) -> list[Alarm]:
@@ -171,7 +238,7 @@ class SqlAlarmStore:
     ) -> Alarm:
         """An operator's step: acknowledge, note or close."""
         note = note[:_NOTE_MAX]
-        with translated("update alarm"), self._engine.begin() as conn:
+        with translated("update alarm"), self._writing() as conn:
             alarm = self._get(conn, city_id, alarm_id)
             values: dict[str, Any] = {"updated_at": max(at, alarm.updated_at)}
             match kind:
@@ -193,7 +260,7 @@ class SqlAlarmStore:
                     guard = alarms.c.state == AlarmState.CLEARED
                 case EventKind.NOTED:
                     if not note.strip():
-                        raise ConflictError("a note needs some text")
+                        raise InvalidInputError("a note needs some text")
                     guard = alarms.c.id == alarm_id
                 case _:
                     raise ConflictError(f"{kind} is not an operator's step")
@@ -230,6 +297,11 @@ class SqlAlarmStore:
             )
             return [_event_of(row) for row in rows]
 
+    def last_event_id(self) -> int:
+        """The newest event's id, 0 if there is none: where a live feed starts."""
+        with translated("read alarm events"), self._engine.connect() as conn:
+            return int(conn.execute(select(func.max(alarm_events.c.id))).scalar() or 0)
+
     def detection_overrides(self) -> dict[int, dict[str, object]]:
         """Each city's detection setting overrides."""
         with translated("read detection settings"), self._engine.connect() as conn:
@@ -242,7 +314,7 @@ class SqlAlarmStore:
         self, city_id: int, overrides: Mapping[str, object], at: float
     ) -> None:
         """Replace the city's overrides."""
-        with translated("store detection settings"), self._engine.begin() as conn:
+        with translated("store detection settings"), self._writing() as conn:
             conn.execute(delete(detection_settings).where(detection_settings.c.city_id == city_id))
             conn.execute(
                 insert(detection_settings).values(
@@ -328,6 +400,48 @@ def _filters(city_id: int, query: AlarmQuery) -> list[ColumnElement[bool]]:
     return where
 
 
+# What a step reads back into the detector's copy of the alarm.
+_SYNCED: Final = (
+    alarms.c.state,
+    alarms.c.updated_at,
+    alarms.c.held,
+    alarms.c.occurrences,
+    alarms.c.acknowledged_at,
+    alarms.c.acknowledged_by,
+    alarms.c.cleared_at,
+    alarms.c.closed_at,
+    alarms.c.closed_by,
+)
+
+
+def _insert(conn: Connection, alarm: Alarm, *, held: bool, at: float) -> AlarmEvent:
+    """Store ``alarm`` as a new alarm and its first event; sets its id."""
+    alarm.state = AlarmState.RAISED
+    alarm.held = held
+    alarm.updated_at = max(alarm.updated_at, at)
+    alarm.id = conn.execute(insert(alarms).values(_row(alarm)).returning(alarms.c.id)).scalar_one()
+    return _event(conn, alarm, EventKind.HELD if held else EventKind.RAISED, at)
+
+
+def _stored_state(conn: Connection, alarm_id: int) -> AlarmState | None:
+    found = conn.execute(select(alarms.c.state).where(alarms.c.id == alarm_id)).scalar()
+    return None if found is None else AlarmState(found)
+
+
+def _sync(alarm: Alarm, row: Any) -> None:  # noqa: ANN401 - a result row
+    """Bring the detector's copy of an alarm up to date with the stored row."""
+    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
+    alarm.state = AlarmState(m["state"])
+    alarm.updated_at = m["updated_at"]
+    alarm.held = bool(m["held"])
+    alarm.occurrences = m["occurrences"]
+    alarm.acknowledged_at = m["acknowledged_at"]
+    alarm.acknowledged_by = m["acknowledged_by"]
+    alarm.cleared_at = m["cleared_at"]
+    alarm.closed_at = m["closed_at"]
+    alarm.closed_by = m["closed_by"]
+
+
 def _row(alarm: Alarm) -> dict[str, Any]:
     return {
         "city_id": alarm.city_id,
@@ -341,7 +455,7 @@ def _row(alarm: Alarm) -> dict[str, Any]:
         "raised_at": alarm.raised_at,
         "observed_at": alarm.observed_at,
         "updated_at": alarm.updated_at,
-        "message": alarm.message[:1000],
+        "message": alarm.message[:_MESSAGE_MAX],
         "detail": alarm.detail,
         "occurrences": alarm.occurrences,
         "held": alarm.held,
