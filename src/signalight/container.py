@@ -12,6 +12,7 @@ from signalight.adapters.sql.database import SqlDatabase
 from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
 from signalight.ports import Clock
+from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.settings import Settings
@@ -58,6 +59,11 @@ class Container:
         return IngestService(
             self.db.telemetry, limits=limits, observer=self.metrics, lorawan_routes=routes
         )
+
+    @functools.cached_property
+    def alarms(self) -> AlarmService:
+        """Alarms for operators and dashboards: lists, steps, counts, the live feed."""
+        return AlarmService(self.db.alarms, self.clock)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from signalight import __version__
 from signalight.api import errors
 from signalight.api.routers import (
+    alarms,
     assets,
     auth,
     cities,
@@ -43,7 +44,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, auth, cities, assets, devices, telemetry, ingest):
+    for module in (health, auth, cities, assets, devices, telemetry, ingest, alarms):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
 

@@ -48,4 +48,5 @@ def _city_with(needed: Role) -> object:
 # A city the caller may read, or change, as a path dependency: tenant isolation
 # is decided here once, not in each handler.
 ReadableCity = Annotated[City, _city_with(Role.VIEWER)]
+OperatorCity = Annotated[City, _city_with(Role.OPERATOR)]
 AdminCity = Annotated[City, _city_with(Role.ADMIN)]
