@@ -59,6 +59,33 @@ class Settings(BaseSettings):
     # hourly rollups and live state are kept.
     retention_days: float = Field(default=90.0, ge=0)
 
+    # Notifications (docs/notifications.md). `signalight serve` runs the notifier
+    # in its process unless this is false (then run `signalight notify` instead).
+    notify: bool = True
+    # How often the notifier looks for new alarm events and due retries.
+    notify_interval_s: float = Field(default=5.0, gt=0, le=300)
+    # A failed delivery is tried again after 30 s, 1 min, 2 min, ... (at most an
+    # hour apart) until it has been tried this many times.
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_retry_base_s: float = Field(default=30.0, gt=0)
+    notify_retry_max_s: float = Field(default=3600.0, gt=0)
+    # Webhook POSTs in flight at once, and how long each may take.
+    notify_webhook_concurrency: int = Field(default=8, ge=1, le=64)
+    notify_webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Allow webhooks to loopback and private addresses (on-premises receivers,
+    # tests). Off by default: a city's admin must not reach the service's neighbours.
+    notify_webhook_private: bool = False
+    # An e-mail recipient gets at most one message (a digest) per this period.
+    notify_digest_s: float = Field(default=60.0, ge=0, le=86_400)
+    # The SMTP server e-mail notifications go through; empty: no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "signalight@localhost"
+    smtp_timeout_s: float = Field(default=30.0, gt=0, le=300)
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

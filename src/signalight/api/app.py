@@ -22,6 +22,7 @@ from signalight.api.routers import (
     health,
     ingest,
     metrics,
+    notifications,
     telemetry,
 )
 from signalight.container import Container
@@ -44,7 +45,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, auth, cities, assets, devices, telemetry, ingest, alarms):
+    for module in (health, auth, cities, assets, devices, telemetry, ingest, alarms, notifications):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
 

@@ -14,6 +14,7 @@ from signalight.adapters.sql.credentials import SqlDeviceCredentialStore
 from signalight.adapters.sql.engine import describe, make_engine
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.imports import SqlImportLog
+from signalight.adapters.sql.notifications import SqlNotificationStore
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
 from signalight.adapters.sql.users import SqlUserRepository
 
@@ -32,6 +33,7 @@ class SqlDatabase:
         self.credentials = SqlDeviceCredentialStore(engine)
         self.telemetry = SqlTelemetryStore(engine)
         self.alarms = SqlAlarmStore(engine)
+        self.notifications = SqlNotificationStore(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:

@@ -281,3 +281,67 @@ detection_settings = Table(
     Column("overrides", JSON, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("min_severity", String(16), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("secret", String(128)),
+    Column("enabled", Boolean, nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_sent_at", Float),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(16), nullable=False),
+    Column("alarm_id", Integer, ForeignKey("alarms.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("event_kind", String(16), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("response_code", Integer),
+    Column("error", String(500), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("next_attempt_at", Float),
+    Column("last_attempt_at", Float),
+    Column("delivered_at", Float),
+    UniqueConstraint("subscription_id", "event_id"),
+)
+
+notifier_cursor = Table(
+    "notifier_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", Float),
+)
+
+alarm_follow_ups = Table(
+    "alarm_follow_ups",
+    metadata,
+    Column("alarm_id", Integer, ForeignKey("alarms.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("escalate_at", Float),
+    Column("remind_at", Float),
+    Column("reminders", Integer, nullable=False),
+)

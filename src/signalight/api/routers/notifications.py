@@ -1,0 +1,128 @@
+"""A city's notification subscriptions (admins) and the log of what was delivered (operators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from signalight.api.deps import AdminCity, ContainerDep, OperatorCity
+from signalight.api.notification_schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionOut,
+    SubscriptionPatch,
+)
+from signalight.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from signalight.api.schemas import ErrorOut
+from signalight.domain.notifications import DeliveryQuery, DeliveryStatus, Subscription
+from signalight.services.subscriptions import (
+    SubscriptionRequest,
+    change_subscription,
+    create_subscription,
+    rotate_secret,
+)
+
+router = APIRouter(
+    tags=["notifications"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+)
+
+_ONE = "/cities/{city}/subscriptions/{subscription_id}"
+
+
+def _created(subscription: Subscription) -> SubscriptionCreated:
+    out = SubscriptionOut.model_validate(subscription).model_dump()
+    return SubscriptionCreated(**out, secret=subscription.secret)
+
+
+@router.get("/cities/{city}/subscriptions", response_model=list[SubscriptionOut])
+def list_subscriptions(city: AdminCity, container: ContainerDep) -> list[SubscriptionOut]:
+    """The city's subscriptions (admin), without their secrets."""
+    found = container.db.notifications.list_subscriptions(city.pk)
+    return [SubscriptionOut.model_validate(s) for s in found]
+
+
+@router.post(
+    "/cities/{city}/subscriptions",
+    response_model=SubscriptionCreated,
+    status_code=201,
+    responses={422: {"model": ErrorOut}},
+)
+def add_subscription(
+    city: AdminCity, body: SubscriptionIn, container: ContainerDep
+) -> SubscriptionCreated:
+    """Subscribe a webhook or an e-mail address (admin); a webhook's secret is shown this once."""
+    subscription = create_subscription(
+        container.db.notifications,
+        city.pk,
+        SubscriptionRequest(**body.model_dump()),
+        container.clock.now().timestamp(),
+        mail_configured=bool(container.settings.smtp_host),
+    )
+    return _created(subscription)
+
+
+@router.get(_ONE, response_model=SubscriptionOut, responses={404: {"model": ErrorOut}})
+def get_subscription(
+    city: AdminCity, subscription_id: int, container: ContainerDep
+) -> SubscriptionOut:
+    """One subscription (admin)."""
+    found = container.db.notifications.get_subscription(city.pk, subscription_id)
+    return SubscriptionOut.model_validate(found)
+
+
+@router.patch(
+    _ONE,
+    response_model=SubscriptionOut,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def update_subscription(
+    city: AdminCity, subscription_id: int, body: SubscriptionPatch, container: ContainerDep
+) -> SubscriptionOut:
+    """Change a subscription (admin); disabling it fails its pending deliveries."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changed = change_subscription(container.db.notifications, city.pk, subscription_id, changes)
+    return SubscriptionOut.model_validate(changed)
+
+
+@router.post(
+    f"{_ONE}/secret",
+    response_model=SubscriptionCreated,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def new_secret(
+    city: AdminCity, subscription_id: int, container: ContainerDep
+) -> SubscriptionCreated:
+    """Give a webhook subscription a new secret (admin), shown this once; the old one stops."""
+    return _created(rotate_secret(container.db.notifications, city.pk, subscription_id))
+
+
+@router.delete(_ONE, status_code=204, responses={404: {"model": ErrorOut}})
+def delete_subscription(city: AdminCity, subscription_id: int, container: ContainerDep) -> Response:
+    """Remove a subscription and its delivery log (admin)."""
+    container.db.notifications.delete_subscription(city.pk, subscription_id)
+    return Response(status_code=204)
+
+
+@router.get("/cities/{city}/deliveries", response_model=DeliveryPage)
+def list_deliveries(
+    city: OperatorCity,
+    container: ContainerDep,
+    status: DeliveryStatus | None = None,
+    subscription: int | None = None,
+    alarm: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> DeliveryPage:
+    """The city's delivery log (operator), newest first: each attempt's outcome and the retries."""
+    before = decode_cursor(cursor) or None
+    query = DeliveryQuery(
+        status=status, subscription_id=subscription, alarm_id=alarm, before_id=before, limit=limit
+    )
+    page = container.db.notifications.deliveries(city.pk, query)
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(d) for d in page.items],
+        next_cursor=encode_cursor(page.next_after),
+    )
