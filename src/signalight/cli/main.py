@@ -15,7 +15,7 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, devices, inventory, telemetry, users
+from signalight.cli import cities, devices, inventory, notify, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
 from signalight.consumers.mqtt import MqttIngest
@@ -45,6 +45,7 @@ app.command("generate")(inventory.generate)
 app.command("simulate")(simulate)
 app.command("ingest")(telemetry.ingest)
 app.command("deadletters")(telemetry.deadletters)
+app.command("notify")(notify.notify)
 
 DEMO_CITY = "Seberang Perai"
 DEMO_COUNTRY = "MY"
@@ -73,7 +74,11 @@ def serve(
     """Serve the API and web pages (migrating the database first)."""
     settings = load_settings()
     with opened(settings) as container:
-        _serve(container, host or settings.host, port or settings.port)
+        stop_notifier = notify.start_in_process(container)
+        try:
+            _serve(container, host or settings.host, port or settings.port)
+        finally:
+            stop_notifier()
 
 
 @app.command()
