@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from signalight.adapters.clock import SystemClock
 from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
+from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.webhook import WebhookClient
 from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
+from signalight.domain.notifications import RetryPolicy
 from signalight.ports import Clock
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.ingest import IngestLimits, IngestService
+from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.settings import Settings
 
 
@@ -64,6 +68,44 @@ class Container:
     def alarms(self) -> AlarmService:
         """Alarms for operators and dashboards: lists, steps, counts, the live feed."""
         return AlarmService(self.db.alarms, self.clock)
+
+    @functools.cached_property
+    def notifier(self) -> Notifier:
+        """Alarm notifications: webhooks, e-mail, escalation, reminders (docs/notifications.md)."""
+        s = self.settings
+        mail = None
+        if s.smtp_host:
+            mail = SmtpMailer(
+                SmtpConfig(
+                    host=s.smtp_host,
+                    port=s.smtp_port,
+                    sender=s.smtp_from,
+                    username=s.smtp_username,
+                    password=s.smtp_password.get_secret_value(),
+                    starttls=s.smtp_starttls,
+                    timeout_s=s.smtp_timeout_s,
+                )
+            )
+        webhooks = WebhookClient(
+            timeout_s=s.notify_webhook_timeout_s,
+            allow_private=s.notify_webhook_private,
+            max_connections=s.notify_webhook_concurrency,
+        )
+        config = NotifierConfig(
+            retry=RetryPolicy(s.notify_max_attempts, s.notify_retry_base_s, s.notify_retry_max_s),
+            interval_s=s.notify_interval_s,
+            digest_s=s.notify_digest_s,
+            webhook_concurrency=s.notify_webhook_concurrency,
+        )
+        return Notifier(
+            self.db.alarms,
+            self.db.notifications,
+            self.db.cities,
+            webhooks,
+            mail,
+            self.clock,
+            config,
+        )
 
     def close(self) -> None:
         """Release the database connections."""
