@@ -30,7 +30,7 @@ from signalight.domain.alarms import (
     Severity,
 )
 from signalight.domain.assets import LuminaireType
-from signalight.domain.errors import NotFoundError
+from signalight.domain.errors import NotFoundError, StorageError
 from signalight.domain.faults import DetectionSettings, PowerCurve
 
 if TYPE_CHECKING:
@@ -207,9 +207,9 @@ class AlarmService:
 
         The store is polled every ``poll_interval_s`` (a backlog is read at
         once); a None comes after ``heartbeat_s`` without an event. The feed
-        ends when ``is_open`` (awaited at each poll) says the client left, or
+        ends when ``is_open`` (awaited at each poll) says the client left,
         when ``allowed`` (a blocking check, made once per heartbeat period)
-        says the caller lost access.
+        says the caller lost access, or when the store fails.
         """
         cities = list(city_ids)
         cursor = after
@@ -218,11 +218,24 @@ class AlarmService:
         while True:
             if is_open is not None and not await is_open():
                 return
-            events = await anyio.to_thread.run_sync(
-                self._store.events_after, cursor, FEED_BATCH, cities
-            )
+            now = time.monotonic()
+            if allowed is not None and now - last_checked >= self.heartbeat_s:
+                if not await anyio.to_thread.run_sync(allowed):
+                    log.info("alarm feed ended: the caller lost access")
+                    return
+                last_checked = now
+            try:
+                events = await anyio.to_thread.run_sync(
+                    self._store.events_after, cursor, FEED_BATCH, cities
+                )
+                snapshots = (
+                    await anyio.to_thread.run_sync(self._snapshots, events) if events else {}
+                )
+            except StorageError as exc:
+                # The client reconnects after its retry delay and resumes where it was.
+                log.warning("alarm feed ended: %s", exc)
+                return
             if events:
-                snapshots = await anyio.to_thread.run_sync(self._snapshots, events)
                 for event in events:
                     yield FeedItem(event, snapshots.get(event.alarm_id))
                     cursor = event.id or cursor
@@ -230,11 +243,6 @@ class AlarmService:
                 if len(events) == FEED_BATCH:
                     continue
             now = time.monotonic()
-            if allowed is not None and now - last_checked >= self.heartbeat_s:
-                if not await anyio.to_thread.run_sync(allowed):
-                    log.info("alarm feed ended: the caller lost access")
-                    return
-                last_checked = now
             if now - last_sent >= self.heartbeat_s:
                 yield None
                 last_sent = now
