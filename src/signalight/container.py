@@ -17,6 +17,7 @@ from signalight.domain.notifications import RetryPolicy
 from signalight.ports import Clock
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
+from signalight.services.detection import DetectionLoop, Detector
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.settings import Settings
@@ -106,6 +107,25 @@ class Container:
             self.clock,
             config,
         )
+
+    @functools.cached_property
+    def detection(self) -> DetectionLoop:
+        """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
+        alarms = self.db.alarms
+        return DetectionLoop(Detector(alarms, alarms, self.db.cities))
+
+    def watch_ingest(self) -> DetectionLoop | None:
+        """Start fault detection on what this process ingests, unless the settings say not to.
+
+        Returns:
+            The running loop (stop it on the way out), or None when detection is off.
+        """
+        if not self.settings.detect:
+            return None
+        loop = self.detection
+        loop.start()
+        self.ingest.listeners.append(loop.submit)
+        return loop
 
     def close(self) -> None:
         """Release the database connections."""

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     smtp_from: str = "signalight@localhost"
     smtp_timeout_s: float = Field(default=30.0, gt=0, le=300)
 
+    # Judge the fault rules (docs/faults.md) on what this process ingests. Off in
+    # workers of a shared subscription: each sees only some of a device's reports.
+    detect: bool = True
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

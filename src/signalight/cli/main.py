@@ -74,11 +74,14 @@ def serve(
     """Serve the API and web pages (migrating the database first)."""
     settings = load_settings()
     with opened(settings) as container:
+        detection = container.watch_ingest()  # of what devices post over HTTP
         stop_notifier = notify.start_in_process(container)
         try:
             _serve(container, host or settings.host, port or settings.port)
         finally:
             stop_notifier()
+            if detection is not None:
+                detection.stop()
 
 
 @app.command()
@@ -119,11 +122,16 @@ def demo(
         for line in lines:
             console.print(line, soft_wrap=True, highlight=False, markup=False)
         if not no_serve:
+            detection = container.watch_ingest()
+            stop_notifier = notify.start_in_process(container)
             stop = _live_fleet(container, city)
             try:
                 _serve(container, settings.host, port or settings.port)
             finally:
                 stop()
+                stop_notifier()
+                if detection is not None:
+                    detection.stop()
 
 
 def _live_fleet(container: Container, city: City) -> Callable[[], None]:

@@ -110,10 +110,21 @@ def ingest(
             + (f"; metrics http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""),
             soft_wrap=True,
         )
+        detection = None
+        if mqtt.share_group:
+            err_console.print(
+                "ingest: fault detection is off in shared-subscription workers (each sees only"
+                " part of a device's reports); see docs/faults.md",
+                soft_wrap=True,
+            )
+        else:
+            detection = container.watch_ingest()
         consumer.start()
         _run_until(stop, consumer, container)
         err_console.print("ingest: storing what has arrived, then stopping")
         consumer.stop()
+        if detection is not None:
+            detection.stop()
 
 
 def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:

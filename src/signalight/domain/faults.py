@@ -101,8 +101,9 @@ class DetectionSettings:
 
     Ratios compare measured power with the power expected at the reported
     dim level (:class:`PowerCurve` times the luminaire's rating). A rule
-    raises after ``confirm_reports`` reports in a row say so and clears after
-    ``clear_reports`` say otherwise; thresholds to clear sit inside those
+    raises after ``confirm_reports`` reports in a row say so (one, when the
+    evidence is beyond doubt: a lamp drawing next to nothing, a lamp burning
+    at midday) and clears after ``clear_reports`` say otherwise; thresholds to clear sit inside those
     to raise, so a value hovering at a threshold does not flap.
     """
 
@@ -110,17 +111,17 @@ class DetectionSettings:
     clear_reports: int = 2
     lamp_low_ratio: float = 0.5  # lit, power below this share of expected: lamp failure
     lamp_ok_ratio: float = 0.7
+    lamp_dead_ratio: float = 0.2  # below this, one report is enough: the lamp is out
     power_high_ratio: float = 1.3  # power above this share of expected: driver fault
     power_ok_ratio: float = 1.15
     hid_warmup_s: float = (
         600.0  # an HPS or metal-halide lamp reaches full power this long after switch-on
     )
     sun_margin_s: float = 900.0  # around sunrise and sunset, on/off is not judged
-    scheduled_off_s: float = (
-        1800.0  # reports "off" this long at night with no lit report: lamp failure
-    )
-    cycling_window_s: float = 7200.0
-    cycling_changes: int = 4  # lit/dark changes within the window while it should burn
+    # reports "off" this long by night, never lit, not cycling: a lamp failure (it does not start)
+    scheduled_off_s: float = 7200.0
+    cycling_window_s: float = 14_400.0
+    cycling_changes: int = 3  # lit/dark changes within the window while it should burn
     dim_tolerance: float = 5.0  # percentage points
     dim_edge_s: float = 600.0  # around a dimming step, dim level is not judged
     night_dim: float = 50.0  # the city's night dimming, until energy schedules come
@@ -190,6 +191,7 @@ class DetectionSettings:
         """Raise InvalidInputError if the thresholds contradict each other."""
         rules = (
             (self.lamp_low_ratio < self.lamp_ok_ratio, "lamp_low_ratio < lamp_ok_ratio"),
+            (self.lamp_dead_ratio <= self.lamp_low_ratio, "lamp_dead_ratio <= lamp_low_ratio"),
             (self.power_ok_ratio < self.power_high_ratio, "power_ok_ratio < power_high_ratio"),
             (self.voltage_high_clear < self.voltage_high, "voltage_high_clear < voltage_high"),
             (self.voltage_low < self.voltage_low_clear, "voltage_low < voltage_low_clear"),

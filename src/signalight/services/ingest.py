@@ -151,6 +151,8 @@ class IngestService:
         self.observer: IngestObserver = observer or _NoObserver()
         self.directory = DeviceDirectory(store)
         self._lorawan = dict(lorawan_routes or {})
+        # Called with each batch's accepted messages once they are stored (fault detection).
+        self.listeners: list[Callable[[Sequence[Accepted]], None]] = []
 
     def check(self, message: Message) -> Accepted | DeadLetter:
         """Decode and check one MQTT message; never raises for bad input."""
@@ -193,6 +195,8 @@ class IngestService:
         self.observer.written(len(accepted) + len(dead), new, finished - started, lag)
         for letter in dead:
             self.observer.rejected(letter.reason)
+        for listener in self.listeners:
+            listener(accepted)
         return new
 
     def ingest(self, messages: Sequence[Message]) -> tuple[list[Accepted], list[DeadLetter]]:

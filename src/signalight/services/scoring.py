@@ -1,0 +1,327 @@
+"""Scoring the alarms against a ground-truth log: recall, precision and time to detect, per type.
+
+A fault is *expected* to be detected when it was observable long enough for
+its rule: a lamp fault needs the lamp switched on (a lamp that fails at noon
+shows at dusk), day burning needs the sun up, a silence needs the rule's
+number of missed reports. Recall counts only expected faults; an alarm that
+matches any fault of its type on its asset (raised between the fault's start
+and its end plus the rule's allowance) is a true alarm, whether or not the
+fault was expected. Every other alarm is false, whatever its type.
+
+Times to detect are measured from the fault's start and from when it became
+observable (``visible``), which is what "within two reporting intervals"
+means for a lamp that fails by day.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from signalight.domain.alarms import Alarm, AlarmType
+from signalight.domain.assets import AssetKind
+from signalight.domain.faults import DetectionSettings
+from signalight.domain.sun import LocalDays, SunTable
+
+__all__ = ["FaultSite", "Score", "TypeScore", "score"]
+
+# The simulator's fault names that the streetlight rules answer, and the alarm each expects.
+SCORED: Final[Mapping[str, AlarmType]] = {
+    "lampFailure": AlarmType.LAMP_FAILURE,
+    "lampUnexpectedOn": AlarmType.LAMP_UNEXPECTED_ON,
+    "cyclingFailure": AlarmType.CYCLING_FAILURE,
+    "dimmingFailure": AlarmType.DIMMING_FAILURE,
+    "orientationChanged": AlarmType.ORIENTATION_CHANGED,
+    "communicationFailure": AlarmType.COMMUNICATION_FAILURE,
+    "supplyLoss": AlarmType.SUPPLY_LOSS,
+}
+_LAMP_ON: Final = frozenset({"lampFailure", "cyclingFailure", "dimmingFailure"})
+_LAMP_ALARMS: Final = frozenset(
+    {
+        AlarmType.LAMP_FAILURE,
+        AlarmType.CYCLING_FAILURE,
+        AlarmType.DIMMING_FAILURE,
+        AlarmType.LAMP_UNEXPECTED_ON,
+        AlarmType.HIGH_POWER,
+        AlarmType.COMMUNICATION_FAILURE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    """One fault of the ground truth, as epoch seconds (``end`` None: to the end of the run)."""
+
+    fault: str
+    asset: str
+    start: float
+    end: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSite:
+    """What the scorer needs of an asset: where it is, what it is, what it hangs off."""
+
+    code: str
+    kind: AssetKind
+    lat: float
+    lon: float
+    cabinet: str | None = None
+    monitored: bool = True  # has a device
+    lights: int = 0  # cabinets: monitored lights they power
+
+
+@dataclass(slots=True)
+class TypeScore:
+    """The figures of one fault type."""
+
+    type: str
+    faults: int = 0  # in the ground truth, within the window
+    expected: int = 0  # observable long enough for the rule
+    detected: int = 0  # expected and matched by an alarm
+    alarms: int = 0  # raised (not held), of this type
+    true_alarms: int = 0  # matched to a fault of this type on the same asset
+    from_start: list[float] = field(default_factory=list)  # seconds, detected expected faults
+    from_visible: list[float] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float | None:
+        """Detected over expected."""
+        return self.detected / self.expected if self.expected else None
+
+    @property
+    def precision(self) -> float | None:
+        """True alarms over alarms."""
+        return self.true_alarms / self.alarms if self.alarms else None
+
+
+@dataclass(slots=True)
+class Score:
+    """The whole score of one run."""
+
+    rows: dict[str, TypeScore]
+    outages: int = 0  # expected supply losses
+    incidents: int = 0  # outage incidents matched to them
+    lamp_alarms_in_outage: int = 0  # lamp or comm alarms (not held) on lights of a dark cabinet
+    held: int = 0  # alarms held under incidents
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The ``share`` percentile (nearest rank), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median, or None."""
+    return statistics.median(values) if values else None
+
+
+class _Observer:
+    """When a fault on an asset could first be seen by its rule."""
+
+    def __init__(self, zone: str, settings: DetectionSettings, sites: Mapping[str, FaultSite]):
+        self.settings = settings
+        self.sites = sites
+        tz = zoneinfo.ZoneInfo(zone)
+        self.days = LocalDays(tz)
+        self.sun = SunTable(tz)
+
+    def interval(self, site: FaultSite) -> float:
+        kind = {
+            AssetKind.STREETLIGHT: "streetlight_node",
+            AssetKind.CABINET: "cabinet_meter",
+            AssetKind.INTERSECTION: "signal_monitor",
+        }[site.kind]
+        return self.settings.default_interval_s.get(kind, 300.0)
+
+    def _sun(self, site: FaultSite, t: float) -> tuple[float, float, float]:
+        day = self.days.at(t)
+        rise, set_ = self.sun.daylight(self.sun.cell(site.lat, site.lon), day.day)
+        return rise, set_, day.end
+
+    def next_night(self, site: FaultSite, t: float) -> float:
+        rise, set_, _ = self._sun(site, t)
+        return t if t < rise or t >= set_ else set_
+
+    def next_day(self, site: FaultSite, t: float) -> float:
+        margin = self.settings.sun_margin_s
+        rise, set_, end = self._sun(site, t)
+        if rise + margin <= t < set_ - margin:
+            return t
+        if t < rise + margin:
+            return rise + margin
+        rise_next, _, _ = self._sun(site, end + 1.0)
+        return rise_next + margin
+
+    def next_dim_window(self, t: float) -> float:
+        """The next moment (from ``t``) well inside the night dimming hours."""
+        s = self.settings
+        for offset in (0.0, 86_400.0, 172_800.0):
+            day = self.days.at(t + offset)
+            low, high = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
+            begin = low + s.dim_edge_s
+            if begin >= t and begin < high:
+                return begin
+            if low <= t < high - s.dim_edge_s:
+                return t
+        return t
+
+    def visible(self, truth: Truth, site: FaultSite) -> float:
+        """When the rule could first see the fault."""
+        if truth.fault == "dimmingFailure":
+            return self.next_dim_window(self.next_night(site, truth.start))
+        if truth.fault in _LAMP_ON:
+            return self.next_night(site, truth.start)
+        if truth.fault == "lampUnexpectedOn":
+            return self.next_day(site, truth.start)
+        return truth.start
+
+    def needs(self, truth: Truth, site: FaultSite) -> float:
+        """How long a fault must stay observable for its rule to see it."""
+        s = self.settings
+        interval = self.interval(site)
+        match truth.fault:
+            case "communicationFailure":
+                return (s.silent_intervals + 1.0) * interval + s.offline_hold_s
+            case "supplyLoss":
+                return 2 * interval + s.offline_hold_s
+            case "cyclingFailure":
+                return s.cycling_window_s
+            case _:
+                return (s.confirm_reports + 1) * interval
+
+    def observable(self, site: FaultSite, truth: Truth) -> bool:
+        """Whether the asset can show the fault at all (a device, or enough monitored lights)."""
+        if truth.fault == "supplyLoss":
+            return site.monitored or site.lights >= self.settings.outage_min_lights
+        return site.monitored
+
+
+def score(
+    truths: Iterable[Truth],
+    alarms: Iterable[Alarm],
+    sites: Mapping[str, FaultSite],
+    *,
+    zone: str,
+    start: float,
+    end: float,
+    settings: DetectionSettings | None = None,
+) -> Score:
+    """Score ``alarms`` of one city against its ground truth within ``[start, end)``.
+
+    Args:
+        truths: The faults of the ground truth (any city's lines filtered out before).
+        alarms: Every alarm of the city (held ones too: they are counted apart).
+        sites: The city's assets by code.
+        zone: The city's time zone (for its nights and dimming hours).
+        start: The start of the run (epoch seconds).
+        end: Its end: faults that lasted to the end end here.
+        settings: The detection settings the alarms were raised with.
+    """
+    settings = settings or DetectionSettings()
+    truths = list(truths)
+    truths_at: dict[str, list[Truth]] = defaultdict(list)
+    for truth in truths:
+        truths_at[truth.asset].append(truth)
+    observer = _Observer(zone, settings, sites)
+    rows = {name: TypeScore(name) for name in SCORED}
+    result = Score(rows)
+    by_key: dict[tuple[AlarmType, str], list[Alarm]] = defaultdict(list)
+    held: list[Alarm] = []
+    for alarm in alarms:
+        if alarm.raised_at < start or alarm.asset_code is None:
+            continue
+        if alarm.held:
+            held.append(alarm)
+            continue
+        by_key[alarm.type, alarm.asset_code].append(alarm)
+        row = rows.setdefault(str(alarm.type), TypeScore(str(alarm.type)))
+        row.alarms += 1
+    result.held = len(held)
+    matched: set[int] = set()
+    outages: list[tuple[str, float, float]] = []
+    for truth in sorted(truths, key=lambda t: t.start):
+        kind = SCORED.get(truth.fault)
+        site = sites.get(truth.asset)
+        if kind is None or site is None or truth.start >= end:
+            continue
+        row = rows[truth.fault]
+        row.faults += 1
+        until = min(truth.end if truth.end is not None else end, end)
+        needs = observer.needs(truth, site)
+        visible = observer.visible(truth, site)
+        candidates = [
+            a
+            for a in by_key.get((kind, truth.asset), [])
+            if id(a) not in matched and truth.start - 60.0 <= a.raised_at <= until + needs
+        ]
+        found = min(candidates, key=lambda a: a.raised_at, default=None)
+        if found is not None:
+            matched.add(id(found))
+            row.true_alarms += 1
+        expected = observer.observable(site, truth) and until - visible >= needs
+        if kind is AlarmType.SUPPLY_LOSS:
+            outages.append((truth.asset, truth.start, until))
+            if expected:
+                result.outages += 1
+                result.incidents += sum(
+                    1
+                    for a in by_key.get((kind, truth.asset), [])
+                    if truth.start - 60.0 <= a.raised_at <= until
+                )
+        if not expected:
+            continue
+        row.expected += 1
+        if found is not None:
+            row.detected += 1
+            row.from_start.append(found.raised_at - truth.start)
+            row.from_visible.append(max(0.0, found.raised_at - visible))
+    # extra true alarms: a second alarm of the same fault (after a clear) is not false
+    for (kind, code), found_alarms in by_key.items():
+        for alarm in found_alarms:
+            if id(alarm) in matched:
+                continue
+            if any(
+                SCORED.get(t.fault) is kind
+                and t.asset == code
+                and t.start <= alarm.raised_at <= (t.end if t.end is not None else end) + 3600.0
+                for t in truths_at.get(code, ())
+            ):
+                rows[str(kind)].true_alarms += 1
+    result.lamp_alarms_in_outage = _alarms_in_outage(by_key, sites, outages)
+    return result
+
+
+def _alarms_in_outage(
+    by_key: Mapping[tuple[AlarmType, str], list[Alarm]],
+    sites: Mapping[str, FaultSite],
+    outages: Sequence[tuple[str, float, float]],
+) -> int:
+    """Lamp and silence alarms raised on lights while their cabinet was dark."""
+    dark: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for cabinet, begin, finish in outages:
+        dark[cabinet].append((begin, finish))
+    count = 0
+    for (kind, code), found in by_key.items():
+        site = sites.get(code)
+        if kind not in _LAMP_ALARMS or site is None or site.cabinet not in dark:
+            continue
+        spans = dark[site.cabinet]
+        count += sum(
+            1 for alarm in found for begin, finish in spans if begin <= alarm.raised_at < finish
+        )
+    return count
+
+
+def as_epoch(moment: datetime) -> float:
+    """A ground-truth time as epoch seconds."""
+    return moment.timestamp()
