@@ -15,7 +15,7 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, devices, inventory, notify, telemetry, users
+from signalight.cli import cities, devices, faults, inventory, notify, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
 from signalight.consumers.mqtt import MqttIngest
@@ -46,6 +46,7 @@ app.command("simulate")(simulate)
 app.command("ingest")(telemetry.ingest)
 app.command("deadletters")(telemetry.deadletters)
 app.command("notify")(notify.notify)
+app.command("score")(faults.score)
 
 DEMO_CITY = "Seberang Perai"
 DEMO_COUNTRY = "MY"

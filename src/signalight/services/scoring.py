@@ -22,14 +22,29 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from signalight.domain.alarms import Alarm, AlarmType
-from signalight.domain.assets import AssetKind
+from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState, AlarmType
+from signalight.domain.assets import Asset, AssetKind, AssetStatus
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.sun import LocalDays, SunTable
 
-__all__ = ["FaultSite", "Score", "TypeScore", "score"]
+if TYPE_CHECKING:
+    from signalight.ports import AlarmStore
+    from signalight.sim.truth import TruthEntry
+
+__all__ = [
+    "FaultSite",
+    "Score",
+    "Truth",
+    "TypeScore",
+    "all_alarms",
+    "passes",
+    "score",
+    "sites_of",
+    "table",
+    "truths_of",
+]
 
 # The simulator's fault names that the streetlight rules answer, and the alarm each expects.
 SCORED: Final[Mapping[str, AlarmType]] = {
@@ -41,6 +56,7 @@ SCORED: Final[Mapping[str, AlarmType]] = {
     "communicationFailure": AlarmType.COMMUNICATION_FAILURE,
     "supplyLoss": AlarmType.SUPPLY_LOSS,
 }
+TIME_KEYS: Final = ("ttd_median_s", "ttd_p95_s", "visible_median_s", "visible_p95_s")
 _LAMP_ON: Final = frozenset({"lampFailure", "cyclingFailure", "dimmingFailure"})
 _LAMP_ALARMS: Final = frozenset(
     {
@@ -128,7 +144,9 @@ def median(values: Sequence[float]) -> float | None:
 class _Observer:
     """When a fault on an asset could first be seen by its rule."""
 
-    def __init__(self, zone: str, settings: DetectionSettings, sites: Mapping[str, FaultSite]):
+    def __init__(
+        self, zone: str, settings: DetectionSettings, sites: Mapping[str, FaultSite]
+    ) -> None:
         self.settings = settings
         self.sites = sites
         tz = zoneinfo.ZoneInfo(zone)
@@ -325,3 +343,89 @@ def _alarms_in_outage(
 def as_epoch(moment: datetime) -> float:
     """A ground-truth time as epoch seconds."""
     return moment.timestamp()
+
+
+def sites_of(assets: Iterable[Asset]) -> dict[str, FaultSite]:
+    """Each asset's scoring facts by code, from a city's stored assets."""
+    listed = list(assets)
+    codes = {asset.id: asset.code for asset in listed}
+    lights: dict[int, int] = defaultdict(int)
+    for asset in listed:
+        if asset.kind is AssetKind.STREETLIGHT and asset.cabinet_id and asset.device:
+            lights[asset.cabinet_id] += 1
+    return {
+        asset.code: FaultSite(
+            asset.code,
+            asset.kind,
+            asset.lat,
+            asset.lon,
+            codes.get(asset.cabinet_id) if asset.cabinet_id else None,
+            asset.device is not None and asset.status is AssetStatus.IN_SERVICE,
+            lights.get(asset.id, 0),
+        )
+        for asset in listed
+    }
+
+
+def truths_of(entries: Iterable[TruthEntry], city: str) -> list[Truth]:
+    """A city's faults from a ground-truth log."""
+    return [
+        Truth(e.fault, e.asset, e.start.timestamp(), e.end.timestamp() if e.end else None)
+        for e in entries
+        if e.city == city
+    ]
+
+
+def all_alarms(store: AlarmStore, city_id: int) -> list[Alarm]:
+    """Every alarm of a city, held and closed ones too."""
+    found: list[Alarm] = []
+    before: int | None = None
+    while True:
+        page = store.query_alarms(
+            city_id,
+            AlarmQuery(
+                states=frozenset(AlarmState), include_held=True, before_id=before, limit=1000
+            ),
+        )
+        found += page.items
+        if page.next_after is None:
+            return found
+        before = page.next_after
+
+
+def table(result: Score) -> list[dict[str, object]]:
+    """The score as rows: one per fault type, then the alarm types that no fault explains."""
+    rows = []
+    for name, row in result.rows.items():
+        if not row.faults and not row.alarms:
+            continue
+        rows.append(
+            {
+                "type": name,
+                "faults": row.faults,
+                "expected": row.expected,
+                "detected": row.detected,
+                "recall": row.recall,
+                "alarms": row.alarms,
+                "true_alarms": row.true_alarms,
+                "precision": row.precision,
+                "ttd_median_s": median(row.from_start),
+                "ttd_p95_s": percentile(row.from_start, 0.95),
+                "visible_median_s": median(row.from_visible),
+                "visible_p95_s": percentile(row.from_visible, 0.95),
+            }
+        )
+    return rows
+
+
+def passes(result: Score, floor: float = 0.98) -> bool:
+    """Whether every type with faults or alarms has recall and precision of at least ``floor``.
+
+    Also one incident per outage and no lamp alarm under an outage.
+    """
+    for row in result.rows.values():
+        if row.expected and (row.recall or 0.0) < floor:
+            return False
+        if row.alarms and (row.precision or 0.0) < floor:
+            return False
+    return result.incidents == result.outages and result.lamp_alarms_in_outage == 0
