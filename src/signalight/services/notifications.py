@@ -310,9 +310,14 @@ class Notifier:
         plans: list[tuple[Alarm, EventKind, range]] = []
         for follow_up in due:
             plans += self._plan(step, follow_up, changed)
-        events = self._alarms.record([(alarm, kind, now) for alarm, kind, _ in plans])
+        recorded = self._alarms.record([(alarm, kind, now) for alarm, kind, _ in plans])
+        # An alarm deleted meanwhile records nothing, so events are matched, not zipped.
+        events = {(e.alarm_id, e.kind): e for e in recorded}
         queued: list[Delivery] = []
-        for (alarm, kind, levels), event in zip(plans, events, strict=True):
+        for alarm, kind, levels in plans:
+            event = events.get((alarm.pk, kind))
+            if event is None:
+                continue
             queued += self._deliveries(step, event, alarm, levels)
             if kind is EventKind.ESCALATED:
                 step.report.escalated += 1
