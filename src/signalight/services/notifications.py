@@ -24,11 +24,8 @@ import socket
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-
-import orjson
 
 from signalight.domain.alarms import Alarm, AlarmEvent, AlarmState, EventKind, Severity
 from signalight.domain.cities import City
@@ -36,13 +33,9 @@ from signalight.domain.errors import NotFoundError
 from signalight.domain.notifications import (
     DEFAULT_POLICIES,
     STARTING_KINDS,
-    Channel,
     Delivery,
-    DeliveryStatus,
     EscalationPolicy,
     FollowUp,
-    Mail,
-    Outcome,
     RetryPolicy,
     Subscription,
     alarm_payload,
@@ -57,13 +50,11 @@ from signalight.ports import (
     NotificationStore,
     WebhookSender,
 )
-from signalight.services.digest import digest
+from signalight.services.dispatch import DispatchConfig, Dispatcher, PassReport
 
 __all__ = ["Notifier", "NotifierConfig", "PassReport"]
 
 log = logging.getLogger(__name__)
-
-NO_SMTP = "no SMTP server is configured (SIGNALIGHT_SMTP_HOST)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,22 +72,6 @@ class NotifierConfig:
     mail_batch: int = 50_000  # e-mail deliveries read per pass
     follow_up_batch: int = 1000  # escalations and reminders per pass
     lease_ttl_s: float = 60.0
-
-
-@dataclass(slots=True)
-class PassReport:
-    """What one pass did."""
-
-    leased: bool = True  # False: another process holds the lease, nothing was done
-    events: int = 0
-    queued: int = 0
-    escalated: int = 0
-    reminded: int = 0
-    sent: int = 0
-    failed: int = 0  # attempts that failed (retried later, or given up)
-    gave_up: int = 0
-    mails: int = 0
-    busy: bool = False  # more work is waiting: run again without pausing
 
 
 @dataclass(slots=True)
@@ -129,12 +104,21 @@ class Notifier:
         self._alarms = alarms
         self._store = store
         self._cities = cities
-        self._webhooks = webhooks
-        self._mail = mail
         self._clock = clock
         self.config = config or NotifierConfig()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._failing: set[int] = set()  # subscriptions whose last attempt failed (for the log)
+        self._dispatch = Dispatcher(
+            store,
+            webhooks,
+            mail,
+            DispatchConfig(
+                retry=self.config.retry,
+                digest_s=self.config.digest_s,
+                webhook_concurrency=self.config.webhook_concurrency,
+                webhook_batch=self.config.webhook_batch,
+                mail_batch=self.config.mail_batch,
+            ),
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -154,11 +138,12 @@ class Notifier:
         self._follow_up(step)
         # The lease is renewed before each sending step, so that a slow pass
         # does not lose it to another process midway and send twice.
-        for send in (self._send_webhooks, self._send_mail):
-            if self._store.claim(self.owner, now, self.config.lease_ttl_s) is None:
-                step.report.busy = False
-                break
-            send(step)
+        if self._store.claim(self.owner, now, self.config.lease_ttl_s) is not None:
+            self._dispatch.send_webhooks(now, step.by_id(), step.report)
+        if self._store.claim(self.owner, now, self.config.lease_ttl_s) is not None:
+            self._dispatch.send_mail(
+                now, step.by_id(), lambda city_id: self._city(step, city_id), step.report
+            )
         return step.report
 
     def run(self, stop: threading.Event) -> None:
@@ -367,121 +352,6 @@ class Notifier:
                     follow_up.reminders += 1
                 follow_up.remind_at = next_reminder(follow_up.remind_at, policy.remind_every_s, now)
         return plans
-
-    # 4 and 5. Sending.
-
-    def _send_webhooks(self, step: _Pass) -> None:
-        config = self.config
-        due = self._store.due_deliveries(Channel.WEBHOOK, step.now, config.webhook_batch)
-        if not due:
-            return
-        subscriptions = step.by_id()
-        failing: set[int] = set()
-        lock = threading.Lock()
-
-        def attempt(delivery: Delivery) -> Delivery:
-            subscription = subscriptions[delivery.subscription_id]
-            with lock:
-                held_back = subscription.pk in failing
-            if held_back:
-                # Its receiver just failed: wait for the retry rather than spend an
-                # attempt (and a timeout) on each of its other deliveries.
-                delivery.next_attempt_at = step.now + config.retry.base_s
-                return delivery
-            outcome = self._webhooks.post(
-                subscription.target,
-                subscription.secret or "",
-                orjson.dumps(delivery.payload),
-                f"alarm.{delivery.event_kind}",
-                delivery.pk,
-            )
-            if not outcome.ok:
-                with lock:
-                    failing.add(subscription.pk)
-            delivery.attempted(outcome, step.now, config.retry)
-            return delivery
-
-        with ThreadPoolExecutor(config.webhook_concurrency, "webhook") as pool:
-            done = list(pool.map(attempt, (d for d in due if d.subscription_id in subscriptions)))
-        self._store.finish(done)
-        self._account(step, done, subscriptions)
-        if len(due) >= config.webhook_batch:
-            step.report.busy = True
-
-    def _send_mail(self, step: _Pass) -> None:
-        config = self.config
-        quiet_since = step.now - config.digest_s if config.digest_s > 0 else None
-        due = self._store.due_deliveries(Channel.EMAIL, step.now, config.mail_batch, quiet_since)
-        if not due:
-            return
-        subscriptions = step.by_id()
-        groups: dict[int, list[Delivery]] = defaultdict(list)
-        for delivery in due:
-            if delivery.subscription_id in subscriptions:
-                groups[delivery.subscription_id].append(delivery)
-        mails = []
-        for subscription_id, items in groups.items():
-            subscription = subscriptions[subscription_id]
-            subject, text = digest(
-                self._city(step, subscription.city_id), [d.payload for d in items]
-            )
-            mails.append(Mail(subscription.target, subject, text))
-        if self._mail is None:
-            outcomes = [Outcome(ok=False, error=NO_SMTP)] * len(mails)
-        else:
-            outcomes = self._mail.send(mails)
-        done: list[Delivery] = []
-        for items, outcome in zip(groups.values(), outcomes, strict=True):
-            for delivery in items:
-                delivery.attempted(outcome, step.now, config.retry)
-            done += items
-        self._store.finish(done, sent_to=list(groups))
-        step.report.mails += sum(1 for o in outcomes if o.ok)
-        self._account(step, done, subscriptions)
-
-    def _account(
-        self, step: _Pass, done: Iterable[Delivery], subscriptions: Mapping[int, Subscription]
-    ) -> None:
-        """Count the attempts; log a subscription's failing and recovering once each."""
-        report = step.report
-        last: dict[int, Delivery] = {}
-        gave_up: dict[int, int] = defaultdict(int)
-        for delivery in done:
-            if delivery.last_attempt_at != step.now:
-                continue  # held back behind a failure, not attempted
-            last[delivery.subscription_id] = delivery
-            match delivery.status:
-                case DeliveryStatus.SENT:
-                    report.sent += 1
-                case DeliveryStatus.FAILED:
-                    report.failed += 1
-                    report.gave_up += 1
-                    gave_up[delivery.subscription_id] += 1
-                case DeliveryStatus.PENDING:
-                    report.failed += 1
-        for subscription_id, delivery in last.items():
-            subscription = subscriptions[subscription_id]
-            if delivery.status is DeliveryStatus.SENT and subscription_id in self._failing:
-                self._failing.discard(subscription_id)
-                log.info("%s subscription %s delivers again", subscription.channel, subscription_id)
-            elif (
-                delivery.status is not DeliveryStatus.SENT and subscription_id not in self._failing
-            ):
-                self._failing.add(subscription_id)
-                log.warning(
-                    "%s subscription %s of city %s failing (%s); retrying with backoff",
-                    subscription.channel,
-                    subscription_id,
-                    subscription.city_id,
-                    delivery.error,
-                )
-        for subscription_id, count in gave_up.items():
-            log.warning(
-                "gave up on %d deliveries to subscription %s after %d attempts",
-                count,
-                subscription_id,
-                self.config.retry.max_attempts,
-            )
 
 
 def _id(event: AlarmEvent) -> int:
