@@ -236,15 +236,19 @@ def _coerced(name: str, value: object, current: object) -> object:
         return time.fromisoformat(str(value))
     if not isinstance(value, Mapping):
         raise TypeError(value)
-    if name == "severities":
-        return {AlarmType(k): Severity(v) for k, v in value.items()}
-    if name == "curves":
+    # a map setting overrides the entries it names and keeps the others
+    if name == "severities" and isinstance(current, Mapping):
+        return {**current, **{AlarmType(k): Severity(v) for k, v in value.items()}}
+    if name == "curves" and isinstance(current, Mapping):
         return {
-            LuminaireType(k): PowerCurve(tuple((float(a), float(b)) for a, b in points))
-            for k, points in value.items()
+            **current,
+            **{
+                LuminaireType(k): PowerCurve(tuple((float(a), float(b)) for a, b in points))
+                for k, points in value.items()
+            },
         }
-    if name == "default_interval_s":
-        return {str(k): _number(v, float) for k, v in value.items()}
+    if name == "default_interval_s" and isinstance(current, Mapping):
+        return {**current, **{str(k): _number(v, float) for k, v in value.items()}}
     raise TypeError(value)
 
 

@@ -320,20 +320,38 @@ class Detector:
 
     def _message(self, w: _Watch, readings: list[Reading]) -> None:
         first = readings[0]
-        city = w.city
         if first.name == "status":
-            now = city.now(self._wall())
-            if first.string_value == "offline":
-                w.offline_at = now
-                self._schedule(city, now + city.settings.offline_hold_s, _Due.SILENCE, w)
-            else:
-                w.offline_at = None
+            self._status(w, first.string_value == "offline")
             return
         t = first.time
         if readings[-1].time > t:  # a pack's readings share a time or run forward
             t = max(r.time for r in readings)
         if t <= w.last_seen:
             return  # an older message, buffered or redelivered: the rules have judged newer
+        self._uplink(w, t)
+        profile = w.profile
+        if not profile.in_service:
+            return
+        values = {r.name: r for r in readings}
+        if profile.kind == _LIGHT:
+            cabinet = self._cabinets.get(profile.cabinet_id) if profile.cabinet_id else None
+            if cabinet is not None:
+                self._lights_back(cabinet, w.city, t)
+            self._light(w, values, t)
+        elif profile.kind == _METER:
+            self._meter(w, values, t)
+
+    def _status(self, w: _Watch, offline: bool) -> None:
+        """The device's last will (or itself) said offline, or it said online again."""
+        if not offline:
+            w.offline_at = None
+            return
+        city = w.city
+        w.offline_at = now = city.now(self._wall())
+        self._schedule(city, now + city.settings.offline_hold_s, _Due.SILENCE, w)
+
+    def _uplink(self, w: _Watch, t: float) -> None:
+        """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
         gap = t - w.last_seen
         if gap < _MAX_GAP:
             # the median of the last gaps: a missed report or an outage does not move it
@@ -349,17 +367,8 @@ class Detector:
         if AlarmType.COMMUNICATION_FAILURE in w.alarms:
             self._judge(w, AlarmType.COMMUNICATION_FAILURE, GOOD, t, clear_now=True)
         if w.due is None:
+            city = w.city
             self._schedule(city, t + city.settings.silent_intervals * w.interval, _Due.SILENCE, w)
-        profile = w.profile
-        if not profile.in_service:
-            return
-        values = {r.name: r for r in readings}
-        if profile.kind == _LIGHT:
-            if profile.cabinet_id is not None and profile.cabinet_id in self._cabinets:
-                self._lights_back(self._cabinets[profile.cabinet_id], city, t)
-            self._light(w, values, t)
-        elif profile.kind == _METER:
-            self._meter(w, values, t)
 
     # Streetlights.
 
@@ -388,7 +397,7 @@ class Detector:
         if on is not None and on.bool_value is not None:
             lit = on.bool_value
         elif power is not None and rated:
-            lit = power > 0.2 * rated * curve.share(0.0)  # noqa: PLR2004 - a fifth of the floor
+            lit = power > 0.2 * rated * curve.share(0.0)  # a fifth of the floor
         else:
             return  # neither its switch nor its power: nothing to judge a light by
         sun = self._sun(w, t)
@@ -399,58 +408,94 @@ class Detector:
         ratio = power / expected if power is not None and expected else None
         # burning: switched on and drawing power; its changes by night are cycling's memory
         burning = lit and (ratio is None or warming or ratio >= s.lamp_low_ratio)
-        if w.lit is not None and burning != w.lit and sun is _Sun.NIGHT:
+        self._track(w, t, lit=lit, burning=burning, night=sun is _Sun.NIGHT)
+        quiet = not w.counters and not w.alarms  # a healthy light: only bad news matters
+        if ratio is not None and lit:
+            self._power(w, values, t, ratio, expected, warming=warming, quiet=quiet)
+        elif not lit:
+            self._dark(w, values, t)
+        if sun is _Sun.DAY:
+            if lit or not quiet:
+                self._day_burning(w, values, t, lit=lit)
+        elif sun is _Sun.NIGHT:
+            self._night(w, values, t, lit=lit, quiet=quiet)
+            if lit and dim_r is not None:
+                self._dimming(w, values, t, dim)
+        self._electrical(w, values, t, lit=lit, dim=dim, quiet=quiet)
+
+    @staticmethod
+    def _track(w: _Watch, t: float, *, lit: bool, burning: bool, night: bool) -> None:
+        """Keep the lit/dark changes by night (cycling) and how long it has said off (dark)."""
+        if w.lit is not None and burning != w.lit and night:
             w.changes.append(t)
         w.lit = burning
         if lit:
             w.last_lit = t
             w.off_since = None
-        elif sun is _Sun.NIGHT and w.off_since is None:
+        elif night and w.off_since is None:
             w.off_since = t
         changes = w.changes
-        while changes and changes[0] < t - s.cycling_window_s:
+        window = w.city.settings.cycling_window_s
+        while changes and changes[0] < t - window:
             del changes[0]
-        quiet = not w.counters and not w.alarms  # a healthy light: only bad news matters
-        judge = self._judge
-        if lit and ratio is not None and warming:
-            # an HID lamp warming up draws less, but never next to nothing
+
+    def _power(
+        self,
+        w: _Watch,
+        values: dict[str, Reading],
+        t: float,
+        ratio: float,
+        expected: float | None,
+        *,
+        warming: bool,
+        quiet: bool,
+    ) -> None:
+        """Lamp failure and high power: power against the curve at the reported dim level."""
+        s = w.city.settings
+        if warming:  # an HID lamp warming up draws less, but never next to nothing
             if ratio < s.lamp_dead_ratio:
-                judge(w, AlarmType.LAMP_FAILURE, BAD, t, values, expected, confirm=1)
-        elif lit and ratio is not None:
-            # lampFailure and highPower: power against the curve at the reported dim level
-            lamp = _below(ratio, s.lamp_low_ratio, s.lamp_ok_ratio)
-            if lamp is BAD or not quiet:
-                dead = 1 if ratio < s.lamp_dead_ratio else 0  # out beyond doubt: one report
-                judge(w, AlarmType.LAMP_FAILURE, lamp, t, values, expected, confirm=dead)
-            high = _above(ratio, s.power_high_ratio, s.power_ok_ratio)
-            if high is BAD or not quiet:
-                judge(w, AlarmType.HIGH_POWER, high, t, values, expected)
-        elif (
-            not lit
-            and w.off_since is not None
+                self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values, expected, confirm=1)
+            return
+        lamp = _below(ratio, s.lamp_low_ratio, s.lamp_ok_ratio)
+        if lamp is BAD or not quiet:
+            dead = 1 if ratio < s.lamp_dead_ratio else 0  # out beyond doubt: one report
+            self._judge(w, AlarmType.LAMP_FAILURE, lamp, t, values, expected, confirm=dead)
+        high = _above(ratio, s.power_high_ratio, s.power_ok_ratio)
+        if high is BAD or not quiet:
+            self._judge(w, AlarmType.HIGH_POWER, high, t, values, expected)
+
+    def _dark(self, w: _Watch, values: dict[str, Reading], t: float) -> None:
+        """Lamp failure of a light that says it is off all night long (and is not cycling)."""
+        s = w.city.settings
+        if (
+            w.off_since is not None
             and t - w.off_since >= s.scheduled_off_s
             and t - w.last_lit >= s.scheduled_off_s
-            and not changes
+            and not w.changes
             and AlarmType.CYCLING_FAILURE not in w.alarms
         ):
-            judge(w, AlarmType.LAMP_FAILURE, BAD, t, values, expected)  # off all night
-        if sun is _Sun.DAY:
-            if lit or not quiet:  # lampUnexpectedOn; well inside the day one report is enough
-                broad = w.rise + 2 * s.sun_margin_s <= t < w.set - 2 * s.sun_margin_s
-                day_burning = BAD if lit else GOOD
-                judge(w, AlarmType.LAMP_UNEXPECTED_ON, day_burning, t, values, confirm=int(broad))
-        elif sun is _Sun.NIGHT:
-            if lit and w.sunrise_due < t:  # look again at sunrise, whether it reports or not
-                tomorrow = 86_400.0 if t >= w.set else 0.0
-                w.sunrise_due = w.rise + tomorrow + s.sun_margin_s
-                self._schedule(w.city, w.sunrise_due + 1.0, _Due.SUNRISE, w)
-            if len(changes) >= s.cycling_changes:
-                judge(w, AlarmType.CYCLING_FAILURE, BAD, t, values)
-            elif not quiet and not changes and lit:
-                judge(w, AlarmType.CYCLING_FAILURE, GOOD, t, values)
-            if lit and dim_r is not None:
-                self._dimming(w, values, t, dim)
-        self._electrical(w, values, t, lit=lit, dim=dim, quiet=quiet)
+            self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values)
+
+    def _day_burning(self, w: _Watch, values: dict[str, Reading], t: float, *, lit: bool) -> None:
+        """Day burning: lit while the sun is up; well inside the day one report will do."""
+        margin = w.city.settings.sun_margin_s
+        broad = w.rise + 2 * margin <= t < w.set - 2 * margin
+        evidence = BAD if lit else GOOD
+        self._judge(w, AlarmType.LAMP_UNEXPECTED_ON, evidence, t, values, confirm=int(broad))
+
+    def _night(
+        self, w: _Watch, values: dict[str, Reading], t: float, *, lit: bool, quiet: bool
+    ) -> None:
+        """Cycling by night, and a look at sunrise for a light that burns."""
+        s = w.city.settings
+        if lit and w.sunrise_due < t:  # judged again at sunrise, whether it reports or not
+            tomorrow = 86_400.0 if t >= w.set else 0.0
+            w.sunrise_due = w.rise + tomorrow + s.sun_margin_s
+            self._schedule(w.city, w.sunrise_due + 1.0, _Due.SUNRISE, w)
+        if len(w.changes) >= s.cycling_changes:
+            self._judge(w, AlarmType.CYCLING_FAILURE, BAD, t, values)
+        elif not quiet and not w.changes and lit:
+            self._judge(w, AlarmType.CYCLING_FAILURE, GOOD, t, values)
 
     def _dimming(self, w: _Watch, values: dict[str, Reading], t: float, dim: float) -> None:
         """dimmingFailure: lit by night at another level than the schedule's."""
@@ -609,8 +654,10 @@ class Detector:
             self._recovered(cabinet, city, t)
 
     def _outage_verdict(self, cabinet: _Cabinet, city: _City, w: _Watch, now: float) -> bool | None:
-        """Whether the cabinet is in outage (True), is not (False), or its meter will soon say (None)."""
+        """Whether the cabinet is in outage (True), is not (False), or its meter will say (None)."""
         s = city.settings
+        if cabinet.incident is not None and cabinet.incident.active:
+            return True
         meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
         dark_since = w.offline_at if w.offline_at is not None else w.last_seen + w.interval
         if meter is not None and meter.last_seen >= dark_since:
@@ -658,39 +705,35 @@ class Detector:
                 self._release(w, now)
 
     def _silence(self, city: _City, w: _Watch, now: float) -> None:
+        """Communication failure: silent past its intervals, or offline by its last will."""
         s = city.settings
         limit = s.silent_intervals * w.interval
         comm = w.alarms.get(AlarmType.COMMUNICATION_FAILURE)
         offline = w.offline_at is not None and now - w.offline_at >= s.offline_hold_s
-        if comm is not None and comm.active:
+        if (comm is not None and comm.active) or not w.profile.in_service:
             return
         if not offline and now - w.last_seen < limit:
             if w.due is None and w.last_seen > -math.inf:
                 self._schedule(city, w.last_seen + limit, _Due.SILENCE, w)
             return
-        if not w.profile.in_service:
-            return
         parent: Alarm | None = None
-        cabinet_id = w.profile.cabinet_id if w.profile.kind == _LIGHT else None
-        if cabinet_id is not None:
-            cabinet = self._cabinet(cabinet_id)
-            if cabinet.incident is not None and cabinet.incident.active:
-                parent = cabinet.incident
-            else:
-                verdict = self._outage_verdict(cabinet, city, w, now)
-                if verdict is None:
-                    w.waited = True
-                    meter = self._watches[cabinet.meter] if cabinet.meter is not None else w
-                    self._schedule(city, meter.last_seen + 1.2 * meter.interval, _Due.SILENCE, w)
-                    return
-                if verdict:
-                    parent = self._outage(cabinet, city, now, "lights")
-            if parent is not None:
+        if w.profile.kind == _LIGHT and w.profile.cabinet_id is not None:
+            cabinet = self._cabinet(w.profile.cabinet_id)
+            verdict = self._outage_verdict(cabinet, city, w, now)
+            if verdict is None:  # its cabinet's meter will tell within the interval
+                w.waited = True
+                meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
+                meter = meter or w
+                self._schedule(city, meter.last_seen + 1.2 * meter.interval, _Due.SILENCE, w)
+                return
+            if verdict:
+                parent = self._outage(cabinet, city, now, "lights")
                 cabinet.held.append(w.profile.device_id)
         if w.offline_at is not None:
             message = "its last will said offline"
         else:
-            message = f"no uplink for {(now - w.last_seen) / 60:.0f} min (it reports every {w.interval / 60:.0f} min)"
+            silent, every = (now - w.last_seen) / 60, w.interval / 60
+            message = f"no uplink for {silent:.0f} min (it reports every {every:.0f} min)"
         detail = {
             "last_seen": w.last_seen,
             "interval_s": round(w.interval, 1),
@@ -699,7 +742,7 @@ class Detector:
         self._raise(w, AlarmType.COMMUNICATION_FAILURE, now, message, detail, parent=parent)
 
     def _sunrise(self, w: _Watch, now: float) -> None:
-        """Day burning judged at sunrise on what the light last said, if it has said nothing since."""
+        """Day burning judged at sunrise on what the light last said, if silent since."""
         if not w.lit or not w.profile.in_service or w.last_seen >= w.sunrise_due:
             return
         if now - w.last_seen > _DARK_INTERVALS * w.interval:
@@ -966,41 +1009,39 @@ def _figures(values: dict[str, Reading]) -> dict[str, Any]:
     return out
 
 
+_MESSAGES: Final[dict[AlarmType, str]] = {
+    AlarmType.LAMP_FAILURE: "draws {power} W where {expected} W is expected at {dim}% dim",
+    AlarmType.HIGH_POWER: "draws {power} W, well above the {expected} W expected at {dim}% dim",
+    AlarmType.LAMP_UNEXPECTED_ON: "burning while the sun is up",
+    AlarmType.CYCLING_FAILURE: "going out and back on while it should burn steadily",
+    AlarmType.DIMMING_FAILURE: "dimmed to {dim}% where the schedule says {expected}%",
+    AlarmType.HIGH_VOLTAGE: "supply voltage above the band ({volts})",
+    AlarmType.LOW_VOLTAGE: "supply voltage below the band ({volts})",
+    AlarmType.LOW_POWER_FACTOR: "power factor {pf}",
+    AlarmType.ORIENTATION_CHANGED: "the pole leans {tilt} degrees",
+    AlarmType.NODE_FAULT: "the node reports {fault!r}",
+}
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 def _describe(
     kind: AlarmType, values: dict[str, Reading], expected: float | None
 ) -> tuple[str, dict[str, Any]]:
     """An alarm's message and figures from the report that confirmed it."""
-    figures = _figures(values)
-    detail = dict(figures)
-    power, dim = figures.get("power"), figures.get("dim")
-    match kind:
-        case AlarmType.LAMP_FAILURE if (
-            expected is not None and power is not None and figures.get("on") is not False
-        ):
-            message = f"draws {power:.1f} W where {expected:.0f} W is expected at {dim if dim is not None else 100:.0f}% dim"
-        case AlarmType.LAMP_FAILURE:
-            message = "reports off at night, when it should burn"
-        case AlarmType.HIGH_POWER if expected is not None and power is not None:
-            message = f"draws {power:.1f} W, well above the {expected:.0f} W expected"
-        case AlarmType.LAMP_UNEXPECTED_ON:
-            message = "burning while the sun is up"
-        case AlarmType.CYCLING_FAILURE:
-            message = "going out and back on while it should burn steadily"
-        case AlarmType.DIMMING_FAILURE:
-            message = f"dimmed to {dim}% where the schedule says {expected:.0f}%"
-        case AlarmType.HIGH_VOLTAGE | AlarmType.LOW_VOLTAGE:
-            message = f"supply voltage out of band ({_volts(figures)})"
-        case AlarmType.LOW_POWER_FACTOR:
-            message = f"power factor {figures.get('pf')}"
-        case AlarmType.ORIENTATION_CHANGED:
-            message = f"the pole leans {figures.get('tilt')} degrees"
-        case AlarmType.NODE_FAULT:
-            message = f"the node reports {figures.get('fault')!r}"
-        case _:
-            message = str(kind)
+    detail = _figures(values)
     if expected is not None:
         detail["expected"] = round(expected, 2)
-    return message, detail
+    if kind is AlarmType.LAMP_FAILURE and detail.get("on") is False:
+        return "says it is off all night, when it should burn", detail
+    figures = _Blank(detail, volts=_volts(detail))
+    for name in ("power", "expected", "dim"):
+        if isinstance(detail.get(name), float):
+            figures[name] = f"{detail[name]:.0f}" if name != "power" else f"{detail[name]:.1f}"
+    return _MESSAGES.get(kind, str(kind)).format_map(figures), detail
 
 
 def _volts(figures: dict[str, Any]) -> str:
