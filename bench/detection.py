@@ -142,7 +142,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="signalight-detect-") as tmp:
         run = Run(Path(tmp), args.lights, args.days, args.seed)
         print(
-            f"{run.sim.devices:,} devices, {args.days:g} simulated days from {run.start:%Y-%m-%d %H:%M} UTC"
+            f"{run.sim.devices:,} devices, {args.days:g} simulated days"
+            f" from {run.start:%Y-%m-%d %H:%M} UTC"
         )
         began = time.perf_counter()
         run.feed(run.end)
@@ -150,12 +151,14 @@ def main() -> int:
         stats = run.detector.stats()
         per = 1e6 / max(run.messages, 1)
         print(
-            f"{run.messages:,} messages in {wall:,.0f} s: the rules {run.detect_s * per:.1f} µs a message"
+            f"{run.messages:,} messages in {wall:,.0f} s:"
+            f" the rules {run.detect_s * per:.1f} µs a message"
             f" (reference, ingest's checks of the same messages: {run.check_s * per:.1f} µs);"
             f" storing alarms {run.store_s:.1f} s in all"
         )
         print(
-            f"alarms raised {stats.raised:,}, held under outages {stats.held:,}, cleared {stats.cleared:,}"
+            f"alarms raised {stats.raised:,}, held under outages {stats.held:,},"
+            f" cleared {stats.cleared:,}"
         )
         truths = scoring.truths_of(read_truth(run.truth_path), run.city.slug)
         sites = scoring.sites_of(run.db.assets.iter_assets(run.city.pk))
@@ -200,7 +203,8 @@ def main() -> int:
         after = run.detector.stats()
         made = after.raised + after.held - before.raised - before.held
         print(
-            f"city-wide outage: {len(cabinets)} cabinets, {made:,} alarms ({after.held - before.held:,} held)"
+            f"city-wide outage: {len(cabinets)} cabinets, {made:,} alarms"
+            f" ({after.held - before.held:,} held)"
             f" from {len(burst):,} messages: judged in {judged - began:.2f} s"
             f" ({len(burst) / (judged - began):,.0f} messages/s), stored in {stored - judged:.2f} s"
         )

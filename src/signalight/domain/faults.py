@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -57,11 +58,11 @@ class PowerCurve:
     def share(self, dim: float) -> float:
         """The share of rated power at ``dim`` percent."""
         points = self.points
-        if dim <= points[0][0]:
-            return points[0][1]
         if dim >= points[-1][0]:
             return points[-1][1]
-        index = bisect.bisect_right([level for level, _ in points], dim)
+        if dim <= points[0][0]:
+            return points[0][1]
+        index = bisect.bisect_right(points, (dim, math.inf))
         (x0, y0), (x1, y1) = points[index - 1], points[index]
         return y0 + (y1 - y0) * (dim - x0) / (x1 - x0)
 
@@ -103,8 +104,9 @@ class DetectionSettings:
     dim level (:class:`PowerCurve` times the luminaire's rating). A rule
     raises after ``confirm_reports`` reports in a row say so (one, when the
     evidence is beyond doubt: a lamp drawing next to nothing, a lamp burning
-    at midday) and clears after ``clear_reports`` say otherwise; thresholds to clear sit inside those
-    to raise, so a value hovering at a threshold does not flap.
+    at midday) and clears after ``clear_reports`` say otherwise; thresholds
+    to clear sit inside those to raise, so a value hovering at a threshold
+    does not flap.
     """
 
     confirm_reports: int = 2

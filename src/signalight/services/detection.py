@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 from signalight.domain.alarms import Alarm, AlarmState, AlarmType, EventKind
 from signalight.domain.assets import DeviceKind
 from signalight.domain.faults import HID, DetectionSettings, DeviceProfile, Evidence
-from signalight.domain.sun import Cell, LocalDay, LocalDays, SunTable
+from signalight.domain.sun import Cell, LocalDays, SunTable
 
 if TYPE_CHECKING:
     from signalight.domain.alarms import AlarmEvent
@@ -84,33 +84,47 @@ class _City:
         self.stream = -math.inf  # the newest time the stream has vouched for
         self.wall = 0.0  # when it did, by the wall clock
         self.due: list[tuple[float, int, int, int]] = []  # (when, seq, _Due, device id)
-        self._dim: dict[float, tuple[tuple[float, float], ...]] = {}
+        self._span: tuple[float, float, float, bool] = (0.0, 0.0, 100.0, False)
 
     def now(self, wall: float) -> float:
         """The city's stream time, run on by the wall clock since the stream last spoke."""
         return self.stream + max(0.0, wall - self.wall)
 
     def scheduled_dim(self, t: float) -> tuple[float, bool]:
-        """The dim level the schedule asks at ``t`` and whether ``t`` is near a dimming step."""
+        """The dim level the schedule asks at ``t`` and whether ``t`` is near a dimming step.
+
+        The answer holds over a span (between two steps, or inside a step's
+        margin), kept until ``t`` leaves it: most reports fall in the last one.
+        """
+        low, high, level, near = self._span
+        if low <= t < high:
+            return level, near
         s = self.settings
         day = self.days.at(t)
-        windows = self._dim.get(day.start)
-        if windows is None:
-            windows = self._dim[day.start] = self._windows(day)
-        level, near = 100.0, False
-        for low, high in windows:
-            if low <= t < high:
-                level = s.night_dim
-            if abs(t - low) < s.dim_edge_s or abs(t - high) < s.dim_edge_s:
-                near = True
+        if s.night_dim >= 100 or s.dim_from == s.dim_until:  # noqa: PLR2004 - percent: no dimming
+            self._span = (day.start, day.end, 100.0, False)
+            return 100.0, False
+        after = self.days.at(day.end)
+        steps = sorted(
+            self.days.clock(d, clock) for d in (day, after) for clock in (s.dim_from, s.dim_until)
+        )
+        start, until = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
+        dimmed = start <= t < until if start < until else t >= start or t < until
+        level = s.night_dim if dimmed else 100.0
+        near = any(abs(t - step) < s.dim_edge_s for step in steps)
+        bounds = sorted(
+            {
+                day.start,
+                day.end,
+                *steps,
+                *(x - s.dim_edge_s for x in steps),
+                *(x + s.dim_edge_s for x in steps),
+            }
+        )
+        low = max((b for b in bounds if b <= t), default=day.start)
+        high = min((b for b in bounds if b > t), default=day.end)
+        self._span = (low, high, level, near)
         return level, near
-
-    def _windows(self, day: LocalDay) -> tuple[tuple[float, float], ...]:
-        s = self.settings
-        if s.night_dim >= 100 or s.dim_from == s.dim_until:  # noqa: PLR2004 - percent
-            return ()
-        low, high = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
-        return ((low, high),) if low < high else ((day.start, high), (low, day.end))
 
 
 class _Watch:

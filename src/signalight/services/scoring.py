@@ -245,78 +245,106 @@ def score(
         end: Its end: faults that lasted to the end end here.
         settings: The detection settings the alarms were raised with.
     """
-    settings = settings or DetectionSettings()
-    truths = list(truths)
-    truths_at: dict[str, list[Truth]] = defaultdict(list)
-    for truth in truths:
-        truths_at[truth.asset].append(truth)
-    observer = _Observer(zone, settings, sites)
-    rows = {name: TypeScore(name) for name in SCORED}
-    result = Score(rows)
-    by_key: dict[tuple[AlarmType, str], list[Alarm]] = defaultdict(list)
-    held: list[Alarm] = []
-    for alarm in alarms:
-        if alarm.raised_at < start or alarm.asset_code is None:
-            continue
-        if alarm.held:
-            held.append(alarm)
-            continue
-        by_key[alarm.type, alarm.asset_code].append(alarm)
-        row = rows.setdefault(str(alarm.type), TypeScore(str(alarm.type)))
-        row.alarms += 1
-    result.held = len(held)
-    matched: set[int] = set()
-    outages: list[tuple[str, float, float]] = []
-    for truth in sorted(truths, key=lambda t: t.start):
-        kind = SCORED.get(truth.fault)
-        site = sites.get(truth.asset)
-        if kind is None or site is None or truth.start >= end:
-            continue
-        row = rows[truth.fault]
-        row.faults += 1
-        until = min(truth.end if truth.end is not None else end, end)
-        needs = observer.needs(truth, site)
-        visible = observer.visible(truth, site)
-        candidates = [
-            a
-            for a in by_key.get((kind, truth.asset), [])
-            if id(a) not in matched and truth.start - 60.0 <= a.raised_at <= until + needs
-        ]
-        found = min(candidates, key=lambda a: a.raised_at, default=None)
-        if found is not None:
-            matched.add(id(found))
-            row.true_alarms += 1
-        expected = observer.observable(site, truth) and until - visible >= needs
-        if kind is AlarmType.SUPPLY_LOSS:
-            outages.append((truth.asset, truth.start, until))
-            if expected:
-                result.outages += 1
-                result.incidents += sum(
-                    1
-                    for a in by_key.get((kind, truth.asset), [])
-                    if truth.start - 60.0 <= a.raised_at <= until
-                )
-        if not expected:
-            continue
-        row.expected += 1
-        if found is not None:
-            row.detected += 1
-            row.from_start.append(found.raised_at - truth.start)
-            row.from_visible.append(max(0.0, found.raised_at - visible))
-    # extra true alarms: a second alarm of the same fault (after a clear) is not false
-    for (kind, code), found_alarms in by_key.items():
-        for alarm in found_alarms:
-            if id(alarm) in matched:
-                continue
-            if any(
-                SCORED.get(t.fault) is kind
-                and t.asset == code
-                and t.start <= alarm.raised_at <= (t.end if t.end is not None else end) + 3600.0
-                for t in truths_at.get(code, ())
-            ):
-                rows[str(kind)].true_alarms += 1
-    result.lamp_alarms_in_outage = _alarms_in_outage(by_key, sites, outages)
+    scorer = _Scorer(
+        list(truths), alarms, sites, _Observer(zone, settings or DetectionSettings(), sites), end
+    )
+    scorer.index(start)
+    for truth in sorted(scorer.truths, key=lambda t: t.start):
+        scorer.judge(truth)
+    scorer.count_repeats()
+    result = scorer.result
+    result.lamp_alarms_in_outage = _alarms_in_outage(scorer.by_key, sites, scorer.outages)
     return result
+
+
+class _Scorer:
+    """One scoring pass: alarms by type and asset, matched to the faults in time order."""
+
+    def __init__(
+        self,
+        truths: list[Truth],
+        alarms: Iterable[Alarm],
+        sites: Mapping[str, FaultSite],
+        observer: _Observer,
+        end: float,
+    ) -> None:
+        self.truths = truths
+        self.alarms = alarms
+        self.sites = sites
+        self.observer = observer
+        self.end = end
+        self.result = Score({name: TypeScore(name) for name in SCORED})
+        self.by_key: dict[tuple[AlarmType, str], list[Alarm]] = defaultdict(list)
+        self.matched: set[int] = set()
+        self.outages: list[tuple[str, float, float]] = []
+
+    def index(self, start: float) -> None:
+        """File the alarms raised since ``start`` by type and asset; count the held apart."""
+        rows = self.result.rows
+        for alarm in self.alarms:
+            if alarm.raised_at < start or alarm.asset_code is None:
+                continue
+            if alarm.held:
+                self.result.held += 1
+                continue
+            self.by_key[alarm.type, alarm.asset_code].append(alarm)
+            rows.setdefault(str(alarm.type), TypeScore(str(alarm.type))).alarms += 1
+
+    def judge(self, truth: Truth) -> None:
+        """Match one fault to the first alarm of its type and asset within its span."""
+        kind = SCORED.get(truth.fault)
+        site = self.sites.get(truth.asset)
+        if kind is None or site is None or truth.start >= self.end:
+            return
+        row = self.result.rows[truth.fault]
+        row.faults += 1
+        until = min(truth.end if truth.end is not None else self.end, self.end)
+        needs = self.observer.needs(truth, site)
+        visible = self.observer.visible(truth, site)
+        mine = self.by_key.get((kind, truth.asset), [])
+        found = min(
+            (
+                a
+                for a in mine
+                if id(a) not in self.matched and truth.start - 60.0 <= a.raised_at <= until + needs
+            ),
+            key=lambda a: a.raised_at,
+            default=None,
+        )
+        if found is not None:
+            self.matched.add(id(found))
+            row.true_alarms += 1
+        expected = self.observer.observable(site, truth) and until - visible >= needs
+        if kind is AlarmType.SUPPLY_LOSS:
+            self.outages.append((truth.asset, truth.start, until))
+            if expected:
+                self.result.outages += 1
+                self.result.incidents += sum(
+                    1 for a in mine if truth.start - 60.0 <= a.raised_at <= until
+                )
+        if expected:
+            row.expected += 1
+            if found is not None:
+                row.detected += 1
+                row.from_start.append(found.raised_at - truth.start)
+                row.from_visible.append(max(0.0, found.raised_at - visible))
+
+    def count_repeats(self) -> None:
+        """A second alarm of one fault (raised again after clearing) is true, not false."""
+        truths_at: dict[str, list[Truth]] = defaultdict(list)
+        for truth in self.truths:
+            truths_at[truth.asset].append(truth)
+        for (kind, code), found in self.by_key.items():
+            for alarm in found:
+                if id(alarm) in self.matched:
+                    continue
+                if any(
+                    SCORED.get(t.fault) is kind
+                    and t.start <= alarm.raised_at
+                    and alarm.raised_at <= (t.end if t.end is not None else self.end) + 3600.0
+                    for t in truths_at.get(code, ())
+                ):
+                    self.result.rows[str(kind)].true_alarms += 1
 
 
 def _alarms_in_outage(
