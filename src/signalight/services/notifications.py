@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from signalight.domain.alarms import Alarm, AlarmEvent, AlarmState, EventKind, Severity
 from signalight.domain.cities import City
-from signalight.domain.errors import NotFoundError
+from signalight.domain.errors import NotFoundError, SignalightError
 from signalight.domain.notifications import (
     DEFAULT_POLICIES,
     STARTING_KINDS,
@@ -166,7 +166,10 @@ class Notifier:
                 failures = 0
             if not report.busy:
                 stop.wait(interval)
-        self._store.release(self.owner)
+        try:
+            self._store.release(self.owner)
+        except SignalightError as exc:  # the lease then runs out by itself
+            log.warning("notifier could not release its lease: %s", exc)
         log.info("notifier %s stopped", self.owner)
 
     def start(self) -> None:
