@@ -13,7 +13,10 @@ failed run):
    start (the publisher's speed plays no part), timed over the whole backlog
    or the first ``--seconds``, and LIVE, a publisher paced a tenth above the
    floor alongside the workers for ``--seconds``. Floor: 20,000 messages/s
-   for 60 s.
+   for 60 s. Workers run the fault rules as deployed (one worker does;
+   shared-subscription workers do not); the fleet is healthy by night, and
+   one more LIVE run has ``--burst`` lamps (5,000) fail at half time, a burst
+   of as many alarms, whose rate stands beside the plain LIVE run's.
 3. Publish-to-state-visible latency at a paced 5,000 messages/s: probe
    messages with unique times, found in ``device_states`` by a poller.
    Floor: p99 <= 500 ms.
@@ -56,6 +59,7 @@ import psycopg
 from ingest_rig import (
     LAST_LAG,
     PUBLISHER,
+    RATED_W,
     SECRET,
     STORED,
     SUBSCRIBER,
@@ -83,7 +87,7 @@ from signalight.consumers.mqtt import (
     MqttSettings,
     subscriptions,
 )
-from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
+from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind, LuminaireType
 from signalight.domain.cities import City
 from signalight.settings import Settings
 
@@ -190,16 +194,41 @@ def probe_uids() -> list[str]:
     return [f"P-{n:05d}" for n in range(PROBES)]
 
 
+def night_longitude(at: float) -> float:
+    """A longitude where ``at`` falls near local solar midnight: the bench's lights burn by night.
+
+    The fault rules judge lights by the sun at their poles; a bench run at any
+    hour then sees the same healthy fleet (no day burning at noon).
+    """
+    hours = (at % 86_400.0) / 3600.0
+    return (-15.0 * hours + 180.0) % 360.0 - 180.0
+
+
 def add_fleet(url: str, devices: int) -> None:
-    """Migrate and add the city with ``devices`` streetlights, a node each, and the probes."""
+    """Migrate and add the city with ``devices`` streetlights, a node each, and the probes.
+
+    Lights are 100 W LEDs near the equator where it is night at the bench's
+    message times, not dimmed, so that the fault rules (which ingest runs)
+    find the fleet healthy unless a run makes lamps fail on purpose.
+    """
     db = SqlDatabase.connect(url)
     db.migrate()
-    city = db.cities.add_city(CITY)
+    lon = night_longitude(time.time() - 3600)
+    city = db.cities.add_city(CITY.with_changes(lon=lon))
     records = [
-        AssetRecord(kind=AssetKind.STREETLIGHT, code=f"SL-{uid}", lat=5.38, lon=100.43, device=uid)
+        AssetRecord(
+            kind=AssetKind.STREETLIGHT,
+            code=f"SL-{uid}",
+            lat=CITY.lat,
+            lon=lon,
+            device=uid,
+            luminaire=LuminaireType.LED,
+            rated_watts=RATED_W,
+        )
         for uid in [*fleet_uids(devices), *probe_uids()]
     ]
     db.assets.upsert_assets(city.pk, records)
+    db.alarms.set_detection_overrides(city.pk, {"night_dim": 100}, time.time())
     db.close()
 
 
@@ -319,8 +348,13 @@ class PgWaits:
 # --- messages ---------------------------------------------------------------------------------
 
 
-def build_chunks(uids: list[str], count: int, base: float) -> tuple[list[Chunk], list[int]]:
+def build_chunks(
+    uids: list[str], count: int, base: float, *, dead: int = 0, dead_from: int = 0
+) -> tuple[list[Chunk], list[int]]:
     """``count`` messages over the devices, a second apart per device, in CHUNK-sized writes.
+
+    From round ``dead_from`` on, the first ``dead`` devices report their lamps
+    out: a burst of that many lamp-failure alarms.
 
     Returns the chunks and the running total of readings after each chunk.
     """
@@ -333,7 +367,9 @@ def build_chunks(uids: list[str], count: int, base: float) -> tuple[list[Chunk],
         packets = []
         for n in range(first, min(first + CHUNK, count)):
             device = n % devices
-            payload = pack(uids[device], base + n // devices, n)
+            round_ = n // devices
+            out = device < dead and round_ >= dead_from
+            payload = pack(uids[device], base + round_, n, dead=out)
             packets.append(publish_packet(topics[device], payload, n % 65535 + 1))
             held += readings_in(n)
         chunks.append((b"".join(packets), len(packets)))
@@ -508,6 +544,16 @@ def live(
     print(f"{run.label()}   {held_text(most)}")
     diagnostics(run, meter, waits)
     return pub_rate, stored_rate, kept_up
+
+
+def wait_alarms(backend: Backend, url: str, expected: int, timeout: float = 60.0) -> int:
+    """How many lamp-failure alarms the run stored, waiting up to ``timeout`` for ``expected``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ((found,),) = backend.query(url, "SELECT count(*) FROM alarms WHERE type = 'lampFailure'")
+        if found >= expected or time.monotonic() > deadline:
+            return int(found)
+        time.sleep(1.0)
 
 
 # --- 3. latency -------------------------------------------------------------------------------
@@ -713,6 +759,9 @@ def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
     parser.add_argument("--latency-rate", type=int, default=5_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--memory-devices", type=int, default=1_000_000)
+    parser.add_argument(
+        "--burst", type=int, default=5_000, help="lamps that fail at once in a LIVE run (0: none)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.latency_seconds = 10.0, 10.0
@@ -770,6 +819,13 @@ def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
         if pg_base:
             backends.append(Backend("postgresql", workdir / "pg", args.devices, pg_base))
         drain_chunks = chunks[: (count + CHUNK - 1) // CHUNK]
+        # the same stream, but the first --burst lamps go out at half time: one alarm each
+        rounds = int(live_rate * args.seconds / 2 / args.devices) if live_rate else 30
+        burst_chunks = (
+            build_chunks(uids, prepared, base, dead=args.burst, dead_from=rounds)[0]
+            if args.burst
+            else []
+        )
         for backend in backends:
             backend.workdir.mkdir(parents=True)
             try:
@@ -797,6 +853,19 @@ def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
                         f"published {rate_text(pub_rate)}" + ("" if kept_up else ", fell behind"),
                         rate_text(THROUGHPUT_FLOOR),
                         stored_rate >= THROUGHPUT_FLOOR,
+                    )
+                if args.burst:
+                    with Run(backend, workdir / "run", 1) as run:
+                        pub_rate, stored_rate, kept_up = live(
+                            run, burst_chunks, args.seconds, live_rate
+                        )
+                        alarms = wait_alarms(backend, run.url, args.burst)
+                    summary.add(
+                        f"{backend.name} LIVE, 1 worker, {alarms:,} lamp alarms at half time",
+                        rate_text(stored_rate),
+                        f"published {rate_text(pub_rate)}" + ("" if kept_up else ", fell behind"),
+                        rate_text(THROUGHPUT_FLOOR),
+                        stored_rate >= THROUGHPUT_FLOOR and alarms >= args.burst,
                     )
                 with Run(backend, workdir / "run", 1) as run:
                     p50, p99, seen, sent, ref99 = latency(

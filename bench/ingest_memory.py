@@ -5,7 +5,8 @@ on a database that holds DEVICES streetlight nodes ``M-0000000``...; prints one
 JSON object. The process measures its own resident memory (VmRSS) after
 importing everything (the baseline), after :class:`IngestService` loaded its
 :class:`DeviceDirectory`, and after one SenML pack per device went through
-``IngestService.ingest`` in batches of 2,000 (what ``signalight ingest`` does).
+``IngestService.ingest`` in batches of 2,000 and through the fault rules
+(what ``signalight ingest`` does).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from pathlib import Path
 import orjson
 
 from ingest_rig import device_topic, pack, readings_in
+from signalight.adapters.sql.alarms import SqlAlarmStore
+from signalight.adapters.sql.cities import SqlCityRepository
 from signalight.adapters.sql.engine import make_engine
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
+from signalight.services.detection import Detector
 from signalight.services.ingest import IngestService, Message
 
 BATCH = 2000
@@ -61,6 +65,9 @@ def main() -> None:
     baseline = status_mb("VmRSS")
     started = time.perf_counter()
     service = IngestService(store)
+    alarms = SqlAlarmStore(engine)
+    detector = Detector(alarms, alarms, SqlCityRepository(engine))
+    service.listeners.append(detector.observe)  # the fault rules, as `signalight ingest` runs them
     load_s = time.perf_counter() - started
     gc.collect()
     loaded = status_mb("VmRSS")

@@ -599,17 +599,23 @@ def readings_in(n: int) -> int:
     return 4 + n % 3
 
 
-def pack(uid: str, base_time: float, n: int) -> bytes:
+RATED_W = 100.0  # the bench's lights: 100 W LED, burning at full power by night
+
+
+def pack(uid: str, base_time: float, n: int, *, dead: bool = False) -> bytes:
     """Message number ``n``: a streetlight node's SenML pack of 4 to 6 readings, as devices send.
 
     On, dimming level, power and voltage; energy (a SenML sum) in two of three;
-    current in one of three.
+    current in one of three. A healthy 100 W light at full power draws 97 to
+    103 W; a ``dead`` one (its lamp out) 1 W, which the fault rules raise as
+    a lamp failure on the first report.
     """
     extra = _EXTRA[n % 3]
     if extra:
         extra %= 1000 + n
+    power = 1 if dead else int(RATED_W) - 3 + n % 7
     return (
         f'[{{"bn":"{uid}/","bt":{base_time:.3f},"n":"on","vb":true}},'
-        f'{{"n":"dim","u":"%","v":{50 + n % 50}}},{{"n":"power","u":"W","v":{40 + n % 23}}},'
+        f'{{"n":"dim","u":"%","v":100}},{{"n":"power","u":"W","v":{power}}},'
         f'{{"n":"voltage","u":"V","v":{225 + n % 11}.5}}{extra}]'
     ).encode()

@@ -184,7 +184,12 @@ class AlarmService:
                 type, or contradicts another threshold.
         """
         merged = DetectionSettings().merged(overrides)
-        canonical = {name: _plain(getattr(merged, name)) for name in overrides}
+        canonical: dict[str, object] = {}
+        for name, sent in overrides.items():
+            value = _plain(getattr(merged, name))
+            if isinstance(value, dict) and isinstance(sent, Mapping):
+                value = {key: value[key] for key in map(str, sent)}  # a map keeps what was named
+            canonical[name] = value
         self._store.set_detection_overrides(city.pk, canonical, self._clock.now().timestamp())
         log.info("detection settings of city %s set: %s", city.slug, ", ".join(sorted(canonical)))
         return DetectionSettingsView(effective=settings_json(merged), overrides=canonical)

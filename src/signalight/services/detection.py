@@ -344,8 +344,8 @@ class Detector:
             return  # an older message, buffered or redelivered: the rules have judged newer
         self._uplink(w, t)
         profile = w.profile
-        if not profile.in_service:
-            return
+        if not profile.in_service or profile.asset_id is None:
+            return  # out of service, or bound to no asset: only silence is judged
         values = {r.name: r for r in readings}
         if profile.kind == _LIGHT:
             cabinet = self._cabinets.get(profile.cabinet_id) if profile.cabinet_id else None
