@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 
 from signalight.adapters.clock import SystemClock
@@ -112,7 +113,10 @@ class Container:
     def detection(self) -> DetectionLoop:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
         alarms = self.db.alarms
-        return DetectionLoop(Detector(alarms, alarms, self.db.cities))
+        detector = Detector(alarms, alarms, self.db.cities)
+        since = time.time() - self.settings.ingest_max_past_days * 86_400.0
+        detector.seed(self.db.telemetry.heard_since(since))  # silent since before the start
+        return DetectionLoop(detector)
 
     def watch_ingest(self) -> DetectionLoop | None:
         """Start fault detection on what this process ingests, unless the settings say not to.

@@ -262,6 +262,10 @@ class TelemetryStore(Protocol):
         """How many dead letters there are per reason."""
         ...
 
+    def heard_since(self, since: float) -> Iterator[tuple[int, float]]:
+        """``(device id, time of its newest reading)`` of each device heard since ``since``."""
+        ...
+
     def prune(self, before: float) -> int:
         """Delete raw readings and dead letters older than ``before``; returns readings deleted.
 

@@ -54,6 +54,7 @@ _MAX_GAP: Final = 6 * 3600.0  # a longer gap is an outage, not the device's inte
 _DARK_INTERVALS: Final = 1.5  # a light this many intervals late counts as dark for an outage
 _SETTINGS_EVERY: Final = 60.0  # seconds between reloads of the cities' settings
 _GAPS: Final = 5
+_SEED_CHUNK: Final = 5000
 _GAPS_TO_LEARN: Final = 3
 
 
@@ -86,6 +87,10 @@ class _City:
         self.due: list[tuple[float, int, int, int]] = []  # (when, seq, _Due, device id)
         self._span: tuple[float, float, float, bool] = (0.0, 0.0, 100.0, False)
 
+    def forget_schedule(self) -> None:
+        """Drop the dimming answer kept over its span (the settings changed)."""
+        self._span = (0.0, 0.0, 100.0, False)
+
     def now(self, wall: float) -> float:
         """The city's stream time, run on by the wall clock since the stream last spoke."""
         return self.stream + max(0.0, wall - self.wall)
@@ -104,9 +109,9 @@ class _City:
         if s.night_dim >= 100 or s.dim_from == s.dim_until:  # noqa: PLR2004 - percent: no dimming
             self._span = (day.start, day.end, 100.0, False)
             return 100.0, False
-        after = self.days.at(day.end)
+        days = (self.days.at(day.start - 1.0), day, self.days.at(day.end))
         steps = sorted(
-            self.days.clock(d, clock) for d in (day, after) for clock in (s.dim_from, s.dim_until)
+            self.days.clock(d, clock) for d in days for clock in (s.dim_from, s.dim_until)
         )
         start, until = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
         dimmed = start <= t < until if start < until else t >= start or t < until
@@ -236,6 +241,7 @@ class Detector:
         self._cabinets: dict[int, _Cabinet] = {}
         self._restored: dict[int, dict[AlarmType, Alarm]] = {}  # open alarms by device, at start
         self._restored_incidents: dict[int, Alarm] = {}
+        self._restored_held: dict[int, list[int]] = {}  # devices held, by incident id
         self._cleared: dict[int, tuple[Alarm, _Watch | _Cabinet | None]] = {}  # by id(alarm)
         self._changes: list[tuple[Alarm, EventKind, float]] = []
         self._seq = 0
@@ -258,8 +264,9 @@ class Detector:
             if found is None:
                 found = self._cities[city.pk] = _City(city.pk, city.timezone, settings)
                 found.centre = found.sun.cell(city.lat, city.lon)
-            else:
+            elif found.settings != settings:
                 found.settings = settings
+                found.forget_schedule()
         self._settings_at = self._wall()
 
     def _restore(self) -> None:
@@ -268,6 +275,8 @@ class Detector:
                 self._restored_incidents[alarm.asset_id] = alarm
             elif alarm.device_id is not None:
                 self._restored.setdefault(alarm.device_id, {})[alarm.type] = alarm
+                if alarm.held and alarm.parent_id is not None:
+                    self._restored_held.setdefault(alarm.parent_id, []).append(alarm.device_id)
             if alarm.state is AlarmState.CLEARED:
                 self._cleared[id(alarm)] = (alarm, None)
 
@@ -297,12 +306,40 @@ class Detector:
             found = _Cabinet(asset_id, lights, self._inventory.cabinet_device(asset_id))
             found.incident = self._restored_incidents.pop(asset_id, None)
             if found.incident is not None:
+                found.held = self._restored_held.pop(found.incident.id or -1, [])
                 found.source = str(found.incident.detail.get("source", "meter"))
                 found.code = found.incident.asset_code
                 if found.incident.state is AlarmState.CLEARED:
                     self._cleared[id(found.incident)] = (found.incident, found)
             self._cabinets[asset_id] = found
         return found
+
+    def seed(self, heard: Iterable[tuple[int, float]]) -> int:
+        """Watch devices heard before this detector started, so their silence is judged.
+
+        Args:
+            heard: ``(device id, time of its newest reading)``, from the live state.
+
+        Returns:
+            How many devices are watched from it.
+        """
+        last = dict(heard)
+        ids = list(last)
+        for start in range(0, len(ids), _SEED_CHUNK):
+            self._watch_all(ids[start : start + _SEED_CHUNK])
+        wall = self._wall()
+        seeded = 0
+        for device_id, at in last.items():
+            w = self._watches.get(device_id)
+            if w is None or w.last_seen >= at:
+                continue
+            w.last_seen = at
+            city = w.city
+            if at > city.stream:  # the stream resumes where it stopped, not at the wall's now
+                city.stream, city.wall = at, wall
+            self._schedule(city, at + city.settings.silent_intervals * w.interval, _Due.SILENCE, w)
+            seeded += 1
+        return seeded
 
     # The stream.
 
@@ -485,7 +522,7 @@ class Detector:
             w.off_since is not None
             and t - w.off_since >= s.scheduled_off_s
             and t - w.last_lit >= s.scheduled_off_s
-            and not w.changes
+            and len(w.changes) <= 1  # it went out once; cycling goes out and back
             and AlarmType.CYCLING_FAILURE not in w.alarms
         ):
             self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values)
@@ -648,6 +685,7 @@ class Detector:
             return
         self._close_out(incident, cabinet, t)
         release_at = t + max(city.settings.offline_hold_s, 0.0)
+        self._watch_all(cabinet.held)  # a light held since before a restart has no watch yet
         for device_id in cabinet.held:
             w = self._watches.get(device_id)
             if w is not None:
@@ -676,16 +714,8 @@ class Detector:
         dark_since = w.offline_at if w.offline_at is not None else w.last_seen + w.interval
         if meter is not None and meter.last_seen >= dark_since:
             return False  # the meter has spoken since the light went dark, and saw mains
-        seen = [self._watches[d] for d in cabinet.lights if d in self._watches]
-        seen = [lw for lw in seen if lw.last_seen > -math.inf]
-        if len(seen) >= s.outage_min_lights:
-            dark = sum(
-                1
-                for lw in seen
-                if lw.offline_at is not None or now - lw.last_seen > _DARK_INTERVALS * lw.interval
-            )
-            if dark >= s.outage_share * len(seen):
-                return True
+        if self._lights_dark(cabinet, city, now):
+            return True
         if (
             meter is not None
             and now - meter.last_seen < s.silent_intervals * meter.interval
@@ -693,6 +723,20 @@ class Detector:
         ):
             return None
         return False
+
+    def _lights_dark(self, cabinet: _Cabinet, city: _City, now: float) -> bool:
+        """Whether most of the cabinet's lights that ever spoke are dark together."""
+        s = city.settings
+        seen = [self._watches[d] for d in cabinet.lights if d in self._watches]
+        seen = [lw for lw in seen if lw.last_seen > -math.inf]
+        if len(seen) < s.outage_min_lights:
+            return False
+        dark = sum(
+            1
+            for lw in seen
+            if lw.offline_at is not None or now - lw.last_seen > _DARK_INTERVALS * lw.interval
+        )
+        return dark >= s.outage_share * len(seen)
 
     # Timed checks.
 
@@ -743,6 +787,14 @@ class Detector:
             if verdict:
                 parent = self._outage(cabinet, city, now, "lights")
                 cabinet.held.append(w.profile.device_id)
+        elif w.profile.kind == _METER and w.profile.asset_id is not None:
+            # a meter that lost its supply with its lights is part of the outage
+            cabinet = self._cabinet(w.profile.asset_id)
+            active = cabinet.incident is not None and cabinet.incident.active
+            if active or self._lights_dark(cabinet, city, now):
+                cabinet.code = w.profile.asset_code
+                parent = self._outage(cabinet, city, now, "lights")
+                cabinet.held.append(w.profile.device_id)
         if w.offline_at is not None:
             message = "its last will said offline"
         else:
@@ -758,6 +810,10 @@ class Detector:
     def _sunrise(self, w: _Watch, now: float) -> None:
         """Day burning judged at sunrise on what the light last said, if silent since."""
         if not w.lit or not w.profile.in_service or w.last_seen >= w.sunrise_due:
+            return
+        due = w.last_seen + w.interval
+        if now < due:  # a node that reports now and then may yet say it is off: wait for it
+            self._schedule(w.city, due + 1.0, _Due.SUNRISE, w)
             return
         if now - w.last_seen > _DARK_INTERVALS * w.interval:
             return  # silent: the silence rule speaks for it

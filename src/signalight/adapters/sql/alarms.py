@@ -52,7 +52,7 @@ __all__ = ["SqlAlarmStore"]
 _ACTIVE = tuple(str(s) for s in ACTIVE_STATES)
 _NOTE_MAX = 2000
 _MESSAGE_MAX = 1000
-_IN_CHUNK = 500  # ids per IN (...) list
+_IN_CHUNK = 5000  # ids per IN (...) list (SQLite allows 32,766 parameters)
 # The advisory lock that orders event writers on PostgreSQL ("SLALARMS" as a number).
 _EVENTS_LOCK: Final = 0x534C414C41524D53
 

@@ -575,6 +575,15 @@ class SqlTelemetryStore:
         with translated("count dead letters"), self._engine.connect() as conn:
             return {RejectReason(reason): count for reason, count in conn.execute(query).all()}
 
+    def heard_since(self, since: float) -> Iterator[tuple[int, float]]:
+        """Every device heard at ``since`` or later, with the time of its newest reading."""
+        query = select(device_states.c.device_id, device_states.c.observed_at).where(
+            device_states.c.observed_at >= since
+        )
+        with translated("read device states"), self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return ((int(device), float(at)) for device, at in rows)
+
     def prune(self, before: float) -> int:
         """Delete raw readings and dead letters older than ``before``; returns readings deleted."""
         deleted = 0
