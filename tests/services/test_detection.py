@@ -865,7 +865,7 @@ def test_the_steps_of_the_street_are_five_minutes() -> None:
 
 
 def test_a_restarted_detector_watches_devices_heard_before_it_started(db: SqlDatabase) -> None:
-    """N1 falls silent, then the detector restarts: seeded from the live state, it still judges N1."""
+    """N1 falls silent, the detector restarts: seeded from the live state, it still judges N1."""
     fleet = evening(db)
     heard = fleet.t - STEP  # the last round every device reported in
     fleet.nodes["N1"].silent = True
