@@ -50,6 +50,14 @@ class Container:
     @functools.cached_property
     def ingest(self) -> IngestService:
         """Device messages in: checked, stored, counted."""
+        return self._ingest(stores=True)
+
+    @functools.cached_property
+    def judging(self) -> IngestService:
+        """Ingest's checks without its store, for a process that only runs the fault rules."""
+        return self._ingest(stores=False)
+
+    def _ingest(self, *, stores: bool) -> IngestService:
         settings = self.settings
         limits = IngestLimits(
             max_bytes=settings.ingest_max_bytes,
@@ -63,7 +71,11 @@ class Container:
                 raise InvalidInputError(f"cannot read {settings.lorawan_file}: {exc}") from None
             routes = parse_routes(document)
         return IngestService(
-            self.db.telemetry, limits=limits, observer=self.metrics, lorawan_routes=routes
+            self.db.telemetry,
+            limits=limits,
+            observer=self.metrics,
+            lorawan_routes=routes,
+            stores=stores,
         )
 
     @functools.cached_property
@@ -118,17 +130,18 @@ class Container:
         detector.seed(self.db.telemetry.heard_since(since))  # silent since before the start
         return DetectionLoop(detector)
 
-    def watch_ingest(self) -> DetectionLoop | None:
-        """Start fault detection on what this process ingests, unless the settings say not to.
+    def watch_ingest(self, service: IngestService | None = None) -> DetectionLoop | None:
+        """Start fault detection on what ``service`` (this process's ingest) accepts.
 
         Returns:
-            The running loop (stop it on the way out), or None when detection is off.
+            The running loop (stop it on the way out), or None when the settings
+            turn detection off.
         """
         if not self.settings.detect:
             return None
         loop = self.detection
         loop.start()
-        self.ingest.listeners.append(loop.submit)
+        (service or self.ingest).listeners.append(loop.submit)
         return loop
 
     def close(self) -> None:

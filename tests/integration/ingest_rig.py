@@ -38,8 +38,13 @@ READINGS_PER_MESSAGE = 5
 AHEAD = 2000  # messages published and not yet acknowledged by the broker
 
 
-def start_broker(workdir: Path, workers: int = 1, share_group: str | None = None) -> Broker:
-    """The shipped broker config, with ingest accounts and a publisher for every device."""
+def start_broker(
+    workdir: Path, workers: int = 1, share_group: str | None = None, primed: int | None = None
+) -> Broker:
+    """The shipped broker config, with ingest accounts and a publisher for every device.
+
+    The first ``primed`` accounts (all by default) get their sessions made, in the group.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     broker = Broker(workdir)
     secrets = {**PASSWORDS}
@@ -50,7 +55,7 @@ def start_broker(workdir: Path, workers: int = 1, share_group: str | None = None
     # The publisher stands in for the whole fleet; devices' own ACL is tested elsewhere.
     broker.acl.write_text(mosquitto.acl_file(INGEST_USER, workers=workers, simulator=PUBLISHER))
     broker.start()
-    for worker in range(1, workers + 1):
+    for worker in range(1, (workers if primed is None else primed) + 1):
         prime_session(broker.port, share_group, ingest_username(INGEST_USER, worker))
     return broker
 
@@ -155,11 +160,12 @@ class IngestProcess:
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)
     worker: int = 1
+    command: str = "ingest"  # or "detect": the fault rules alone
 
     @property
     def log(self) -> Path:
         """What the process wrote."""
-        return self.workdir / f"ingest-{self.worker}.log"
+        return self.workdir / f"{self.command}-{self.worker}.log"
 
     def start(self) -> None:
         """Start it; it connects by itself and retries until the broker answers."""
@@ -176,7 +182,13 @@ class IngestProcess:
         self.starts += 1
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own script
-                [str(SIGNALIGHT), "ingest", "--metrics-port", "0", "--worker", str(self.worker)],
+                [
+                    str(SIGNALIGHT),
+                    self.command,
+                    *(["--metrics-port", "0"] if self.command == "ingest" else []),
+                    "--worker",
+                    str(self.worker),
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -15,8 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.domain.readings import RejectReason
-from signalight.domain.topics import Channel, device_topic
+from signalight.codecs.senml import encode_pack
+from signalight.domain.alarms import AlarmQuery, AlarmType
+from signalight.domain.assets import AssetKind, AssetRecord, LuminaireType
+from signalight.domain.readings import Reading, RejectReason
+from signalight.domain.topics import INGEST_USER, Channel, device_topic, ingest_username
 from tests.conftest import make_city
 from tests.integration.broker import Broker
 from tests.integration.ingest_rig import (
@@ -26,6 +29,7 @@ from tests.integration.ingest_rig import (
     Publisher,
     add_fleet,
     messages,
+    prime_session,
     start_broker,
     stored,
     wait_for,
@@ -261,4 +265,70 @@ def test_two_workers_share_the_load_and_store_each_message_once(
         publisher.close()
         for worker in workers:
             worker.stop()
+        broker.stop()
+
+
+def test_beside_shared_workers_detect_judges_every_message_once(
+    tmp_path: Path, sqlite_db: SqlDatabase
+) -> None:
+    """Two workers share the topics and judge nothing; `signalight detect` reads them all."""
+    group = "ingest-test"
+    broker = start_broker(tmp_path / "broker3", workers=3, share_group=group, primed=2)
+    prime_session(broker.port, None, ingest_username(INGEST_USER, 3))  # its own, not shared
+    city = make_city(sqlite_db)
+    uids = [f"L-{n}" for n in range(6)]
+    sqlite_db.assets.upsert_assets(
+        city.pk,
+        [
+            AssetRecord(
+                kind=AssetKind.STREETLIGHT,
+                code=f"SL-{uid}",
+                lat=5.38,
+                lon=100.4,
+                device=uid,
+                luminaire=LuminaireType.LED,
+                rated_watts=100.0,
+            )
+            for uid in uids
+        ],
+    )
+    url = sqlite_db.engine.url.render_as_string(hide_password=False)
+    env = {"SIGNALIGHT_MQTT_SHARE_GROUP": group}
+    workers = [IngestProcess(tmp_path, url, broker.port, env=env, worker=n) for n in (1, 2)]
+    judge = IngestProcess(tmp_path, url, broker.port, worker=3, command="detect")
+    publisher = Publisher(broker.port)
+    start = time.time() - 600
+    packs = []
+    for round_ in range(4):
+        at = start + 60 * round_
+        for n, uid in enumerate(uids):
+            power = 1.0 if n == 0 else 99.0  # L-0's lamp is out
+            readings = [
+                Reading(at, "on", bool_value=True),
+                Reading(at, "dim", 100.0),
+                Reading(at, "power", power),
+            ]
+            packs.append((device_topic(city.slug, uid, Channel.UP), encode_pack(uid, readings, at)))
+    try:
+        for process in (*workers, judge):
+            process.start()
+        publisher.publish(packs)
+        wait_for(sqlite_db, city, len(packs) * 3, workers[0], timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = sqlite_db.alarms.query_alarms(city.pk, AlarmQuery()).items
+            if found:
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # a second judge (a worker that should not judge) would show by now
+        found = sqlite_db.alarms.query_alarms(city.pk, AlarmQuery()).items
+        assert [(a.type, a.asset_code) for a in found] == [(AlarmType.LAMP_FAILURE, "SL-L-0")]
+        assert "fault detection is off in shared-subscription workers" in (
+            workers[0].log.read_text()
+        )
+        assert judge.alive()
+    finally:
+        publisher.close()
+        for process in (*workers, judge):
+            process.stop()
         broker.stop()

@@ -28,7 +28,9 @@ STATUS_EVERY_S = 60.0
 PRUNE_EVERY_S = 3600.0
 
 
-def mqtt_settings(container: Container, share_group: str | None, worker: int = 1) -> MqttSettings:
+def mqtt_settings(
+    container: Container, share_group: str | None, worker: int = 1, *, alone: bool = False
+) -> MqttSettings:
     """Where ingest connects and as whom, from the settings and the data directory.
 
     The password is SIGNALIGHT_MQTT_PASSWORD or, failing that, the secret
@@ -42,8 +44,8 @@ def mqtt_settings(container: Container, share_group: str | None, worker: int = 1
     if password is None and secret_file.exists():
         password = secret_file.read_text(encoding="utf-8").strip()
     username = ingest_username(settings.mqtt_username, worker)
-    group = share_group or settings.mqtt_share_group or None
-    if worker > 1 and group is None:
+    group = None if alone else share_group or settings.mqtt_share_group or None
+    if worker > 1 and group is None and not alone:
         raise InvalidInputError(
             "several workers share the topics through a group: set SIGNALIGHT_MQTT_SHARE_GROUP"
             f" (e.g. {SHARE_GROUP}) for every worker, the first one too"
@@ -125,6 +127,52 @@ def ingest(
         consumer.stop()
         if detection is not None:
             detection.stop()
+
+
+@friendly
+def detect(
+    worker: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="The ingest account N it signs in with (signalight-ingest-N): one no worker uses",
+        ),
+    ],
+) -> None:
+    """Run the fault rules on every device message, beside ingest workers that share the topics.
+
+    Workers of a shared subscription each see only part of a device's reports,
+    so they do not judge faults; this process reads every message through its
+    own persistent session (not shared), checks it as ingest does, stores
+    nothing but alarms. Give it an ingest account of its own: `signalight
+    device broker-files --ingest-workers 3` for two workers and this.
+    """
+    with opened() as container:
+        mqtt = mqtt_settings(container, None, worker, alone=True)
+        service = container.judging
+        settle_for_streaming()
+        detection = container.watch_ingest(service)
+        if detection is None:
+            raise InvalidInputError("SIGNALIGHT_DETECT is false: there is nothing to run")
+        consumer = MqttIngest(service, mqtt)
+        stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        console.print(
+            f"detect: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
+            f" as {mqtt.username}; alarms in {container.db.url}",
+            soft_wrap=True,
+        )
+        consumer.start()
+        while not stop.wait(1.0):
+            pass
+        consumer.stop()
+        detection.stop()
 
 
 def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:

@@ -145,8 +145,11 @@ class IngestService:
         limits: IngestLimits | None = None,
         observer: IngestObserver | None = None,
         lorawan_routes: Mapping[str, lorawan.ApplicationRoute] | None = None,
+        stores: bool = True,
     ) -> None:
         self.store = store
+        # False: check and hand on to the listeners, store nothing (a detection-only process)
+        self.stores = stores
         self.limits = limits or IngestLimits()
         self.observer: IngestObserver = observer or _NoObserver()
         self.directory = DeviceDirectory(store)
@@ -185,7 +188,7 @@ class IngestService:
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
         """Store one batch in one transaction; returns how many readings were new."""
         started = time.monotonic()
-        new = self.store.write(accepted, dead)
+        new = self.store.write(accepted, dead) if self.stores else 0
         finished = time.monotonic()
         oldest = min(
             [item.received_at for item in accepted] + [letter.received_at for letter in dead],
