@@ -881,3 +881,18 @@ def test_a_restarted_detector_watches_devices_heard_before_it_started(db: SqlDat
     fleet.idle(restarted + 3 * STEP + 60)
     silent = {alarm.asset_code for alarm in fleet.alarms(COMM)}
     assert "SL-1" in silent
+
+
+def test_statuses_stamped_on_receipt_do_not_move_a_replayed_clock(db: SqlDatabase) -> None:
+    """A replay's birth statuses carry the wall's time; the city's clock follows reports only."""
+    fleet = Fleet(db, start=local(15, 21))
+    fleet.wall.now = local(20, 12)  # replayed five days later
+    fleet.detector.observe([fleet.status(uid, "online", t=fleet.wall.now) for uid in fleet.nodes])
+    for _ in range(6):
+        fleet.detector.observe(fleet.batch())
+        fleet.detector.tick()
+        fleet.detector.flush()
+    assert fleet.summary() == []
+    clock = fleet.detector.clock(fleet.city.pk)
+    assert clock is not None
+    assert clock.timestamp() < local(15, 22)

@@ -351,7 +351,9 @@ class Detector:
         wall = self._wall()
         times: dict[int, list[float]] = {}
         for item in accepted:
-            times.setdefault(item.device.city_id, []).append(item.readings[-1].time)
+            last = item.readings[-1]
+            if last.name != "status":  # a status carries when it was received, not device time
+                times.setdefault(item.device.city_id, []).append(last.time)
         for city_id, seen in times.items():
             city = self._cities.get(city_id)
             if city is not None:
@@ -364,15 +366,15 @@ class Detector:
             if watch is not None:
                 self._message(watch, item.readings)
         self.messages += len(accepted)
-        for city_id in times:
+        for city_id in {item.device.city_id for item in accepted}:
             city = self._cities.get(city_id)
-            if city is not None:
+            if city is not None and city.stream > -math.inf:
                 self._run_due(city, city.now(wall))
 
     def _message(self, w: _Watch, readings: list[Reading]) -> None:
         first = readings[0]
         if first.name == "status":
-            self._status(w, first.string_value == "offline")
+            self._status(w, first.string_value == "offline", first.time)
             return
         t = first.time
         if readings[-1].time > t:  # a pack's readings share a time or run forward
@@ -392,13 +394,18 @@ class Detector:
         elif profile.kind == _METER:
             self._meter(w, values, t)
 
-    def _status(self, w: _Watch, offline: bool) -> None:
-        """The device's last will (or itself) said offline, or it said online again."""
+    def _status(self, w: _Watch, offline: bool, received: float) -> None:
+        """The device's last will (or itself) said offline, or it said online again.
+
+        A status carries no device time: it is placed on the city's clock
+        (its receipt time before the city's first report).
+        """
         if not offline:
             w.offline_at = None
             return
         city = w.city
-        w.offline_at = now = city.now(self._wall())
+        now = city.now(self._wall())
+        w.offline_at = now = received if now == -math.inf else now
         self._schedule(city, now + city.settings.offline_hold_s, _Due.SILENCE, w)
 
     def _uplink(self, w: _Watch, t: float) -> None:
