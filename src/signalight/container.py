@@ -125,13 +125,19 @@ class Container:
     def detection(self) -> DetectionLoop:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
         alarms = self.db.alarms
-        detector = Detector(alarms, alarms, self.db.cities)
-        since = time.time() - self.settings.ingest_max_past_days * 86_400.0
-        detector.seed(self.db.telemetry.heard_since(since))  # silent since before the start
-        return DetectionLoop(detector)
+        return DetectionLoop(Detector(alarms, alarms, self.db.cities))
 
-    def watch_ingest(self, service: IngestService | None = None) -> DetectionLoop | None:
+    def watch_ingest(
+        self, service: IngestService | None = None, *, every_device: bool = True
+    ) -> DetectionLoop | None:
         """Start fault detection on what ``service`` (this process's ingest) accepts.
+
+        Args:
+            service: The ingest whose accepted messages are judged (default: ``ingest``).
+            every_device: This process sees every device's messages, so it also
+                watches, from their live state, the devices heard before it started
+                (a device silent since is still judged). False for a process that
+                sees only some devices (``serve``, for HTTP ingest).
 
         Returns:
             The running loop (stop it on the way out), or None when the settings
@@ -140,6 +146,9 @@ class Container:
         if not self.settings.detect:
             return None
         loop = self.detection
+        if every_device:
+            since = time.time() - self.settings.ingest_max_past_days * 86_400.0
+            loop.detector.seed(self.db.telemetry.heard_since(since))
         loop.start()
         (service or self.ingest).listeners.append(loop.submit)
         return loop

@@ -76,7 +76,7 @@ def serve(
     """Serve the API and web pages (migrating the database first)."""
     settings = load_settings()
     with opened(settings) as container:
-        detection = container.watch_ingest()  # of what devices post over HTTP
+        detection = container.watch_ingest(every_device=False)  # what devices post over HTTP
         stop_notifier = notify.start_in_process(container)
         try:
             _serve(container, host or settings.host, port or settings.port)
