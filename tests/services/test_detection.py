@@ -168,7 +168,8 @@ def test_a_lamp_burning_at_midday_is_raised_on_one_report(db: SqlDatabase) -> No
     assert fleet.only(DAY_ON, "SL-1").cleared_at == local(16, 12, 10)
 
 
-def test_a_lamp_burning_just_after_sunrise_needs_two_reports(db: SqlDatabase) -> None:
+def test_a_lamp_burning_on_past_sunrise_is_raised_when_the_margin_ends(db: SqlDatabase) -> None:
+    """Lit at 07:45 (after sunrise, inside the margin) and still at 07:50: one report will do."""
     fleet = Fleet(db, start=local(16, 6))
     fleet.nodes["N1"].on = True  # its photocell never switches it off
     rise = daylight(16).sunrise  # 07:32:50; twilight until 07:47:50, 2 x margin until 08:02:50
@@ -176,6 +177,15 @@ def test_a_lamp_burning_just_after_sunrise_needs_two_reports(db: SqlDatabase) ->
     assert fleet.summary() == []  # by night and in twilight burning is right
     fleet.until(local(16, 7, 50))
     assert local(16, 7, 50) - rise < 2 * DetectionSettings().sun_margin_s
+    assert [a.raised_at for a in fleet.alarms(DAY_ON, "SL-1")] == [local(16, 7, 50)]
+
+
+def test_a_lamp_switched_on_just_after_the_margin_needs_two_reports(db: SqlDatabase) -> None:
+    """Off at sunrise as it should be, then on at 07:50: a first report alone proves nothing."""
+    fleet = Fleet(db, start=local(16, 6))
+    fleet.until(local(16, 7, 45))  # it switched off with the sun
+    fleet.nodes["N1"].on = True
+    fleet.until(local(16, 7, 50))
     assert fleet.summary() == []
     fleet.step()
     assert [a.raised_at for a in fleet.alarms(DAY_ON, "SL-1")] == [local(16, 7, 55)]

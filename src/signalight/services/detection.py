@@ -466,6 +466,7 @@ class Detector:
         ratio = power / expected if power is not None and expected else None
         # burning: switched on and drawing power; its changes by night are cycling's memory
         burning = lit and (ratio is None or warming or ratio >= s.lamp_low_ratio)
+        lit_before = w.last_lit
         self._track(w, t, lit=lit, burning=burning, night=sun is _Sun.NIGHT)
         quiet = not w.counters and not w.alarms  # a healthy light: only bad news matters
         if ratio is not None and lit:
@@ -474,7 +475,7 @@ class Detector:
             self._dark(w, values, t)
         if sun is _Sun.DAY:
             if lit or not quiet:
-                self._day_burning(w, values, t, lit=lit)
+                self._day_burning(w, values, t, lit=lit, lit_before=lit_before)
         elif sun is _Sun.NIGHT:
             self._night(w, values, t, lit=lit, quiet=quiet)
             if lit and dim_r is not None:
@@ -534,12 +535,19 @@ class Detector:
         ):
             self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values)
 
-    def _day_burning(self, w: _Watch, values: dict[str, Reading], t: float, *, lit: bool) -> None:
-        """Day burning: lit while the sun is up; well inside the day one report will do."""
+    def _day_burning(
+        self, w: _Watch, values: dict[str, Reading], t: float, *, lit: bool, lit_before: float
+    ) -> None:
+        """Day burning: lit while the sun is up.
+
+        One report is enough well inside the day, or when the light already
+        said it was lit after sunrise (in the margin, where that alone proved
+        nothing): it has burned past its photocell's tolerance.
+        """
         margin = w.city.settings.sun_margin_s
-        broad = w.rise + 2 * margin <= t < w.set - 2 * margin
+        sure = w.rise + 2 * margin <= t < w.set - 2 * margin or lit_before >= w.rise
         evidence = BAD if lit else GOOD
-        self._judge(w, AlarmType.LAMP_UNEXPECTED_ON, evidence, t, values, confirm=int(broad))
+        self._judge(w, AlarmType.LAMP_UNEXPECTED_ON, evidence, t, values, confirm=int(sure))
 
     def _night(
         self, w: _Watch, values: dict[str, Reading], t: float, *, lit: bool, quiet: bool
