@@ -89,6 +89,7 @@ from signalight.consumers.mqtt import (
 )
 from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind, LuminaireType
 from signalight.domain.cities import City
+from signalight.domain.topics import INGEST_USER
 from signalight.settings import Settings
 
 PG_URL = os.environ.get(
@@ -390,12 +391,15 @@ class Run:
     url: str = ""
     broker: Broker | None = None
     pool: list[Worker] = field(default_factory=list)
+    judged: bool = False  # beside shared workers, `signalight detect` on an account of its own
+    judge: Worker | None = None
 
     def __enter__(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.url = self.backend.fresh()
         users = worker_users(self.workers)
-        self.broker = Broker(self.workdir, users)
+        judge_user = f"{INGEST_USER}-{self.workers + 1}"
+        self.broker = Broker(self.workdir, [*users, judge_user] if self.judged else users)
         self.broker.start()
         group = SHARE_GROUP if self.workers > 1 else None
         filters = subscriptions(MqttSettings(share_group=group))
@@ -404,10 +408,16 @@ class Run:
         self.pool = [
             Worker(self.workdir, self.url, self.broker.port, user, group) for user in users
         ]
+        if self.judged:
+            alone = subscriptions(MqttSettings(share_group=None))
+            prime_session(self.broker.port, judge_user, alone, SESSION_EXPIRY_S, RECEIVE_MAXIMUM)
+            self.judge = Worker(
+                self.workdir, self.url, self.broker.port, judge_user, judge=self.workers + 1
+            )
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        for worker in self.pool:
+        for worker in [*self.pool, *([self.judge] if self.judge else [])]:
             worker.stop()
         if self.broker is not None and self.broker.process is not None:
             self.broker.process.kill()  # its store is of no further use
@@ -421,6 +431,8 @@ class Run:
 
     def start_workers(self) -> float:
         """Start every worker; the monotonic time the first one was ready."""
+        if self.judge is not None:
+            self.judge.start()  # it serves no /metrics: the workers' readiness is the run's
         for worker in self.pool:
             worker.start()
         return min(worker.wait_ready() for worker in self.pool)
@@ -430,10 +442,15 @@ class Run:
         groups = {"broker": [self.broker.pid], "bench/publisher": [os.getpid()]}
         for n, worker in enumerate(self.pool, start=1):
             groups[f"worker{n}"] = [worker.pid]
+        if self.judge is not None:
+            groups["detect"] = [self.judge.pid]
         return CpuMeter(groups, postgres=self.backend.postgres)
 
     def label(self) -> str:
-        return f"[{self.backend.name}, {self.workers} worker{'s' if self.workers > 1 else ''}]"
+        judged = " + detect" if self.judged else ""
+        return (
+            f"[{self.backend.name}, {self.workers} worker{'s' if self.workers > 1 else ''}{judged}]"
+        )
 
 
 def held_text(most: float) -> str:
@@ -855,6 +872,19 @@ def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
                         stored_rate >= THROUGHPUT_FLOOR,
                     )
                 if args.burst:
+                    # the configuration for the load: shared workers store, `detect` judges
+                    with Run(backend, workdir / "run", 2, judged=True) as run:
+                        pub_rate, stored_rate, kept_up = live(
+                            run, burst_chunks, args.seconds, live_rate
+                        )
+                        alarms = wait_alarms(backend, run.url, args.burst)
+                    summary.add(
+                        f"{backend.name} LIVE, 2 workers + detect, {alarms:,} lamp alarms",
+                        rate_text(stored_rate),
+                        f"published {rate_text(pub_rate)}" + ("" if kept_up else ", fell behind"),
+                        rate_text(THROUGHPUT_FLOOR),
+                        stored_rate >= THROUGHPUT_FLOOR and alarms >= args.burst,
+                    )
                     with Run(backend, workdir / "run", 1) as run:
                         pub_rate, stored_rate, kept_up = live(
                             run, burst_chunks, args.seconds, live_rate

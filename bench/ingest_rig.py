@@ -399,6 +399,7 @@ class Worker:
     share_group: str | None = None
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    judge: int = 0  # N > 0: `signalight detect --worker N` (the fault rules alone) instead
 
     @property
     def log(self) -> Path:
@@ -421,6 +422,9 @@ class Worker:
         command = [str(SIGNALIGHT), "ingest", "--metrics-port", str(self.metrics_port)]
         if self.share_group:
             command += ["--share-group", self.share_group]
+        if self.judge:
+            env["SIGNALIGHT_MQTT_USERNAME"] = INGEST_USER  # it signs in as INGEST_USER-N
+            command = [str(SIGNALIGHT), "detect", "--worker", str(self.judge)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own entry point
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
 
@@ -741,11 +742,11 @@ def test_the_loop_judges_submitted_batches_and_stores_them_when_stopped(
     fleet = evening(db)
     fleet.nodes["N1"].power = 2.0
     fleet.nodes["N2"].tilt = 40.0
-    loop = DetectionLoop(fleet.detector, tick_s=0.05, max_batches=2)
+    loop = DetectionLoop(fleet.detector, tick_s=0.05)
     loop.start()
     for _ in range(6):
         loop.submit(fleet.batch())
-    loop.submit([])  # nothing to judge: not queued
+    loop.submit([])  # nothing to judge
     loop.stop(timeout=10)
     assert loop.failures == 0
     assert fleet.summary() == [
@@ -754,6 +755,22 @@ def test_the_loop_judges_submitted_batches_and_stores_them_when_stopped(
     ]
     assert fleet.only(LAMP, "SL-1").observed_at == local(15, 22, 5)
     assert fleet.detector.stats().messages == 13 * 8 + 6 * 8  # evening() ran 13 steps
+
+
+def test_the_loop_judges_silence_on_its_own_clock_while_nothing_comes(
+    db: SqlDatabase,
+) -> None:
+    fleet = evening(db)
+    loop = DetectionLoop(fleet.detector, tick_s=0.02)
+    loop.start()
+    try:
+        fleet.wall.now += 4 * STEP  # twenty minutes, and not a word from anyone
+        deadline = monotonic() + 5.0
+        while not fleet.alarms(COMM) and monotonic() < deadline:
+            sleep(0.02)
+        assert {a.asset_code for a in fleet.alarms(COMM)} >= {"SL-1", "SL-2"}
+    finally:
+        loop.stop(timeout=10)
 
 
 # The settings and the power curves (domain/faults.py)
