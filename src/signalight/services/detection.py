@@ -52,9 +52,15 @@ _OK_FAULTS: Final = frozenset({"", "ok", "none"})
 _MAX_GAP: Final = 6 * 3600.0  # a longer gap is an outage, not the device's interval
 _DARK_INTERVALS: Final = 1.5  # a light this many intervals late counts as dark for an outage
 _SETTINGS_EVERY: Final = 60.0  # seconds between reloads of the cities' settings
-_GAPS: Final = 5
+_NEVER: Final = -math.inf
+_NO_DAY: Final = (_NEVER, _NEVER, 0.0, 0.0)
+# Shared empty containers of a watch that has written none yet; never written to.
+_NO_CHANGES: Final[list[float]] = []
+_NO_COUNTERS: Final[dict[AlarmType, int]] = {}
+_NO_ALARMS: Final[dict[AlarmType, Alarm]] = {}
 _SEED_CHUNK: Final = 5000
-_GAPS_TO_LEARN: Final = 3
+_DAYLIGHT_KEPT: Final = 200_000  # cell-days kept (a city spans a few hundred cells)
+_ODD_TO_LEARN: Final = 3
 
 
 class _Sun(IntEnum):
@@ -83,8 +89,26 @@ class _City:
         self.centre: Cell = (0, 0)
         self.stream = -math.inf  # the newest time the stream has vouched for
         self.wall = 0.0  # when it did, by the wall clock
-        self.due: list[tuple[float, int, int, int]] = []  # (when, seq, _Due, device id)
+        self.due: list[tuple[float, int, _Due]] = []  # (when, device id, what)
         self._span: tuple[float, float, float, bool] = (0.0, 0.0, 100.0, False)
+        self._cells: dict[Cell, Cell] = {}
+        self._daylight: dict[tuple[Cell, float], tuple[float, float, float, float]] = {}
+
+    def shared_cell(self, cell: Cell) -> Cell:
+        """One tuple per grid cell for all the watches in it."""
+        return self._cells.setdefault(cell, cell)
+
+    def daylight(self, cell: Cell, t: float) -> tuple[float, float, float, float]:
+        """The local day around ``t`` and its sunrise and sunset in ``cell``, for all its poles."""
+        day = self.days.at(t)
+        key = (cell, day.start)
+        found = self._daylight.get(key)
+        if found is None:
+            if len(self._daylight) > _DAYLIGHT_KEPT:
+                self._daylight.clear()
+            rise, set_ = self.sun.daylight(cell, day.day)
+            found = self._daylight[key] = (day.start, day.end, rise, set_)
+        return found
 
     def forget_schedule(self) -> None:
         """Drop the dimming answer kept over its span (the settings changed)."""
@@ -140,21 +164,18 @@ class _Watch:
         "changes",
         "city",
         "counters",
-        "day_end",
-        "day_start",
+        "day",
         "due",
-        "gaps",
         "interval",
         "last_lit",
         "last_seen",
         "lit",
+        "odd",
         "off_since",
         "offline_at",
         "on",
         "on_since",
         "profile",
-        "rise",
-        "set",
         "sunrise_due",
         "waited",
     )
@@ -163,27 +184,47 @@ class _Watch:
         self.profile = profile
         self.city = city
         self.cell: Cell = (
-            city.sun.cell(profile.lat, profile.lon)
+            city.shared_cell(city.sun.cell(profile.lat, profile.lon))
             if profile.lat is not None and profile.lon is not None
             else city.centre
         )
         self.interval = interval
-        self.gaps: list[float] = []  # the last few gaps between uplinks
-        self.last_seen = -math.inf  # the time of its newest uplink
+        self.odd = 0  # gaps in a row far from the interval (a missed report, an outage, a change)
+        self.last_seen = _NEVER  # the time of its newest uplink
         self.offline_at: float | None = None  # when its last will (or it) said offline
         self.on = False  # what it last said of its switch
         self.lit: bool | None = None  # whether it last burned (switched on and drawing power)
-        self.on_since = -math.inf
-        self.last_lit = -math.inf
+        self.on_since = _NEVER
+        self.last_lit = _NEVER
         self.off_since: float | None = None  # reports "off" at night since
-        self.changes: list[float] = []  # lit/dark changes at night, within the cycling window
-        self.counters: dict[AlarmType, int] = {}  # >0 bad streak, <0 good streak
-        self.alarms: dict[AlarmType, Alarm] = {}  # open (not closed) alarms
-        self.day_start = self.day_end = -math.inf
-        self.rise = self.set = 0.0
+        # The next three start as shared empty ones and get their own on the first
+        # write (see _own): a million healthy devices need none of them.
+        self.changes: list[float] = _NO_CHANGES  # lit/dark changes by night, in the window
+        self.counters: dict[AlarmType, int] = _NO_COUNTERS  # >0 bad streak, <0 good streak
+        self.alarms: dict[AlarmType, Alarm] = _NO_ALARMS  # open (not closed) alarms
+        self.day: tuple[float, float, float, float] = _NO_DAY  # start, end, sunrise, sunset
         self.due: float | None = None  # a pending silence check
-        self.sunrise_due = -math.inf
+        self.sunrise_due = _NEVER
         self.waited = False  # a silence check already waited once for the cabinet's meter
+
+    @property
+    def rise(self) -> float:
+        """Sunrise at the pole on the local day of its last report."""
+        return self.day[2]
+
+    @property
+    def set(self) -> float:
+        """Sunset at the pole on the local day of its last report."""
+        return self.day[3]
+
+    def own(self) -> None:
+        """Give the watch containers of its own before it writes to them."""
+        if self.alarms is _NO_ALARMS:
+            self.alarms = {}
+        if self.counters is _NO_COUNTERS:
+            self.counters = {}
+        if self.changes is _NO_CHANGES:
+            self.changes = []
 
 
 class _Cabinet:
@@ -243,7 +284,6 @@ class Detector:
         self._restored_held: dict[int, list[int]] = {}  # devices held, by incident id
         self._cleared: dict[int, tuple[Alarm, _Watch | _Cabinet | None]] = {}  # by id(alarm)
         self._changes: list[tuple[Alarm, EventKind, float]] = []
-        self._seq = 0
         self._settings_at = -math.inf
         self.messages = self.raised = self.held = self.cleared = 0
         self._load_cities()
@@ -292,7 +332,10 @@ class Detector:
                     continue
             interval = city.settings.default_interval_s.get(profile.kind, 300.0)
             watch = _Watch(profile, city, interval)
-            watch.alarms = self._restored.pop(profile.device_id, {})
+            restored = self._restored.pop(profile.device_id, None)
+            if restored:
+                watch.own()
+                watch.alarms.update(restored)
             for alarm in watch.alarms.values():
                 if alarm.state is AlarmState.CLEARED:
                     self._cleared[id(alarm)] = (alarm, watch)
@@ -411,13 +454,17 @@ class Detector:
         """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
         gap = t - w.last_seen
         if gap < _MAX_GAP:
-            # the median of the last gaps: a missed report or an outage does not move it
-            gaps = w.gaps
-            gaps.append(gap)
-            if len(gaps) > _GAPS:
-                del gaps[0]
-            if len(gaps) >= _GAPS_TO_LEARN:
-                w.interval = sorted(gaps)[len(gaps) // 2]
+            # a gap near the interval moves it a little; a missed report or an
+            # outage does not move it at all, unless such gaps keep coming
+            # (the device reports at another pace: take the newest)
+            interval = w.interval
+            if 0.5 * interval <= gap <= 1.5 * interval:
+                w.interval = interval + 0.2 * (gap - interval)
+                w.odd = 0
+            else:
+                w.odd += 1
+                if w.odd >= _ODD_TO_LEARN:
+                    w.interval, w.odd = gap, 0
         w.last_seen = t
         w.offline_at = None
         w.waited = False
@@ -430,11 +477,8 @@ class Detector:
     # Streetlights.
 
     def _sun(self, w: _Watch, t: float) -> _Sun:
-        if not w.day_start <= t < w.day_end:
-            city = w.city
-            day = city.days.at(t)
-            daylight = city.sun.daylight(w.cell, day.day)
-            w.day_start, w.day_end, w.rise, w.set = day.start, day.end, *daylight
+        if not w.day[0] <= t < w.day[1]:
+            w.day = w.city.daylight(w.cell, t)
         margin = w.city.settings.sun_margin_s
         if w.rise + margin <= t < w.set - margin:
             return _Sun.DAY
@@ -485,6 +529,7 @@ class Detector:
     def _track(w: _Watch, t: float, *, lit: bool, burning: bool, night: bool) -> None:
         """Keep the lit/dark changes by night (cycling) and how long it has said off (dark)."""
         if w.lit is not None and burning != w.lit and night:
+            w.own()
             w.changes.append(t)
         w.lit = burning
         if lit:
@@ -755,15 +800,14 @@ class Detector:
     # Timed checks.
 
     def _schedule(self, city: _City, when: float, kind: _Due, w: _Watch) -> None:
-        self._seq += 1
-        heapq.heappush(city.due, (when, self._seq, kind, w.profile.device_id))
+        heapq.heappush(city.due, (when, w.profile.device_id, kind))
         if kind is _Due.SILENCE:
             w.due = when if w.due is None else min(w.due, when)
 
     def _run_due(self, city: _City, now: float) -> None:
         due = city.due
         while due and due[0][0] <= now:
-            when, _, kind, device_id = heapq.heappop(due)
+            when, device_id, kind = heapq.heappop(due)
             w = self._watches.get(device_id)
             if w is None:
                 continue
@@ -876,6 +920,9 @@ class Detector:
         s = w.city.settings
         if evidence is BAD:
             streak = streak + 1 if streak > 0 else 1
+            if counters is _NO_COUNTERS:
+                w.own()
+                counters = w.counters
             counters[kind] = streak
             if streak >= (confirm or s.confirm_reports) and (alarm is None or not alarm.active):
                 message, detail = _describe(kind, values or {}, expected)
@@ -885,6 +932,8 @@ class Detector:
             counters.pop(kind, None)
             return
         streak = streak - 1 if streak < 0 else -1
+        w.own()
+        counters = w.counters
         counters[kind] = streak
         if clear_now or -streak >= s.clear_reports:
             counters.pop(kind, None)
@@ -913,6 +962,7 @@ class Detector:
             current=w.alarms.get(kind),
             parent=parent,
         )
+        w.own()
         w.alarms[kind] = alarm
 
     def _open(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
@@ -623,7 +624,7 @@ def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
         device_id=device_id,
         city_id=city_id,
         uid=uid,
-        kind=kind,
+        kind=sys.intern(kind),  # a handful of kinds, a million devices
         asset_id=asset_id,
         asset_code=code,
         in_service=status is None or status == AssetStatus.IN_SERVICE,

@@ -346,11 +346,13 @@ class SqlTelemetryStore:
     def devices(self) -> Iterator[DeviceRef]:
         """Every registered device of every city."""
         kinds = {kind.value: kind for kind in DeviceKind}
+        slugs: dict[str, str] = {}  # one string per city, not one per device
         with translated("list devices"), self._engine.connect() as conn:
             # Streamed: a million rows held at once would stay in the heap.
             rows = conn.execution_options(yield_per=10_000).execute(_device_select())
             for row in rows:
-                yield DeviceRef(row.id, row.city_id, row.slug, row.uid, kinds[row.kind])
+                slug = slugs.setdefault(row.slug, row.slug)
+                yield DeviceRef(row.id, row.city_id, slug, row.uid, kinds[row.kind])
 
     def find_device(self, city_slug: str, uid: str) -> DeviceRef | None:
         """One device by its city and id, or None."""
