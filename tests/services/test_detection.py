@@ -280,9 +280,9 @@ def test_a_lamp_that_goes_out_once_is_a_lamp_failure_not_cycling(db: SqlDatabase
 def test_a_lamp_out_since_22_05_is_a_lamp_failure_after_scheduled_off_s(db: SqlDatabase) -> None:
     fleet = evening(db)
     fleet.nodes["N2"].on = False  # 22:05
-    fleet.until(local(16, 0, 30))
-    # Off for scheduled_off_s (two hours) at 00:05, confirmed by the 00:10 report.
-    assert [a.raised_at for a in fleet.alarms(LAMP, "SL-2")] == [local(16, 0, 10)]
+    fleet.until(local(16, 2, 30))
+    # Off for scheduled_off_s (four hours) at 02:05, confirmed by the 02:10 report.
+    assert [a.raised_at for a in fleet.alarms(LAMP, "SL-2")] == [local(16, 2, 10)]
 
 
 # dimmingFailure

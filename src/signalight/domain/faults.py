@@ -121,7 +121,7 @@ class DetectionSettings:
     )
     sun_margin_s: float = 900.0  # around sunrise and sunset, on/off is not judged
     # reports "off" this long by night, never lit, not cycling: a lamp failure (it does not start)
-    scheduled_off_s: float = 7200.0
+    scheduled_off_s: float = 14_400.0
     cycling_window_s: float = 21_600.0  # six hours: a lamp whose flicker the reports alias
     cycling_changes: int = 3  # lit/dark changes within the window while it should burn
     dim_tolerance: float = 5.0  # percentage points
