@@ -18,7 +18,8 @@ from signalight.domain.notifications import RetryPolicy
 from signalight.ports import Clock
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
-from signalight.services.detection import DetectionLoop, Detector
+from signalight.services.detection import Detector
+from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.settings import Settings

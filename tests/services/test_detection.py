@@ -24,7 +24,7 @@ from signalight.domain.faults import (
     DetectionSettings,
     PowerCurve,
 )
-from signalight.services.detection import DetectionLoop
+from signalight.services.detection_loop import DetectionLoop
 from tests.services.detection_rig import CABINET_LIGHTS, STEP, Fleet, daylight, local
 
 RAISED, CLEARED, CLOSED = AlarmState.RAISED, AlarmState.CLEARED, AlarmState.CLOSED

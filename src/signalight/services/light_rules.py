@@ -1,0 +1,272 @@
+"""The streetlight rules: power against its curve, day burning, cycling, dimming, electrical."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from signalight.domain.alarms import Alarm, AlarmType, EventKind
+from signalight.domain.faults import HID, DeviceProfile, Evidence
+from signalight.services.fault_memory import (
+    BAD,
+    GOOD,
+    Cabinet,
+    CityState,
+    Due,
+    Sun,
+    Watch,
+    above,
+    below,
+)
+
+if TYPE_CHECKING:
+    from signalight.domain.alarms import AlarmEvent
+    from signalight.domain.readings import Reading
+
+__all__ = ["LightRules"]
+
+_OK_FAULTS: Final = frozenset({"", "ok", "none"})
+
+
+class LightRules:
+    """The rules of a streetlight node's report, mixed into the Detector."""
+
+    if TYPE_CHECKING:  # what the Detector that mixes these rules in provides
+        _watches: dict[int, Watch]
+        _cabinets: dict[int, Cabinet]
+        _changes: list[tuple[Alarm, EventKind, float]]
+        _wall: Callable[[], float]
+        raised: int
+
+        def _judge(
+            self,
+            w: Watch,
+            kind: AlarmType,
+            evidence: Evidence,
+            t: float,
+            values: dict[str, Reading] | None = None,
+            expected: float | None = None,
+            *,
+            clear_now: bool = False,
+            confirm: int = 0,
+        ) -> None: ...
+
+        def _raise(
+            self,
+            w: Watch,
+            kind: AlarmType,
+            t: float,
+            message: str,
+            detail: dict[str, Any],
+            *,
+            parent: Alarm | None = None,
+        ) -> None: ...
+
+        def _open(
+            self,
+            city: CityState,
+            kind: AlarmType,
+            t: float,
+            message: str,
+            detail: dict[str, Any],
+            *,
+            asset_id: int | None,
+            asset_code: str | None,
+            device: DeviceProfile | None,
+            current: Alarm | None,
+            parent: Alarm | None = None,
+        ) -> Alarm: ...
+
+        def _close_out(self, alarm: Alarm, w: Watch | Cabinet | None, t: float) -> None: ...
+
+        def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None: ...
+
+        def _watch_all(self, device_ids: Iterable[int]) -> None: ...
+
+        def _cabinet(self, asset_id: int) -> Cabinet: ...
+
+        def flush(self) -> list[AlarmEvent]:  # noqa: D102 - the Detector's
+            ...
+
+    def _sun(self, w: Watch, t: float) -> Sun:
+        if not w.day[0] <= t < w.day[1]:
+            w.day = w.city.daylight(w.cell, t)
+        margin = w.city.settings.sun_margin_s
+        if w.rise + margin <= t < w.set - margin:
+            return Sun.DAY
+        if t < w.rise - margin or t >= w.set + margin:
+            return Sun.NIGHT
+        return Sun.TWILIGHT
+
+    def _light(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+        s = w.city.settings
+        profile = w.profile
+        on, power_r, dim_r = values.get("on"), values.get("power"), values.get("dim")
+        power = power_r.value if power_r is not None else None
+        dim = dim_r.value if dim_r is not None and dim_r.value is not None else 100.0
+        curve = s.curve(profile.luminaire)
+        rated = profile.rated_watts
+        expected = rated * curve.share(dim) if rated else None
+        if on is not None and on.bool_value is not None:
+            lit = on.bool_value
+        elif power is not None and rated:
+            lit = power > 0.2 * rated * curve.share(0.0)  # a fifth of the floor
+        else:
+            return  # neither its switch nor its power: nothing to judge a light by
+        sun = self._sun(w, t)
+        if lit and not w.on:
+            w.on_since = t
+        w.on = lit
+        warming = profile.luminaire in HID and t - w.on_since < s.hid_warmup_s
+        ratio = power / expected if power is not None and expected else None
+        # burning: switched on and drawing power; its changes by night are cycling's memory
+        burning = lit and (ratio is None or warming or ratio >= s.lamp_low_ratio)
+        lit_before = w.last_lit
+        self._track(w, t, lit=lit, burning=burning, night=sun is Sun.NIGHT)
+        quiet = not w.counters and not w.alarms  # a healthy light: only bad news matters
+        if ratio is not None and lit:
+            self._power(w, values, t, ratio, expected, warming=warming, quiet=quiet)
+        elif not lit:
+            self._dark(w, values, t)
+        if sun is Sun.DAY:
+            if lit or not quiet:
+                self._day_burning(w, values, t, lit=lit, lit_before=lit_before)
+        elif sun is Sun.NIGHT:
+            self._night(w, values, t, lit=lit, quiet=quiet)
+            if lit and dim_r is not None:
+                self._dimming(w, values, t, dim)
+        self._electrical(w, values, t, lit=lit, dim=dim, quiet=quiet)
+
+    @staticmethod
+    def _track(w: Watch, t: float, *, lit: bool, burning: bool, night: bool) -> None:
+        """Keep the lit/dark changes by night (cycling) and how long it has said off (dark)."""
+        if w.lit is not None and burning != w.lit and night:
+            w.own()
+            w.changes.append(t)
+        w.lit = burning
+        if lit:
+            w.last_lit = t
+            w.off_since = None
+        elif night and w.off_since is None:
+            w.off_since = t
+        changes = w.changes
+        window = w.city.settings.cycling_window_s
+        while changes and changes[0] < t - window:
+            del changes[0]
+
+    def _power(
+        self,
+        w: Watch,
+        values: dict[str, Reading],
+        t: float,
+        ratio: float,
+        expected: float | None,
+        *,
+        warming: bool,
+        quiet: bool,
+    ) -> None:
+        """Lamp failure and high power: power against the curve at the reported dim level."""
+        s = w.city.settings
+        if warming:  # an HID lamp warming up draws less, but never next to nothing
+            if ratio < s.lamp_dead_ratio:
+                self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values, expected, confirm=1)
+            return
+        lamp = below(ratio, s.lamp_low_ratio, s.lamp_ok_ratio)
+        if lamp is BAD or not quiet:
+            dead = 1 if ratio < s.lamp_dead_ratio else 0  # out beyond doubt: one report
+            self._judge(w, AlarmType.LAMP_FAILURE, lamp, t, values, expected, confirm=dead)
+        high = above(ratio, s.power_high_ratio, s.power_ok_ratio)
+        if high is BAD or not quiet:
+            self._judge(w, AlarmType.HIGH_POWER, high, t, values, expected)
+
+    def _dark(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+        """Lamp failure of a light that says it is off all night long (and is not cycling)."""
+        s = w.city.settings
+        if (
+            w.off_since is not None
+            and t - w.off_since >= s.scheduled_off_s
+            and t - w.last_lit >= s.scheduled_off_s
+            and len(w.changes) <= 1  # it went out once; cycling goes out and back
+            and AlarmType.CYCLING_FAILURE not in w.alarms
+        ):
+            self._judge(w, AlarmType.LAMP_FAILURE, BAD, t, values)
+
+    def _day_burning(
+        self, w: Watch, values: dict[str, Reading], t: float, *, lit: bool, lit_before: float
+    ) -> None:
+        """Day burning: lit while the sun is up.
+
+        One report is enough well inside the day, or when the light already
+        said it was lit after sunrise (in the margin, where that alone proved
+        nothing): it has burned past its photocell's tolerance.
+        """
+        margin = w.city.settings.sun_margin_s
+        sure = w.rise + 2 * margin <= t < w.set - 2 * margin or lit_before >= w.rise
+        evidence = BAD if lit else GOOD
+        self._judge(w, AlarmType.LAMP_UNEXPECTED_ON, evidence, t, values, confirm=int(sure))
+
+    def _night(
+        self, w: Watch, values: dict[str, Reading], t: float, *, lit: bool, quiet: bool
+    ) -> None:
+        """Cycling by night, and a look at sunrise for a light that burns."""
+        s = w.city.settings
+        if lit and w.sunrise_due < t:  # judged again at sunrise, whether it reports or not
+            tomorrow = 86_400.0 if t >= w.set else 0.0
+            w.sunrise_due = w.rise + tomorrow + s.sun_margin_s
+            self._schedule(w.city, w.sunrise_due + 1.0, Due.SUNRISE, w)
+        if len(w.changes) >= s.cycling_changes:
+            self._judge(w, AlarmType.CYCLING_FAILURE, BAD, t, values)
+        elif not quiet and not w.changes and lit:
+            self._judge(w, AlarmType.CYCLING_FAILURE, GOOD, t, values)
+
+    def _dimming(self, w: Watch, values: dict[str, Reading], t: float, dim: float) -> None:
+        """dimmingFailure: lit by night at another level than the schedule's."""
+        s = w.city.settings
+        scheduled, near = w.city.scheduled_dim(t)
+        if near:
+            return  # a dimming step: nodes' clocks differ by minutes
+        evidence = BAD if abs(dim - scheduled) > s.dim_tolerance else GOOD
+        alarm = w.alarms.get(AlarmType.DIMMING_FAILURE)
+        if evidence is GOOD and alarm is not None:
+            stuck = alarm.detail.get("dim")
+            if isinstance(stuck, int | float) and abs(stuck - scheduled) <= s.dim_tolerance:
+                return  # stuck where the schedule happens to be: says nothing
+        if evidence is BAD or w.counters or w.alarms:
+            self._judge(w, AlarmType.DIMMING_FAILURE, evidence, t, values, scheduled)
+
+    def _electrical(
+        self,
+        w: Watch,
+        values: dict[str, Reading],
+        t: float,
+        *,
+        lit: bool,
+        dim: float,
+        quiet: bool,
+    ) -> None:
+        """Voltage, power factor, tilt and the node's own diagnosis."""
+        s = w.city.settings
+        judge = self._judge
+        volts = values.get("voltage")
+        if volts is not None and volts.value is not None and volts.value > s.mains_lost_v:
+            high = above(volts.value, s.voltage_high, s.voltage_high_clear)
+            if high is BAD or not quiet:
+                judge(w, AlarmType.HIGH_VOLTAGE, high, t, values)
+            low = below(volts.value, s.voltage_low, s.voltage_low_clear)
+            if low is BAD or not quiet:
+                judge(w, AlarmType.LOW_VOLTAGE, low, t, values)
+        pf = values.get("pf")
+        if lit and dim >= s.pf_min_dim and pf is not None and pf.value is not None:
+            low_pf = below(pf.value, s.pf_low, s.pf_ok)
+            if low_pf is BAD or not quiet:
+                judge(w, AlarmType.LOW_POWER_FACTOR, low_pf, t, values)
+        tilt = values.get("tilt")
+        if tilt is not None and tilt.value is not None:
+            leaning = above(abs(tilt.value), s.tilt_max_deg, s.tilt_ok_deg)
+            if leaning is BAD or not quiet:
+                judge(w, AlarmType.ORIENTATION_CHANGED, leaning, t, values)
+        fault = values.get("fault")
+        if fault is not None and fault.string_value is not None:
+            own = GOOD if fault.string_value.strip().lower() in _OK_FAULTS else BAD
+            if own is BAD or not quiet:
+                judge(w, AlarmType.NODE_FAULT, own, t, values)

@@ -1,0 +1,310 @@
+"""The rules of cabinets and silence: outage incidents, held alarms, communication loss, sunrise."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from signalight.domain.alarms import Alarm, AlarmType, EventKind
+from signalight.domain.faults import DeviceProfile, Evidence
+from signalight.services.alarm_text import figures
+from signalight.services.fault_memory import (
+    DARK_INTERVALS,
+    LIGHT_NODE,
+    METER,
+    Cabinet,
+    CityState,
+    Due,
+    Sun,
+    Watch,
+    above,
+    below,
+)
+
+if TYPE_CHECKING:
+    from signalight.domain.alarms import AlarmEvent
+    from signalight.domain.readings import Reading
+
+__all__ = ["OutageRules"]
+
+log = logging.getLogger(__name__)
+
+
+class OutageRules:
+    """Cabinets' meters and outages, and the rules of silence, mixed into the Detector."""
+
+    if TYPE_CHECKING:  # what the Detector that mixes these rules in provides
+        _watches: dict[int, Watch]
+        _cabinets: dict[int, Cabinet]
+        _changes: list[tuple[Alarm, EventKind, float]]
+        _wall: Callable[[], float]
+        raised: int
+
+        def _judge(
+            self,
+            w: Watch,
+            kind: AlarmType,
+            evidence: Evidence,
+            t: float,
+            values: dict[str, Reading] | None = None,
+            expected: float | None = None,
+            *,
+            clear_now: bool = False,
+            confirm: int = 0,
+        ) -> None: ...
+
+        def _raise(
+            self,
+            w: Watch,
+            kind: AlarmType,
+            t: float,
+            message: str,
+            detail: dict[str, Any],
+            *,
+            parent: Alarm | None = None,
+        ) -> None: ...
+
+        def _open(
+            self,
+            city: CityState,
+            kind: AlarmType,
+            t: float,
+            message: str,
+            detail: dict[str, Any],
+            *,
+            asset_id: int | None,
+            asset_code: str | None,
+            device: DeviceProfile | None,
+            current: Alarm | None,
+            parent: Alarm | None = None,
+        ) -> Alarm: ...
+
+        def _close_out(self, alarm: Alarm, w: Watch | Cabinet | None, t: float) -> None: ...
+
+        def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None: ...
+
+        def _watch_all(self, device_ids: Iterable[int]) -> None: ...
+
+        def _cabinet(self, asset_id: int) -> Cabinet: ...
+
+        def flush(self) -> list[AlarmEvent]:  # noqa: D102 - the Detector's
+            ...
+
+        def _sun(self, w: Watch, t: float) -> Sun: ...
+
+    def _meter(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+        """A cabinet's meter: mains lost is an outage incident; phases out of band an alarm."""
+        s = w.city.settings
+        mains = values.get("mains")
+        phases = [
+            r.value
+            for name, r in values.items()
+            if name.startswith("voltage") and r.value is not None
+        ]
+        lost = (mains is not None and mains.bool_value is False) or (
+            bool(phases) and max(phases) < s.mains_lost_v
+        )
+        if mains is None and not phases:
+            return
+        if w.profile.asset_id is not None:
+            cabinet = self._cabinet(w.profile.asset_id)
+            cabinet.code = w.profile.asset_code
+            if lost:
+                self._outage(cabinet, w.city, t, "meter", values)
+            elif cabinet.incident is not None and cabinet.incident.active:
+                self._recovered(cabinet, w.city, t)
+        if not lost and phases:  # a phase lost while others hold is low voltage
+            self._judge(
+                w,
+                AlarmType.HIGH_VOLTAGE,
+                above(max(phases), s.voltage_high, s.voltage_high_clear),
+                t,
+                values,
+            )
+            self._judge(
+                w,
+                AlarmType.LOW_VOLTAGE,
+                below(min(phases), s.voltage_low, s.voltage_low_clear),
+                t,
+                values,
+            )
+
+    def _outage(
+        self,
+        cabinet: Cabinet,
+        city: CityState,
+        t: float,
+        source: str,
+        values: dict[str, Reading] | None = None,
+    ) -> Alarm:
+        incident = cabinet.incident
+        if incident is not None and incident.active:
+            if source == "meter" and cabinet.source != "meter":
+                cabinet.source = "meter"
+                incident.detail["source"] = "meter"
+            return incident
+        detail: dict[str, Any] = {"source": source, "lights": len(cabinet.lights)}
+        if values:
+            detail |= figures(values)
+        message = (
+            "the cabinet meter reports mains lost"
+            if source == "meter"
+            else "most lights of the cabinet went dark together"
+        )
+        cabinet.source = source
+        cabinet.incident = self._open(
+            city,
+            AlarmType.SUPPLY_LOSS,
+            t,
+            message,
+            detail,
+            asset_id=cabinet.asset_id,
+            asset_code=cabinet.code,
+            device=None,
+            current=incident,
+        )
+        try:
+            self.flush()  # the incident's id, for the alarms held under it
+        except Exception:  # the store is away: flush() sets the held alarms' parent later
+            log.exception("storing an outage incident failed; it is kept for the next flush")
+        return cabinet.incident
+
+    def _recovered(self, cabinet: Cabinet, city: CityState, t: float) -> None:
+        incident = cabinet.incident
+        if incident is None or not incident.active:
+            return
+        self._close_out(incident, cabinet, t)
+        release_at = t + max(city.settings.offline_hold_s, 0.0)
+        self._watch_all(cabinet.held)  # a light held since before a restart has no watch yet
+        for device_id in cabinet.held:
+            w = self._watches.get(device_id)
+            if w is not None:
+                self._schedule(city, release_at + DARK_INTERVALS * w.interval, Due.RELEASE, w)
+
+    def _lights_back(self, cabinet: Cabinet, city: CityState, t: float) -> None:
+        """End an outage that the lights showed once most of them report again."""
+        incident = cabinet.incident
+        if incident is None or not incident.active or cabinet.source != "lights":
+            return
+        seen = [self._watches[d] for d in cabinet.lights if d in self._watches]
+        dark = sum(
+            1
+            for lw in seen
+            if lw.offline_at is not None or t - lw.last_seen > DARK_INTERVALS * lw.interval
+        )
+        if dark < 0.5 * city.settings.outage_share * len(seen):
+            self._recovered(cabinet, city, t)
+
+    def _outage_verdict(
+        self, cabinet: Cabinet, city: CityState, w: Watch, now: float
+    ) -> bool | None:
+        """Whether the cabinet is in outage (True), is not (False), or its meter will say (None)."""
+        s = city.settings
+        if cabinet.incident is not None and cabinet.incident.active:
+            return True
+        meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
+        dark_since = w.offline_at if w.offline_at is not None else w.last_seen + w.interval
+        if meter is not None and meter.last_seen >= dark_since:
+            return False  # the meter has spoken since the light went dark, and saw mains
+        if self._lights_dark(cabinet, city, now):
+            return True
+        if (
+            meter is not None
+            and now - meter.last_seen < s.silent_intervals * meter.interval
+            and not w.waited
+        ):
+            return None
+        return False
+
+    def _lights_dark(self, cabinet: Cabinet, city: CityState, now: float) -> bool:
+        """Whether most of the cabinet's lights that ever spoke are dark together."""
+        s = city.settings
+        seen = [self._watches[d] for d in cabinet.lights if d in self._watches]
+        seen = [lw for lw in seen if lw.last_seen > -math.inf]
+        if len(seen) < s.outage_min_lights:
+            return False
+        dark = sum(
+            1
+            for lw in seen
+            if lw.offline_at is not None or now - lw.last_seen > DARK_INTERVALS * lw.interval
+        )
+        return dark >= s.outage_share * len(seen)
+
+    def _silence(self, city: CityState, w: Watch, now: float) -> None:
+        """Communication failure: silent past its intervals, or offline by its last will."""
+        s = city.settings
+        limit = s.silent_intervals * w.interval
+        comm = w.alarms.get(AlarmType.COMMUNICATION_FAILURE)
+        offline = w.offline_at is not None and now - w.offline_at >= s.offline_hold_s
+        if (comm is not None and comm.active) or not w.profile.in_service:
+            return
+        if not offline and now - w.last_seen < limit:
+            if w.due is None and w.last_seen > -math.inf:
+                self._schedule(city, w.last_seen + limit, Due.SILENCE, w)
+            return
+        parent: Alarm | None = None
+        if w.profile.kind == LIGHT_NODE and w.profile.cabinet_id is not None:
+            cabinet = self._cabinet(w.profile.cabinet_id)
+            verdict = self._outage_verdict(cabinet, city, w, now)
+            if verdict is None:  # its cabinet's meter will tell within the interval
+                w.waited = True
+                meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
+                meter = meter or w
+                self._schedule(city, meter.last_seen + 1.2 * meter.interval, Due.SILENCE, w)
+                return
+            if verdict:
+                parent = self._outage(cabinet, city, now, "lights")
+                cabinet.held.append(w.profile.device_id)
+        elif w.profile.kind == METER and w.profile.asset_id is not None:
+            # a meter that lost its supply with its lights is part of the outage
+            cabinet = self._cabinet(w.profile.asset_id)
+            active = cabinet.incident is not None and cabinet.incident.active
+            if active or self._lights_dark(cabinet, city, now):
+                cabinet.code = w.profile.asset_code
+                parent = self._outage(cabinet, city, now, "lights")
+                cabinet.held.append(w.profile.device_id)
+        if w.offline_at is not None:
+            message = "its last will said offline"
+        else:
+            silent, every = (now - w.last_seen) / 60, w.interval / 60
+            message = f"no uplink for {silent:.0f} min (it reports every {every:.0f} min)"
+        detail = {
+            "last_seen": w.last_seen,
+            "interval_s": round(w.interval, 1),
+            "offline_at": w.offline_at,
+        }
+        self._raise(w, AlarmType.COMMUNICATION_FAILURE, now, message, detail, parent=parent)
+
+    def _sunrise(self, w: Watch, now: float) -> None:
+        """Day burning judged at sunrise on what the light last said, if silent since."""
+        if not w.lit or not w.profile.in_service or w.last_seen >= w.sunrise_due:
+            return
+        due = w.last_seen + w.interval
+        if now < due:  # a node that reports now and then may yet say it is off: wait for it
+            self._schedule(w.city, due + 1.0, Due.SUNRISE, w)
+            return
+        if now - w.last_seen > DARK_INTERVALS * w.interval:
+            return  # silent: the silence rule speaks for it
+        if self._sun(w, now) is not Sun.DAY:
+            return
+        alarm = w.alarms.get(AlarmType.LAMP_UNEXPECTED_ON)
+        if alarm is None or not alarm.active:
+            self._raise(
+                w,
+                AlarmType.LAMP_UNEXPECTED_ON,
+                now,
+                "it said it was on before sunrise and has not said otherwise since",
+                {"on_since": w.on_since},
+            )
+
+    def _release(self, w: Watch, now: float) -> None:
+        comm = w.alarms.get(AlarmType.COMMUNICATION_FAILURE)
+        if comm is None or not comm.held or not comm.active:
+            return
+        comm.held = False
+        comm.raised_at = now
+        comm.updated_at = now
+        self._changes.append((comm, EventKind.RELEASED, now))
+        self.raised += 1
