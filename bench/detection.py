@@ -72,7 +72,7 @@ class Run:
         )
         self.ingest = IngestService(self.db.telemetry)
         alarms = self.db.alarms
-        self.detector = Detector(alarms, alarms, self.db.cities)
+        self.detector = Detector(alarms, self.db.fleet, self.db.cities)
         self.check_s = self.detect_s = self.store_s = 0.0
         self.messages = 0
 

@@ -23,6 +23,7 @@ from ingest_rig import device_topic, pack, readings_in
 from signalight.adapters.sql.alarms import SqlAlarmStore
 from signalight.adapters.sql.cities import SqlCityRepository
 from signalight.adapters.sql.engine import make_engine
+from signalight.adapters.sql.fleet import SqlFleetInventory
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
 from signalight.services.detection import Detector
 from signalight.services.ingest import IngestService, Message
@@ -66,7 +67,7 @@ def main() -> None:
     started = time.perf_counter()
     service = IngestService(store)
     alarms = SqlAlarmStore(engine)
-    detector = Detector(alarms, alarms, SqlCityRepository(engine))
+    detector = Detector(alarms, SqlFleetInventory(engine), SqlCityRepository(engine))
     service.listeners.append(detector.observe)  # the fault rules, as `signalight ingest` runs them
     load_s = time.perf_counter() - started
     gc.collect()

@@ -126,7 +126,7 @@ class Container:
     def detection(self) -> DetectionLoop:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
         alarms = self.db.alarms
-        return DetectionLoop(Detector(alarms, alarms, self.db.cities))
+        return DetectionLoop(Detector(alarms, self.db.fleet, self.db.cities))
 
     def watch_ingest(
         self, service: IngestService | None = None, *, every_device: bool = True

@@ -122,7 +122,7 @@ class Fleet:
 
     def new_detector(self) -> Detector:
         """A detector over the fleet's database and wall clock, as after a restart."""
-        return Detector(self.db.alarms, self.db.alarms, self.db.cities, wall=self.wall)
+        return Detector(self.db.alarms, self.db.fleet, self.db.cities, wall=self.wall)
 
     def restart(self) -> None:
         """Replace the detector with a new one on the same database."""

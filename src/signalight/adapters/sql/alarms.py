@@ -1,4 +1,4 @@
-"""Alarms, their events and cities' detection settings in SQL; the inventory as rules see it.
+"""Alarms, their events and cities' detection settings in SQL.
 
 Every change of state is an UPDATE guarded by the state it expects, and
 every change writes its event in the same transaction: the events are the
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
@@ -32,7 +31,6 @@ from signalight.adapters.sql.tables import (
     alarms,
     assets,
     detection_settings,
-    devices,
 )
 from signalight.domain.alarms import (
     ACTIVE_STATES,
@@ -44,22 +42,20 @@ from signalight.domain.alarms import (
     EventKind,
     Severity,
 )
-from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType, Page
+from signalight.domain.assets import Page
 from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from signalight.domain.faults import DeviceProfile
 
 __all__ = ["SqlAlarmStore"]
 
 _ACTIVE = tuple(str(s) for s in ACTIVE_STATES)
 _NOTE_MAX = 2000
 _MESSAGE_MAX = 1000
-_IN_CHUNK = 5000  # ids per IN (...) list (SQLite allows 32,766 parameters)
 # The advisory lock that orders event writers on PostgreSQL ("SLALARMS" as a number).
 _EVENTS_LOCK: Final = 0x534C414C41524D53
 
 
 class SqlAlarmStore:
-    """Implements ``AlarmStore`` and ``FleetInventory`` over one engine."""
+    """Implements ``AlarmStore`` over one engine."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -330,60 +326,6 @@ class SqlAlarmStore:
                 )
             )
 
-    # The inventory as the rules see it.
-
-    def profiles(self, device_ids: Collection[int]) -> list[DeviceProfile]:
-        """The devices' profiles."""
-        ids = sorted(set(device_ids))
-        found: list[DeviceProfile] = []
-        statement = select(
-            devices.c.id,
-            devices.c.city_id,
-            devices.c.uid,
-            devices.c.kind,
-            assets.c.id,
-            assets.c.code,
-            assets.c.status,
-            assets.c.cabinet_id,
-            assets.c.luminaire,
-            assets.c.rated_watts,
-            assets.c.lat,
-            assets.c.lon,
-        ).select_from(devices.outerjoin(assets, assets.c.id == devices.c.asset_id))
-        with translated("read device profiles"), self._engine.connect() as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
-                rows = conn.execute(
-                    statement.where(devices.c.id.in_(ids[start : start + _IN_CHUNK]))
-                )
-                found += [_profile(row) for row in rows]
-        return found
-
-    def cabinet_lights(self, cabinet_ids: Collection[int]) -> dict[int, list[int]]:
-        """The device ids of the lights each cabinet powers."""
-        ids = sorted(set(cabinet_ids))
-        out: dict[int, list[int]] = {cabinet: [] for cabinet in ids}
-        statement = (
-            select(assets.c.cabinet_id, devices.c.id)
-            .join(devices, devices.c.asset_id == assets.c.id)
-            .where(assets.c.kind == AssetKind.STREETLIGHT)
-        )
-        with translated("read cabinet lights"), self._engine.connect() as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
-                for cabinet, device in conn.execute(
-                    statement.where(assets.c.cabinet_id.in_(chunk))
-                ):
-                    out[int(cabinet)].append(int(device))
-        return out
-
-    def cabinet_device(self, cabinet_id: int) -> int | None:
-        """The device bound to a cabinet, if any."""
-        with translated("read cabinet device"), self._engine.connect() as conn:
-            found = conn.execute(
-                select(devices.c.id).where(devices.c.asset_id == cabinet_id)
-            ).scalar()
-            return None if found is None else int(found)
-
 
 def _filters(city_id: int, query: AlarmQuery) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [alarms.c.city_id == city_id]
@@ -613,24 +555,4 @@ def _event_of(row: Any) -> AlarmEvent:  # noqa: ANN401 - a result row
         state=AlarmState(m["state"]),
         actor=m["actor"],
         note=m["note"],
-    )
-
-
-def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
-    (device_id, city_id, uid, kind, asset_id, code, status, cabinet, luminaire, watts, lat, lon) = (
-        row
-    )
-    return DeviceProfile(
-        device_id=device_id,
-        city_id=city_id,
-        uid=uid,
-        kind=sys.intern(kind),  # a handful of kinds, a million devices
-        asset_id=asset_id,
-        asset_code=code,
-        in_service=status is None or status == AssetStatus.IN_SERVICE,
-        cabinet_id=cabinet,
-        luminaire=LuminaireType(luminaire) if luminaire else None,
-        rated_watts=watts,
-        lat=lat,
-        lon=lon,
     )

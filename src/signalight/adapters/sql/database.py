@@ -13,6 +13,7 @@ from signalight.adapters.sql.cities import SqlCityRepository
 from signalight.adapters.sql.credentials import SqlDeviceCredentialStore
 from signalight.adapters.sql.engine import describe, make_engine
 from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.fleet import SqlFleetInventory
 from signalight.adapters.sql.imports import SqlImportLog
 from signalight.adapters.sql.notifications import SqlNotificationStore
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
@@ -33,6 +34,7 @@ class SqlDatabase:
         self.credentials = SqlDeviceCredentialStore(engine)
         self.telemetry = SqlTelemetryStore(engine)
         self.alarms = SqlAlarmStore(engine)
+        self.fleet = SqlFleetInventory(engine)
         self.notifications = SqlNotificationStore(engine)
 
     @classmethod

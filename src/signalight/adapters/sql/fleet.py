@@ -1,0 +1,97 @@
+"""The inventory as the fault rules see it: each device with its asset, each cabinet's lights."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection
+from typing import Any, Final
+
+from sqlalchemy import Engine, select
+
+from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.tables import assets, devices
+from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType
+from signalight.domain.faults import DeviceProfile
+
+__all__ = ["SqlFleetInventory"]
+
+_IN_CHUNK: Final = 5000  # ids per IN (...) list (SQLite allows 32,766 parameters)
+
+
+class SqlFleetInventory:
+    """Implements ``FleetInventory`` over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def profiles(self, device_ids: Collection[int]) -> list[DeviceProfile]:
+        """The devices' profiles."""
+        ids = sorted(set(device_ids))
+        found: list[DeviceProfile] = []
+        statement = select(
+            devices.c.id,
+            devices.c.city_id,
+            devices.c.uid,
+            devices.c.kind,
+            assets.c.id,
+            assets.c.code,
+            assets.c.status,
+            assets.c.cabinet_id,
+            assets.c.luminaire,
+            assets.c.rated_watts,
+            assets.c.lat,
+            assets.c.lon,
+        ).select_from(devices.outerjoin(assets, assets.c.id == devices.c.asset_id))
+        with translated("read device profiles"), self._engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                rows = conn.execute(
+                    statement.where(devices.c.id.in_(ids[start : start + _IN_CHUNK]))
+                )
+                found += [_profile(row) for row in rows]
+        return found
+
+    def cabinet_lights(self, cabinet_ids: Collection[int]) -> dict[int, list[int]]:
+        """The device ids of the lights each cabinet powers."""
+        ids = sorted(set(cabinet_ids))
+        out: dict[int, list[int]] = {cabinet: [] for cabinet in ids}
+        statement = (
+            select(assets.c.cabinet_id, devices.c.id)
+            .join(devices, devices.c.asset_id == assets.c.id)
+            .where(assets.c.kind == AssetKind.STREETLIGHT)
+        )
+        with translated("read cabinet lights"), self._engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                for cabinet, device in conn.execute(
+                    statement.where(assets.c.cabinet_id.in_(chunk))
+                ):
+                    out[int(cabinet)].append(int(device))
+        return out
+
+    def cabinet_device(self, cabinet_id: int) -> int | None:
+        """The device bound to a cabinet, if any."""
+        with translated("read cabinet device"), self._engine.connect() as conn:
+            found = conn.execute(
+                select(devices.c.id).where(devices.c.asset_id == cabinet_id)
+            ).scalar()
+            return None if found is None else int(found)
+
+
+def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
+    (device_id, city_id, uid, kind, asset_id, code, status, cabinet, luminaire, watts, lat, lon) = (
+        row
+    )
+    return DeviceProfile(
+        device_id=device_id,
+        city_id=city_id,
+        uid=uid,
+        kind=sys.intern(kind),  # a handful of kinds, a million devices
+        asset_id=asset_id,
+        asset_code=code,
+        in_service=status is None or status == AssetStatus.IN_SERVICE,
+        cabinet_id=cabinet,
+        luminaire=LuminaireType(luminaire) if luminaire else None,
+        rated_watts=watts,
+        lat=lat,
+        lon=lon,
+    )
