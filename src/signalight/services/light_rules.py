@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from signalight.domain.alarms import Alarm, AlarmType, EventKind
-from signalight.domain.faults import HID, DeviceProfile, Evidence
+from signalight.domain.alarms import AlarmType
+from signalight.domain.faults import HID
 from signalight.services.fault_memory import (
     BAD,
     GOOD,
-    Cabinet,
-    CityState,
     Due,
     Sun,
     Watch,
     above,
     below,
 )
+from signalight.services.rule_host import RuleHost
 
 if TYPE_CHECKING:
-    from signalight.domain.alarms import AlarmEvent
     from signalight.domain.readings import Reading
 
 __all__ = ["LightRules"]
@@ -28,65 +25,8 @@ __all__ = ["LightRules"]
 _OK_FAULTS: Final = frozenset({"", "ok", "none"})
 
 
-class LightRules:
+class LightRules(RuleHost):
     """The rules of a streetlight node's report, mixed into the Detector."""
-
-    if TYPE_CHECKING:  # what the Detector that mixes these rules in provides
-        _watches: dict[int, Watch]
-        _cabinets: dict[int, Cabinet]
-        _changes: list[tuple[Alarm, EventKind, float]]
-        _wall: Callable[[], float]
-        raised: int
-
-        def _judge(
-            self,
-            w: Watch,
-            kind: AlarmType,
-            evidence: Evidence,
-            t: float,
-            values: dict[str, Reading] | None = None,
-            expected: float | None = None,
-            *,
-            clear_now: bool = False,
-            confirm: int = 0,
-        ) -> None: ...
-
-        def _raise(
-            self,
-            w: Watch,
-            kind: AlarmType,
-            t: float,
-            message: str,
-            detail: dict[str, Any],
-            *,
-            parent: Alarm | None = None,
-        ) -> None: ...
-
-        def _open(
-            self,
-            city: CityState,
-            kind: AlarmType,
-            t: float,
-            message: str,
-            detail: dict[str, Any],
-            *,
-            asset_id: int | None,
-            asset_code: str | None,
-            device: DeviceProfile | None,
-            current: Alarm | None,
-            parent: Alarm | None = None,
-        ) -> Alarm: ...
-
-        def _close_out(self, alarm: Alarm, w: Watch | Cabinet | None, t: float) -> None: ...
-
-        def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None: ...
-
-        def _watch_all(self, device_ids: Iterable[int]) -> None: ...
-
-        def _cabinet(self, asset_id: int) -> Cabinet: ...
-
-        def flush(self) -> list[AlarmEvent]:  # noqa: D102 - the Detector's
-            ...
 
     def _sun(self, w: Watch, t: float) -> Sun:
         if not w.day[0] <= t < w.day[1]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from signalight.domain.alarms import Alarm, AlarmType, EventKind
-from signalight.domain.faults import DeviceProfile, Evidence
 from signalight.services.alarm_text import figures
 from signalight.services.fault_memory import (
     DARK_INTERVALS,
@@ -22,9 +20,9 @@ from signalight.services.fault_memory import (
     above,
     below,
 )
+from signalight.services.rule_host import RuleHost
 
 if TYPE_CHECKING:
-    from signalight.domain.alarms import AlarmEvent
     from signalight.domain.readings import Reading
 
 __all__ = ["OutageRules"]
@@ -32,67 +30,8 @@ __all__ = ["OutageRules"]
 log = logging.getLogger(__name__)
 
 
-class OutageRules:
+class OutageRules(RuleHost):
     """Cabinets' meters and outages, and the rules of silence, mixed into the Detector."""
-
-    if TYPE_CHECKING:  # what the Detector that mixes these rules in provides
-        _watches: dict[int, Watch]
-        _cabinets: dict[int, Cabinet]
-        _changes: list[tuple[Alarm, EventKind, float]]
-        _wall: Callable[[], float]
-        raised: int
-
-        def _judge(
-            self,
-            w: Watch,
-            kind: AlarmType,
-            evidence: Evidence,
-            t: float,
-            values: dict[str, Reading] | None = None,
-            expected: float | None = None,
-            *,
-            clear_now: bool = False,
-            confirm: int = 0,
-        ) -> None: ...
-
-        def _raise(
-            self,
-            w: Watch,
-            kind: AlarmType,
-            t: float,
-            message: str,
-            detail: dict[str, Any],
-            *,
-            parent: Alarm | None = None,
-        ) -> None: ...
-
-        def _open(
-            self,
-            city: CityState,
-            kind: AlarmType,
-            t: float,
-            message: str,
-            detail: dict[str, Any],
-            *,
-            asset_id: int | None,
-            asset_code: str | None,
-            device: DeviceProfile | None,
-            current: Alarm | None,
-            parent: Alarm | None = None,
-        ) -> Alarm: ...
-
-        def _close_out(self, alarm: Alarm, w: Watch | Cabinet | None, t: float) -> None: ...
-
-        def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None: ...
-
-        def _watch_all(self, device_ids: Iterable[int]) -> None: ...
-
-        def _cabinet(self, asset_id: int) -> Cabinet: ...
-
-        def flush(self) -> list[AlarmEvent]:  # noqa: D102 - the Detector's
-            ...
-
-        def _sun(self, w: Watch, t: float) -> Sun: ...
 
     def _meter(self, w: Watch, values: dict[str, Reading], t: float) -> None:
         """A cabinet's meter: mains lost is an outage incident; phases out of band an alarm."""
