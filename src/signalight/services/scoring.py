@@ -21,7 +21,6 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState, AlarmType
@@ -366,11 +365,6 @@ def _alarms_in_outage(
             1 for alarm in found for begin, finish in spans if begin <= alarm.raised_at < finish
         )
     return count
-
-
-def as_epoch(moment: datetime) -> float:
-    """A ground-truth time as epoch seconds."""
-    return moment.timestamp()
 
 
 def sites_of(assets: Iterable[Asset]) -> dict[str, FaultSite]:

@@ -366,11 +366,7 @@ _SYNCED: Final = (
 
 def _insert(conn: Connection, alarm: Alarm, *, held: bool, at: float) -> AlarmEvent:
     """Store ``alarm`` as a new alarm and its first event; sets its id."""
-    alarm.state = AlarmState.RAISED
-    alarm.held = held
-    alarm.updated_at = max(alarm.updated_at, at)
-    alarm.id = conn.execute(insert(alarms).values(_row(alarm)).returning(alarms.c.id)).scalar_one()
-    return _event(conn, alarm, EventKind.HELD if held else EventKind.RAISED, at)
+    return _insert_many(conn, [(alarm, held, at)])[0]
 
 
 def _insert_many(conn: Connection, run: Sequence[tuple[Alarm, bool, float]]) -> list[AlarmEvent]:
