@@ -3,17 +3,20 @@
 An inventory import writes 100,000 rows at once. SQLAlchemy's executemany
 spends most of its time building a parameter dict per row; here rows are
 tuples of plain values, sent with PostgreSQL's COPY or with SQLite's
-executemany, in the caller's transaction. Values are converted the way the
-SQLAlchemy column types would store them, so reads through SQLAlchemy see
-the same thing either way (tests/adapters check that).
+multi-row VALUES (:func:`sqlite_values`), in the caller's transaction.
+Values are converted the way the SQLAlchemy column types would store them,
+so reads through SQLAlchemy see the same thing either way (tests/adapters
+check that).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from itertools import chain
+from typing import Any, Final
 
 from sqlalchemy import JSON, Connection, Date, DateTime, Table
 from sqlalchemy.types import TypeEngine
@@ -21,6 +24,9 @@ from sqlalchemy.types import TypeEngine
 from signalight.adapters.sql.tables import UTCDateTime
 
 Row = tuple[Any, ...]
+
+# SQLite's default since 3.32; the library's own limit is asked too.
+_SQLITE_VARIABLES: Final = 32_766
 
 
 Convert = Callable[[Any], Any]
@@ -40,11 +46,50 @@ def insert_rows(
             for row in prepared:
                 copy.write_row(row)
         return
-    marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608 (names are ours)
-        prepared,
-    )
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)  # noqa: S101 - the dialect says so
+    sqlite_values(driver, f"INSERT INTO {table.name} ({names}) VALUES", prepared)
+
+
+def sqlite_values(
+    driver: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+) -> int:
+    """Run ``{head} (?, ...), (?, ...) ... {tail}`` over ``rows``, as many rows a statement as fit.
+
+    SQLite's ``executemany`` steps once per row, and Python's sqlite3 lets go
+    of the interpreter lock around every step: with another thread busy (ingest
+    reads MQTT while it writes), each row then waits to get the lock back, up
+    to the switch interval (5 ms). One statement per few thousand rows takes
+    the lock back a few times a batch, and binds a fifth faster.
+
+    Returns the rows changed (``rowcount`` summed over the statements).
+    """
+    if not rows:
+        return 0
+    width = len(rows[0])
+    limit = _variable_limit(driver)
+    per = max(1, limit // width)
+    one = "(" + ", ".join("?" * width) + ")"
+    full = ""  # the statement for ``per`` rows, made once a call
+    changed = 0
+    cursor = driver.cursor()
+    try:
+        for start in range(0, len(rows), per):
+            part = rows[start : start + per]
+            if len(part) == per:
+                full = full or f"{head} {', '.join([one] * per)} {tail}"
+                statement = full
+            else:
+                statement = f"{head} {', '.join([one] * len(part))} {tail}"
+            cursor.execute(statement, list(chain.from_iterable(part)))
+            changed += cursor.rowcount
+    finally:
+        cursor.close()
+    return changed
+
+
+def _variable_limit(driver: sqlite3.Connection) -> int:
+    return min(_SQLITE_VARIABLES, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def update_rows(

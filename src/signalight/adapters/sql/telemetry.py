@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -23,8 +24,8 @@ from typing import Any, Final
 import orjson
 import psycopg
 from sqlalchemy import Connection, Engine, and_, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
 
+from signalight.adapters.sql.bulk import sqlite_values
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import (
     cities,
@@ -159,18 +160,14 @@ _SQLITE_STORED_STATES: Final = (
     "SELECT device_id, last_seen, observed_at, state_values FROM device_states"
     " WHERE device_id IN (SELECT value FROM json_each(?))"
 )
-_SQLITE_INSERT_NEW: Final = (
-    f"INSERT INTO readings ({_READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+# The SQLite statements that take a batch's rows are written up to VALUES;
+# ``sqlite_values`` adds as many rows a statement as fit.
+_SQLITE_INSERT_NEW: Final = f"INSERT INTO readings ({_READING_COLUMNS}) VALUES"
+_SQLITE_ADD_HOURS: Final = f"INSERT INTO reading_hours ({_HOUR_COLUMNS}) VALUES"
+_SQLITE_ADD_HOURS_TAIL: Final = (
+    f"ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}"
 )
-_SQLITE_ADD_HOURS: Final = f"""
-    INSERT INTO reading_hours ({_HOUR_COLUMNS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}
-"""  # noqa: S608 - column names are ours
-_SQLITE_STAGE: Final = (
-    f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_SQLITE_STAGE: Final = f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS}) VALUES"
 _SQLITE_DROP_KNOWN: Final = (
     "DELETE FROM staged_readings WHERE EXISTS (SELECT 1 FROM readings AS r"
     " WHERE r.device_id = staged_readings.device_id AND r.time = staged_readings.time"
@@ -185,9 +182,10 @@ _PG_COPY_STATES: Final = (
 )
 # The batch's states are merged with the stored ones already (``merge_stored``,
 # under SQLite's write lock), so they replace them whole.
-_SQLITE_STATES: Final = """
-    INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
-    VALUES (?, ?, ?, ?, ?)
+_SQLITE_STATES: Final = (
+    "INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values) VALUES"
+)
+_SQLITE_STATES_TAIL: Final = """
     ON CONFLICT (device_id) DO UPDATE SET
         state_values = excluded.state_values,
         observed_at = excluded.observed_at,
@@ -406,35 +404,37 @@ class SqlTelemetryStore:
     def _write_sqlite(
         self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]
     ) -> int:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)  # noqa: S101 - the dialect says so
         new = 0
         if rows:
             # Nearly always every reading is new: straight in, the rollups
             # summed here. A redelivery (or a device's own duplicate) breaks
             # the key: undo, and go through the staging table, which leaves
             # out what is stored already.
-            conn.exec_driver_sql("SAVEPOINT new_readings")
+            driver.execute("SAVEPOINT new_readings")
             try:
-                conn.exec_driver_sql(_SQLITE_INSERT_NEW, rows)
-            except IntegrityError:
-                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT new_readings")
-                conn.exec_driver_sql("RELEASE SAVEPOINT new_readings")
-                new = self._write_sqlite_some_known(conn, rows)
+                sqlite_values(driver, _SQLITE_INSERT_NEW, rows)
+            except sqlite3.IntegrityError:
+                driver.execute("ROLLBACK TO SAVEPOINT new_readings")
+                driver.execute("RELEASE SAVEPOINT new_readings")
+                new = self._write_sqlite_some_known(driver, rows)
             else:
-                conn.exec_driver_sql("RELEASE SAVEPOINT new_readings")
-                conn.exec_driver_sql(_SQLITE_ADD_HOURS, hour_rows(rows))
+                driver.execute("RELEASE SAVEPOINT new_readings")
+                sqlite_values(driver, _SQLITE_ADD_HOURS, hour_rows(rows), _SQLITE_ADD_HOURS_TAIL)
                 new = len(rows)
         if states:
-            conn.exec_driver_sql(_SQLITE_STATES, states)
+            sqlite_values(driver, _SQLITE_STATES, states, _SQLITE_STATES_TAIL)
         return new
 
     @staticmethod
-    def _write_sqlite_some_known(conn: Connection, rows: list[ReadingRow]) -> int:
-        conn.exec_driver_sql(_SQLITE_STAGING)
-        conn.exec_driver_sql(_SQLITE_STAGE, rows)
-        conn.exec_driver_sql(_SQLITE_DROP_KNOWN)
-        new = conn.exec_driver_sql(_SQLITE_INSERT).rowcount
-        conn.exec_driver_sql(_SQLITE_HOURS)
-        conn.exec_driver_sql("DELETE FROM staged_readings")
+    def _write_sqlite_some_known(driver: sqlite3.Connection, rows: list[ReadingRow]) -> int:
+        driver.execute(_SQLITE_STAGING)
+        sqlite_values(driver, _SQLITE_STAGE, rows)
+        driver.execute(_SQLITE_DROP_KNOWN)
+        new = driver.execute(_SQLITE_INSERT).rowcount
+        driver.execute(_SQLITE_HOURS)
+        driver.execute("DELETE FROM staged_readings")
         return int(new)
 
     def _write_pg(self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]) -> int:
