@@ -156,9 +156,11 @@ _PG_WRITE: Final = f"""
 """  # noqa: S608 - column names are ours
 _PG_WRITE_NEW: Final = _PG_WRITE.format(conflict="")
 _PG_WRITE_SOME_KNOWN: Final = _PG_WRITE.format(conflict="ON CONFLICT DO NOTHING")
+# The stored values of a batch's devices as one JSON object, {"device id": values}:
+# one row, so one step, and the values' JSON text is pasted, not parsed.
 _SQLITE_STORED_STATES: Final = (
-    "SELECT device_id, last_seen, observed_at, state_values FROM device_states"
-    " WHERE device_id IN (SELECT value FROM json_each(?))"
+    "SELECT '{' || group_concat('\"' || device_id || '\":' || state_values) || '}'"
+    " FROM device_states WHERE device_id IN (SELECT value FROM json_each(?))"
 )
 # The SQLite statements that take a batch's rows are written up to VALUES;
 # ``sqlite_values`` adds as many rows a statement as fit.
@@ -188,23 +190,31 @@ _SQLITE_STATES: Final = (
 _SQLITE_STATES_TAIL: Final = """
     ON CONFLICT (device_id) DO UPDATE SET
         state_values = excluded.state_values,
-        observed_at = excluded.observed_at,
-        last_seen = excluded.last_seen
+        observed_at = max(device_states.observed_at, excluded.observed_at),
+        last_seen = max(device_states.last_seen, excluded.last_seen)
 """
 # Per name, the newer of the stored and the batch's value (each a [time, value] pair).
+# Nearly always every value of the batch is newer than all that is stored
+# (observed_at is the newest stored time): then jsonb's || is that merge, at a
+# quarter less of the server's time than joining the two name by name.
 _PG_STATES: Final = """
     INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
     SELECT device_id, city_id, last_seen, observed_at, state_values FROM staged_states
     ON CONFLICT (device_id) DO UPDATE SET
-        state_values = (
-            SELECT jsonb_object_agg(name, CASE
-                WHEN old.pair IS NULL THEN new.pair
-                WHEN new.pair IS NULL THEN old.pair
-                WHEN (new.pair ->> 0)::float8 >= (old.pair ->> 0)::float8 THEN new.pair
-                ELSE old.pair END)
-            FROM jsonb_each(excluded.state_values) AS new (name, pair)
-            FULL JOIN jsonb_each(device_states.state_values) AS old (name, pair) USING (name)
-        ),
+        state_values = CASE
+            WHEN device_states.observed_at <= (
+                SELECT min((pair ->> 0)::float8)
+                FROM jsonb_each(excluded.state_values) AS new (name, pair)
+            ) THEN device_states.state_values || excluded.state_values
+            ELSE (
+                SELECT jsonb_object_agg(name, CASE
+                    WHEN old.pair IS NULL THEN new.pair
+                    WHEN new.pair IS NULL THEN old.pair
+                    WHEN (new.pair ->> 0)::float8 >= (old.pair ->> 0)::float8 THEN new.pair
+                    ELSE old.pair END)
+                FROM jsonb_each(excluded.state_values) AS new (name, pair)
+                FULL JOIN jsonb_each(device_states.state_values) AS old (name, pair) USING (name)
+            ) END,
         observed_at = GREATEST(device_states.observed_at, excluded.observed_at),
         last_seen = GREATEST(device_states.last_seen, excluded.last_seen)
 """
@@ -259,22 +269,20 @@ def batch_states(accepted: Sequence[Accepted]) -> dict[int, StateEntry]:
     return merged
 
 
-def merge_stored(merged: dict[int, StateEntry], stored: Iterable[Any]) -> None:
-    """Fold the stored states into the batch's: per name, the newer value stays.
+def merge_stored(merged: dict[int, StateEntry], stored: Iterable[tuple[int, Any]]) -> None:
+    """Fold the stored values into the batch's: per name, the newer value stays.
 
     Per name, not per message: a node that says ``online`` on reconnecting
     and then empties its buffer of older readings must still show each
-    name's newest value.
+    name's newest value. (The times of the state itself, last seen and
+    observed at, take the later of the two in the upsert.)
     """
-    for device_id, last_seen, observed_at, values in stored:
-        entry = merged[device_id]
-        mine = entry[3]
+    for device_id, values in stored:
+        mine = merged[device_id][3]
         for name, (time, value) in values.items():
             held = mine.get(name)
             if held is None or time > held[0]:
                 mine[name] = (time, value)
-        entry[1] = max(entry[1], last_seen)
-        entry[2] = max(entry[2], observed_at)
 
 
 def state_rows(merged: dict[int, StateEntry]) -> list[StateRow]:
@@ -390,16 +398,17 @@ class SqlTelemetryStore:
         return new
 
     @staticmethod
-    def _stored_states(conn: Connection, device_ids: list[int]) -> Iterator[Any]:
-        """The stored states of these devices (SQLite; its write lock is held already).
+    def _stored_states(conn: Connection, device_ids: list[int]) -> Iterator[tuple[int, Any]]:
+        """The stored values of these devices (SQLite; its write lock is held already).
 
-        The values come as JSON text and are parsed here with orjson, the
-        project's JSON library, rather than by SQLAlchemy's JSON type.
+        One row of JSON for the whole batch, parsed with orjson: a row a
+        device would be a step a device, each letting go of the interpreter
+        lock and waiting to take it back.
         """
-        result = conn.exec_driver_sql(_SQLITE_STORED_STATES, (orjson.dumps(device_ids),))
-        loads = orjson.loads
-        for device_id, last_seen, observed_at, values in result:
-            yield device_id, last_seen, observed_at, loads(values)
+        found = conn.exec_driver_sql(_SQLITE_STORED_STATES, (orjson.dumps(device_ids),)).scalar()
+        if found is None:  # none of them has a state yet
+            return iter(())
+        return ((int(device_id), values) for device_id, values in orjson.loads(found).items())
 
     def _write_sqlite(
         self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]
