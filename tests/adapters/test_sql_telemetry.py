@@ -195,7 +195,7 @@ def test_a_devices_last_message_shows_in_the_inventory(database: SqlDatabase, ci
 def test_a_batch_of_many_statements_is_stored_whole_with_a_duplicate_in_its_last(
     database: SqlDatabase, city: City
 ) -> None:
-    """10,000 readings take three multi-row statements on SQLite; the fallback keeps them all."""
+    """10,000 readings take several multi-row statements on SQLite; the fallback keeps them all."""
     store, device = database.telemetry, node(database, city)
     batch = [pack(device, T0 + i, 100.0, 1000.0 + i) for i in range(2500)]
     assert store.write(batch[-1:], []) == 4  # stored already: its copy is in the last statement

@@ -923,3 +923,12 @@ def test_statuses_stamped_on_receipt_do_not_move_a_replayed_clock(db: SqlDatabas
     clock = fleet.detector.clock(fleet.city.pk)
     assert clock is not None
     assert clock.timestamp() < local(15, 22)
+
+
+def test_a_watch_holds_ingests_string_of_the_device_id_not_a_copy(db: SqlDatabase) -> None:
+    """A million devices' ids are held once (bench/ingest.py's memory run measures the saving)."""
+    fleet = Fleet(db, start=local(15, 21))
+    fleet.step()
+    watches = fleet.detector._watches  # what is shared is the point here
+    for node in fleet.nodes.values():
+        assert watches[node.ref.id].profile.uid is node.ref.uid

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from signalight.domain.alarms import Alarm, AlarmEvent, AlarmType, EventKind
     from signalight.domain.faults import DeviceProfile, Evidence
     from signalight.domain.readings import Reading
+    from signalight.domain.telemetry import DeviceRef
     from signalight.services.fault_memory import Cabinet, CityState, Due, Sun, Watch
 
 __all__ = ["RuleHost"]
@@ -67,7 +68,9 @@ class RuleHost:
 
         def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None: ...
 
-        def _watch_all(self, device_ids: Iterable[int]) -> None: ...
+        def _watch_all(
+            self, device_ids: Iterable[int], refs: Mapping[int, DeviceRef] | None = None
+        ) -> None: ...
 
         def _cabinet(self, asset_id: int) -> Cabinet: ...
 

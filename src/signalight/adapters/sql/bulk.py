@@ -11,6 +11,7 @@ check that).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -25,8 +26,9 @@ from signalight.adapters.sql.tables import UTCDateTime
 
 Row = tuple[Any, ...]
 
-# SQLite's default since 3.32; the library's own limit is asked too.
-_SQLITE_VARIABLES: Final = 32_766
+# Values bound in one statement at most (SQLite allows 32,766 since 3.32):
+# 8,192 make four statements of a 2,000-message batch of readings.
+_PARAMETERS: Final = 8_192
 
 
 Convert = Callable[[Any], Any]
@@ -54,42 +56,50 @@ def insert_rows(
 def sqlite_values(
     driver: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
 ) -> int:
-    """Run ``{head} (?, ...), (?, ...) ... {tail}`` over ``rows``, as many rows a statement as fit.
+    """Run ``{head} (?, ...), (?, ...) ... {tail}`` over ``rows``, many rows a statement.
 
     SQLite's ``executemany`` steps once per row, and Python's sqlite3 lets go
     of the interpreter lock around every step: with another thread busy (ingest
     reads MQTT while it writes), each row then waits to get the lock back, up
-    to the switch interval (5 ms). One statement per few thousand rows takes
+    to the switch interval (5 ms). One statement per thousand rows or so takes
     the lock back a few times a batch, and binds a fifth faster.
+
+    Statements take up to ``_PARAMETERS`` values, then halves of that down to
+    one row: a handful of statement shapes, so the connection's statement
+    cache (each prepared statement holds a slot per parameter) stays small
+    whatever the batch sizes.
 
     Returns the rows changed (``rowcount`` summed over the statements).
     """
     if not rows:
         return 0
     width = len(rows[0])
-    limit = _variable_limit(driver)
-    per = max(1, limit // width)
-    one = "(" + ", ".join("?" * width) + ")"
-    full = ""  # the statement for ``per`` rows, made once a call
+    size = max(1, min(_PARAMETERS, _variable_limit(driver)) // width)
     changed = 0
+    start, left = 0, len(rows)
     cursor = driver.cursor()
     try:
-        for start in range(0, len(rows), per):
-            part = rows[start : start + per]
-            if len(part) == per:
-                full = full or f"{head} {', '.join([one] * per)} {tail}"
-                statement = full
-            else:
-                statement = f"{head} {', '.join([one] * len(part))} {tail}"
-            cursor.execute(statement, list(chain.from_iterable(part)))
-            changed += cursor.rowcount
+        while left:
+            while size > left:
+                size //= 2
+            statement = _statement(head, tail, width, size)
+            while left >= size:
+                cursor.execute(statement, list(chain.from_iterable(rows[start : start + size])))
+                changed += cursor.rowcount
+                start, left = start + size, left - size
     finally:
         cursor.close()
     return changed
 
 
+@functools.lru_cache(maxsize=256)
+def _statement(head: str, tail: str, width: int, rows: int) -> str:
+    one = "(" + ", ".join("?" * width) + ")"
+    return f"{head} {', '.join([one] * rows)} {tail}"
+
+
 def _variable_limit(driver: sqlite3.Connection) -> int:
-    return min(_SQLITE_VARIABLES, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def update_rows(
