@@ -268,6 +268,12 @@ def test_two_workers_share_the_load_and_store_each_message_once(
         broker.stop()
 
 
+def night_longitude(at: float) -> float:
+    """A longitude where ``at`` falls near local solar midnight."""
+    hours = (at % 86_400.0) / 3600.0
+    return (-15.0 * hours + 180.0) % 360.0 - 180.0
+
+
 def test_beside_shared_workers_detect_judges_every_message_once(
     tmp_path: Path, sqlite_db: SqlDatabase
 ) -> None:
@@ -277,6 +283,10 @@ def test_beside_shared_workers_detect_judges_every_message_once(
     prime_session(broker.port, None, ingest_username(INGEST_USER, 3))  # its own, not shared
     city = make_city(sqlite_db)
     uids = [f"L-{n}" for n in range(6)]
+    start = time.time() - 600
+    # Lights where it is night at the reports' times, undimmed: only L-0's lamp is a
+    # fault, whatever the hour the test runs at (no day burning, no dimming schedule).
+    sqlite_db.alarms.set_detection_overrides(city.pk, {"night_dim": 100}, start)
     sqlite_db.assets.upsert_assets(
         city.pk,
         [
@@ -284,7 +294,7 @@ def test_beside_shared_workers_detect_judges_every_message_once(
                 kind=AssetKind.STREETLIGHT,
                 code=f"SL-{uid}",
                 lat=5.38,
-                lon=100.4,
+                lon=night_longitude(start),
                 device=uid,
                 luminaire=LuminaireType.LED,
                 rated_watts=100.0,
@@ -297,7 +307,6 @@ def test_beside_shared_workers_detect_judges_every_message_once(
     workers = [IngestProcess(tmp_path, url, broker.port, env=env, worker=n) for n in (1, 2)]
     judge = IngestProcess(tmp_path, url, broker.port, worker=3, command="detect")
     publisher = Publisher(broker.port)
-    start = time.time() - 600
     packs = []
     for round_ in range(4):
         at = start + 60 * round_
