@@ -220,7 +220,7 @@ class Detector(LightRules, OutageRules):
         if not accepted:
             return
         refs = {item.device.id: item.device for item in accepted}
-        self._watch_all(refs, refs)
+        self._watch_all(refs.keys(), refs)
         wall = self._wall()
         times: dict[int, list[float]] = {}
         for item in accepted:

@@ -1,15 +1,19 @@
 """Readings, live state, hourly rollups and dead letters in SQL, written a batch at a time.
 
-One batch is one transaction, set-based on the server:
+One batch is one transaction. The batch is first gathered in one pass
+(:func:`gather`): its reading rows, each device's newest values and, on
+SQLite, its hourly rollups. Then:
 
-1. The batch's readings go into a temporary staging table (PostgreSQL COPY,
-   SQLite executemany), duplicates within the batch dropped.
-2. Readings the store already holds (a redelivery after a crash) are left
-   out, the rest inserted, and exactly those are added to the hourly rollups,
-   so a redelivered message is counted once.
-3. Each device's state is merged: newest message first, an older message's
-   values only fill names the state has not got.
-4. Dead letters are filed.
+1. The readings go straight in (PostgreSQL COPY to a staging table and one
+   INSERT; SQLite multi-row VALUES), and the rollups take them. Nearly
+   always every reading is new; if one is stored already (a redelivery
+   after a crash), the insert breaks the key, is undone, and the batch goes
+   through a staging table that leaves out what is stored, so exactly the
+   new readings are added to the rollups and a redelivered message is
+   counted once.
+2. Each device's state is merged per name: an older value never replaces a
+   newer one, whatever order the messages came in.
+3. Dead letters are filed.
 """
 
 from __future__ import annotations
