@@ -428,12 +428,13 @@ def test_a_last_will_is_raised_after_the_hold_when_the_meter_sees_mains(
 ) -> None:
     fleet = evening(db)
     fleet.nodes["N3"].silent = True
-    fleet.step(extra=[fleet.status("N3")])  # 22:05: the meter says mains, N3's will offline
-    fleet.idle(local(15, 22, 5) + 119, every=1)
+    fleet.send(fleet.status("N3", t=local(15, 22, 4)))  # N3's will says offline at 22:04
+    fleet.step()  # 22:05: after the will, the meter says mains
+    fleet.idle(local(15, 22, 4) + 119, every=1)
     assert fleet.summary() == []
-    fleet.idle(local(15, 22, 5) + 120, every=1)
+    fleet.idle(local(15, 22, 4) + 120, every=1)
     alarm = fleet.only(COMM, "SL-3")
-    assert (alarm.raised_at, alarm.held) == (local(15, 22, 7), False)
+    assert (alarm.raised_at, alarm.held) == (local(15, 22, 6), False)
     assert alarm.message == "its last will said offline"
     assert fleet.summary() == [("communicationFailure", "SL-3", "raised")]
     fleet.nodes["N3"].silent = False
@@ -456,6 +457,35 @@ def test_a_last_will_waits_for_the_cabinet_meter_to_speak(db: SqlDatabase) -> No
     alarm = fleet.only(COMM, "SL-3")
     assert (alarm.raised_at, alarm.held, alarm.parent_id) == (local(15, 22, 6), False, None)
     assert fleet.alarms(OUTAGE) == []
+
+
+def test_a_meter_report_that_arrived_before_the_wills_does_not_clear_the_cabinet(
+    db: SqlDatabase,
+) -> None:
+    # A will has no device time: it is placed on the city's clock, which follows
+    # the middle of each batch. In a replay run faster than real time the wall
+    # clock hardly moves, and here the lights' reports pull the city's clock to
+    # 22:03, before the meter's 22:04 report that came ahead of the wills in the
+    # same batch: that "mains" said nothing of what the wills say.
+    fleet = evening(db)
+    for uid in CABINET_LIGHTS:
+        fleet.nodes[uid].silent = True
+    early = [fleet.message(uid, local(15, 22, 3)) for uid in ("N21", "H1") * 3]
+    meter = fleet.message("CM-1", local(15, 22, 4))
+    fleet.detector.observe([*early, meter, *(fleet.status(uid) for uid in CABINET_LIGHTS)])
+    watches = fleet.detector._watches  # where the will was placed
+    placed = {watches[fleet.nodes[uid].ref.id].offline_at for uid in CABINET_LIGHTS}
+    assert placed == {local(15, 22, 3)}
+    fleet.idle(local(15, 22, 2), every=10)  # the wall runs on two minutes: the hold ends
+    incident = fleet.only(OUTAGE, "CAB-1")
+    assert (incident.raised_at, incident.detail["source"]) == (local(15, 22, 5), "lights")
+    held = fleet.alarms(COMM)
+    assert [a.asset_code for a in held] == CABINET_CODES
+    assert all(a.held and a.parent_id == incident.id for a in held)
+    fleet.nodes["CM-1"].mains = False
+    fleet.step()  # 22:05: the meter says mains lost: the same incident goes on
+    assert fleet.only(OUTAGE, "CAB-1").state is RAISED
+    assert all(a.held for a in fleet.alarms(COMM))
 
 
 # Cabinet outages

@@ -103,6 +103,11 @@ class Detector(LightRules, OutageRules):
         self._restored_held: dict[int, list[int]] = {}  # devices held, by incident id
         self._cleared: dict[int, tuple[Alarm, Watch | Cabinet | None]] = {}  # by id(alarm)
         self._changes: list[tuple[Alarm, EventKind, float]] = []
+        # A status carries no device time, so "did the meter speak after this will?"
+        # is told by arrival: the number of the message being judged, and of each
+        # will still standing, by device.
+        self._arrival = 0
+        self._wills: dict[int, int] = {}
         self._settings_at = -math.inf
         self.messages = self.raised = self.held = self.cleared = 0
         self._load_cities()
@@ -234,10 +239,14 @@ class Detector(LightRules, OutageRules):
                 city.stream = max(city.now(wall), seen[len(seen) // 2])
                 city.wall = wall
         watches = self._watches
+        arrival = self._arrival
         for item in accepted:
+            arrival += 1
             watch = watches.get(item.device.id)
             if watch is not None:
+                self._arrival = arrival
                 self._message(watch, item.readings)
+        self._arrival = arrival
         self.messages += len(accepted)
         for city_id in {item.device.city_id for item in accepted}:
             city = self._cities.get(city_id)
@@ -265,6 +274,7 @@ class Detector(LightRules, OutageRules):
                 self._lights_back(cabinet, w.city, t)
             self._light(w, values, t)
         elif profile.kind == METER:
+            self._cabinet(profile.asset_id).heard = self._arrival
             self._meter(w, values, t)
 
     def _status(self, w: Watch, offline: bool, received: float) -> None:
@@ -275,10 +285,12 @@ class Detector(LightRules, OutageRules):
         """
         if not offline:
             w.offline_at = None
+            self._wills.pop(w.profile.device_id, None)
             return
         city = w.city
         now = city.now(self._wall())
         w.offline_at = now = received if now == -math.inf else now
+        self._wills[w.profile.device_id] = self._arrival
         self._schedule(city, now + city.settings.offline_hold_s, Due.SILENCE, w)
 
     def _uplink(self, w: Watch, t: float) -> None:
@@ -297,7 +309,9 @@ class Detector(LightRules, OutageRules):
                 if w.odd >= _ODD_TO_LEARN:
                     w.interval, w.odd = gap, 0
         w.last_seen = t
-        w.offline_at = None
+        if w.offline_at is not None:
+            w.offline_at = None
+            self._wills.pop(w.profile.device_id, None)
         w.waited = False
         if AlarmType.COMMUNICATION_FAILURE in w.alarms:
             self._judge(w, AlarmType.COMMUNICATION_FAILURE, GOOD, t, clear_now=True)

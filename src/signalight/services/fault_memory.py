@@ -196,13 +196,14 @@ class Watch:
 class Cabinet:
     """A cabinet's lights and meter, and its outage incident."""
 
-    __slots__ = ("asset_id", "code", "held", "incident", "lights", "meter", "source")
+    __slots__ = ("asset_id", "code", "heard", "held", "incident", "lights", "meter", "source")
 
     def __init__(self, asset_id: int, lights: list[int], meter: int | None) -> None:
         self.asset_id = asset_id
         self.code: str | None = None
         self.lights = lights
         self.meter = meter
+        self.heard = 0  # the detector's arrival number of the meter's newest report
         self.incident: Alarm | None = None
         self.source = ""  # "meter" or "lights": what showed the outage
         self.held: list[int] = []  # devices whose alarms are held under the incident

@@ -144,8 +144,7 @@ class OutageRules(RuleHost):
         if cabinet.incident is not None and cabinet.incident.active:
             return True
         meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
-        dark_since = w.offline_at if w.offline_at is not None else w.last_seen + w.interval
-        if meter is not None and meter.last_seen >= dark_since:
+        if meter is not None and self._meter_spoke_since(cabinet, meter, w):
             return False  # the meter has spoken since the light went dark, and saw mains
         if self._lights_dark(cabinet, city, now):
             return True
@@ -156,6 +155,20 @@ class OutageRules(RuleHost):
         ):
             return None
         return False
+
+    def _meter_spoke_since(self, cabinet: Cabinet, meter: Watch, w: Watch) -> bool:
+        """Whether the cabinet's meter reported after the light ``w`` went dark.
+
+        A light gone silent went dark one interval after its last report: both
+        are device times. A last will carries no device time (it is placed on
+        the city's clock, which can lag the meter's own time), so there what
+        counts is which arrived later, the will or the meter's report, and that
+        the report is newer than the light's last one.
+        """
+        will = self._wills.get(w.profile.device_id) if w.offline_at is not None else None
+        if will is None:
+            return meter.last_seen >= w.last_seen + w.interval
+        return cabinet.heard > will and meter.last_seen >= w.last_seen
 
     def _lights_dark(self, cabinet: Cabinet, city: CityState, now: float) -> bool:
         """Whether most of the cabinet's lights that ever spoke are dark together."""

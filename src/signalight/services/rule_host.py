@@ -21,6 +21,7 @@ class RuleHost:
     if TYPE_CHECKING:  # provided by the Detector
         _watches: dict[int, Watch]
         _cabinets: dict[int, Cabinet]
+        _wills: dict[int, int]
         _changes: list[tuple[Alarm, EventKind, float]]
         _wall: Callable[[], float]
         raised: int
