@@ -293,7 +293,7 @@ class Backend:
 
     def counts(self, url: str) -> tuple[int, int]:
         """(readings, device states) in the run's database."""
-        readings = self.query(url, "SELECT count(*) FROM readings")[0][0]
+        readings = self.query(url, "SELECT coalesce(sum(size), 0) FROM reports")[0][0]
         states = self.query(url, "SELECT count(*) FROM device_states")[0][0]
         return int(readings), int(states)
 

@@ -252,3 +252,44 @@ def test_a_status_on_reconnecting_does_not_hide_the_buffered_readings_after_it(
     again = store.device_state(city.pk, device.id)
     assert again is not None
     assert again.values == state.values
+
+
+def test_packs_of_one_instant_with_other_names_are_joined_and_each_reading_kept_once(
+    database: SqlDatabase, city: City
+) -> None:
+    store, device = database.telemetry, node(database, city)
+    first = Accepted(device, [Reading(T0, "power", 50.0), Reading(T0, "on", bool_value=True)], T0)
+    second = Accepted(
+        device,
+        [
+            Reading(T0, "power", 99.0),  # stored already: the first stands
+            Reading(T0, "fault", string_value="driver"),
+            Reading(T0, "event", 82.0, None, "3"),  # a code and its parameter
+        ],
+        T0 + 1,
+    )
+    assert store.write([first], []) == 2
+    assert store.write([second], []) == 2
+    assert store.write([second, first], []) == 0
+    # Within one batch too, next to a key that is stored already.
+    later = [Reading(T0 + 60, "power", 51.0)], [Reading(T0 + 60, "dim", 40.0)]
+    assert store.write([*(Accepted(device, r, T0 + 61) for r in later), second], []) == 2
+    assert store.readings(city.pk, device.id, T0, T0 + HOUR, None, 100) == [
+        Reading(T0, "event", 82.0, None, "3"),
+        Reading(T0, "fault", None, None, "driver"),
+        Reading(T0, "on", bool_value=True),
+        Reading(T0, "power", 50.0, None, None),
+        Reading(T0 + 60, "dim", 40.0, None, None),
+        Reading(T0 + 60, "power", 51.0, None, None),
+    ]
+    (hour,) = store.hourly(city.pk, device.id, T0 - T0 % HOUR, T0 + HOUR)
+    assert hour.samples == 6
+    assert hour.power_mean == pytest.approx(50.5)
+    # A page of names stops at its limit, however many rows hold none of them.
+    assert store.readings(city.pk, device.id, T0, T0 + HOUR, {"dim"}, 5) == [
+        Reading(T0 + 60, "dim", 40.0, None, None)
+    ]
+    assert store.readings(city.pk, device.id, T0, T0 + HOUR, {"power", "on"}, 2) == [
+        Reading(T0, "on", bool_value=True),
+        Reading(T0, "power", 50.0, None, None),
+    ]

@@ -174,17 +174,17 @@ import_runs = Table(
     Index("ix_import_runs_city_at", "city_id", "at"),
 )
 
-# Telemetry (migration 0002). Times are UTC epoch seconds; see the migration.
-readings = Table(
-    "readings",
+# Telemetry (migrations 0002 and 0005). Times are UTC epoch seconds; see the migrations.
+# One row per device and time: the readings a device reported at that instant,
+# as a JSON object {name: value} (see ``signalight.adapters.sql.report_values``).
+reports = Table(
+    "reports",
     metadata,
     Column("device_id", Integer, primary_key=True),
     Column("time", Float, primary_key=True),
-    Column("name", String(64), primary_key=True),
     Column("city_id", Integer, nullable=False),
-    Column("value", Float),
-    Column("bool_value", Boolean),
-    Column("string_value", String),
+    Column("size", Integer, nullable=False),  # how many readings ``data`` holds
+    Column("data", JSON, nullable=False),  # TEXT on SQLite, json on PostgreSQL
 )
 
 device_states = Table(

@@ -1,16 +1,19 @@
 """Readings, live state, hourly rollups and dead letters in SQL, written a batch at a time.
 
-One batch is one transaction. The batch is first gathered in one pass
-(:func:`gather`): its reading rows, each device's newest values and, on
-SQLite, its hourly rollups. Then:
+A device's readings of one instant are one row of ``reports`` (``{name:
+value}`` as JSON, see :mod:`report_values`): one row and one index entry a
+message, where a row a reading cost five. One batch is one transaction. The
+batch is first gathered in one pass (:func:`gather`): its report rows, each
+device's newest values and its hourly rollups. Then:
 
-1. The readings go straight in (PostgreSQL COPY to a staging table and one
-   INSERT; SQLite multi-row VALUES), and the rollups take them. Nearly
-   always every reading is new; if one is stored already (a redelivery
-   after a crash), the insert breaks the key, is undone, and the batch goes
-   through a staging table that leaves out what is stored, so exactly the
-   new readings are added to the rollups and a redelivered message is
-   counted once.
+1. The rows go straight in (PostgreSQL COPY; SQLite multi-row VALUES), and
+   the rollups are added. Nearly always every row is new; if one is stored
+   already (a redelivery after a crash), the insert breaks the key and is
+   undone. The stored rows of the batch's keys are read, the batch is
+   gathered again without the names they hold, new rows are inserted and
+   stored ones get the new names: a redelivered reading is stored and
+   rolled up once, and a second pack of the same instant with other names
+   adds them.
 2. Each device's state is merged per name: an older value never replaces a
    newer one, whatever order the messages came in.
 3. Dead letters are filed.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
@@ -31,13 +34,14 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, text
 
 from signalight.adapters.sql.bulk import sqlite_values
 from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.report_values import decoded
 from signalight.adapters.sql.tables import (
     cities,
     dead_letters,
     device_states,
     devices,
     reading_hours,
-    readings,
+    reports,
 )
 from signalight.domain.assets import DeviceKind
 from signalight.domain.readings import Reading, RejectReason
@@ -62,40 +66,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DAY: Final = 86_400.0
-_READING_COLUMNS: Final = "device_id, time, name, city_id, value, bool_value, string_value"
+_REPORT_COLUMNS: Final = "device_id, time, city_id, size, data"
 
-_SQLITE_STAGING: Final = (
-    "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
-    " device_id INTEGER NOT NULL, time FLOAT NOT NULL, name TEXT NOT NULL,"
-    " city_id INTEGER NOT NULL, value FLOAT, bool_value BOOLEAN, string_value TEXT,"
-    " PRIMARY KEY (device_id, time, name)) WITHOUT ROWID"
-)
 _PG_STAGING: Final = (
-    "CREATE TEMP TABLE IF NOT EXISTS staged_readings ("
-    " device_id integer NOT NULL, time double precision NOT NULL, name varchar(64) NOT NULL,"
-    " city_id integer NOT NULL, value double precision, bool_value boolean, string_value text)"
-    " ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS staged_hours (LIKE reading_hours) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS staged_states ("
     " device_id integer NOT NULL, city_id integer NOT NULL, last_seen double precision NOT NULL,"
     " observed_at double precision NOT NULL, state_values jsonb NOT NULL) ON COMMIT DELETE ROWS"
 )
-
-# The aggregates of one hour, over whichever readings the FROM clause gives.
-_HOUR_AGGREGATES: Final = """
-    count(*),
-    count(*) FILTER (WHERE name = 'on'),
-    count(*) FILTER (WHERE name = 'on' AND bool_value),
-    min(value) FILTER (WHERE name LIKE 'voltage%'),
-    max(value) FILTER (WHERE name LIKE 'voltage%'),
-    coalesce(sum(value) FILTER (WHERE name LIKE 'voltage%'), 0),
-    count(*) FILTER (WHERE name LIKE 'voltage%'),
-    min(value) FILTER (WHERE name = 'power'),
-    max(value) FILTER (WHERE name = 'power'),
-    coalesce(sum(value) FILTER (WHERE name = 'power'), 0),
-    count(*) FILTER (WHERE name = 'power'),
-    min(value) FILTER (WHERE name = 'energy'),
-    max(value) FILTER (WHERE name = 'energy')
-"""
 _HOUR_COLUMNS: Final = (
     "device_id, hour, city_id, samples, on_reports, on_true,"
     " voltage_min, voltage_max, voltage_sum, voltage_count,"
@@ -132,55 +110,32 @@ _PG_HOUR_UPDATES: Final = _hour_updates(
     "{name} = LEAST(reading_hours.{name}, excluded.{name})",
     "{name} = GREATEST(reading_hours.{name}, excluded.{name})",
 )
-_SQLITE_HOURS: Final = f"""
-    INSERT INTO reading_hours ({_HOUR_COLUMNS})
-    SELECT device_id, CAST(time / 3600 AS INTEGER) * 3600.0 AS hour, min(city_id),
-        {_HOUR_AGGREGATES}
-    FROM staged_readings WHERE true GROUP BY device_id, hour
-    ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}
+_PG_ADD_HOURS: Final = f"""
+    INSERT INTO reading_hours ({_HOUR_COLUMNS}) SELECT {_HOUR_COLUMNS} FROM staged_hours
+    ON CONFLICT (device_id, hour) DO UPDATE SET {_PG_HOUR_UPDATES}
 """  # noqa: S608 - column names are ours
-# {conflict} is empty on the fast path (a batch of new readings, nearly
-# always) and ON CONFLICT DO NOTHING after a redelivery: checking every row
-# for a conflict doubles the cost of the insert.
-_PG_WRITE: Final = f"""
-    WITH fresh AS (
-        INSERT INTO readings ({_READING_COLUMNS})
-        SELECT {_READING_COLUMNS} FROM staged_readings
-        {{conflict}}
-        RETURNING device_id, time, name, city_id, value, bool_value
-    ), rolled AS (
-        INSERT INTO reading_hours ({_HOUR_COLUMNS})
-        SELECT device_id, floor(time / 3600) * 3600 AS hour, min(city_id), {_HOUR_AGGREGATES}
-        FROM fresh GROUP BY device_id, hour
-        ON CONFLICT (device_id, hour) DO UPDATE SET {_PG_HOUR_UPDATES}
-        RETURNING 1
-    )
-    SELECT count(*) FROM fresh
-"""  # noqa: S608 - column names are ours
-_PG_WRITE_NEW: Final = _PG_WRITE.format(conflict="")
-_PG_WRITE_SOME_KNOWN: Final = _PG_WRITE.format(conflict="ON CONFLICT DO NOTHING")
 # The stored values of a batch's devices as one JSON object, {"device id": values}:
 # one row, so one step, and the values' JSON text is pasted, not parsed.
 _SQLITE_STORED_STATES: Final = (
     "SELECT '{' || group_concat('\"' || device_id || '\":' || state_values) || '}'"
     " FROM device_states WHERE device_id IN (SELECT value FROM json_each(?))"
 )
+# The stored rows of a batch's keys, given as one JSON array of [device id, time].
+_SQLITE_STORED_REPORTS: Final = (
+    "SELECT r.device_id, r.time, r.data FROM json_each(?) AS k JOIN reports AS r"
+    " ON r.device_id = json_extract(k.value, '$[0]') AND r.time = json_extract(k.value, '$[1]')"
+)
+_PG_STORED_REPORTS: Final = (
+    "SELECT r.device_id, r.time, r.data FROM unnest(%s::integer[], %s::float8[]) AS k (d, t)"
+    " JOIN reports AS r ON r.device_id = k.d AND r.time = k.t"
+)
+_ADD_NAMES: Final = "UPDATE reports SET size = {p}, data = {p} WHERE device_id = {p} AND time = {p}"
 # The SQLite statements that take a batch's rows are written up to VALUES;
 # ``sqlite_values`` adds as many rows a statement as fit.
-_SQLITE_INSERT_NEW: Final = f"INSERT INTO readings ({_READING_COLUMNS}) VALUES"
+_SQLITE_INSERT_NEW: Final = f"INSERT INTO reports ({_REPORT_COLUMNS}) VALUES"
 _SQLITE_ADD_HOURS: Final = f"INSERT INTO reading_hours ({_HOUR_COLUMNS}) VALUES"
 _SQLITE_ADD_HOURS_TAIL: Final = (
     f"ON CONFLICT (device_id, hour) DO UPDATE SET {_SQLITE_HOUR_UPDATES}"
-)
-_SQLITE_STAGE: Final = f"INSERT OR IGNORE INTO staged_readings ({_READING_COLUMNS}) VALUES"
-_SQLITE_DROP_KNOWN: Final = (
-    "DELETE FROM staged_readings WHERE EXISTS (SELECT 1 FROM readings AS r"
-    " WHERE r.device_id = staged_readings.device_id AND r.time = staged_readings.time"
-    " AND r.name = staged_readings.name)"
-)
-_SQLITE_INSERT: Final = (
-    f"INSERT INTO readings ({_READING_COLUMNS})"  # noqa: S608 - column names are ours
-    f" SELECT {_READING_COLUMNS} FROM staged_readings"
 )
 _PG_COPY_STATES: Final = (
     "COPY staged_states (device_id, city_id, last_seen, observed_at, state_values) FROM STDIN"
@@ -222,37 +177,50 @@ _PG_STATES: Final = """
         last_seen = GREATEST(device_states.last_seen, excluded.last_seen)
 """
 
-ReadingRow = tuple[int, float, str, int, float | None, bool | None, str | None]
+ReportRow = tuple[int, float, int, int, str]  # in ``reports`` column order, data as JSON text
 StateRow = tuple[int, int, float, float, str]
-
-
 StateEntry = list[Any]  # [city id, last seen, observed at, {name: (time, value)}]
 HourRow = tuple[Any, ...]
+Key = tuple[int, float]  # a report's device id and time
 # samples, on reports, on true; voltage min, max, sum, count; power the same; energy min, max
 _EMPTY_HOUR: Final = (0, 0, 0, None, None, 0.0, 0, None, None, 0.0, 0, None, None)
+_NOTHING_KNOWN: Final[Mapping[Key, Collection[str]]] = {}
 
 
 class Gathered(NamedTuple):
     """A batch as the tables take it."""
 
-    rows: list[ReadingRow]  # in ``readings`` column order
+    reports: dict[Key, list[Any]]  # per device and time: [city id, {name: encoded value}]
     states: dict[int, StateEntry]  # per device: newest receipt, reading time and values
-    hours: list[HourRow]  # ``reading_hours`` rows; empty unless asked for
+    hours: list[HourRow]  # ``reading_hours`` rows
+    readings: int  # readings in ``reports``
+
+    def rows(self) -> list[ReportRow]:
+        """The reports as ``reports`` rows."""
+        dumps = orjson.dumps
+        return [
+            (device_id, time, city_id, len(data), dumps(data).decode())
+            for (device_id, time), (city_id, data) in self.reports.items()
+        ]
 
 
-def gather(accepted: Sequence[Accepted], *, hours: bool) -> Gathered:  # noqa: C901, PLR0912 - one hot loop, see below
-    """The batch's reading rows, each device's newest state and, if asked, its hourly rollups.
+def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
+    accepted: Sequence[Accepted], known: Mapping[Key, Collection[str]] = _NOTHING_KNOWN
+) -> Gathered:
+    """The batch's report rows, each device's newest state, and its hourly rollups.
 
     One pass over every reading ingest stores, in one frame (three passes,
-    or a call a reading, cost a fifth more, measured). In a device's state
-    an older value never replaces a newer one of the same name. The rollups
-    are summed as ``_HOUR_AGGREGATES`` sums them in SQL, in ``reading_hours``
-    column order: device, hour, city, then ``_EMPTY_HOUR``'s fields.
+    or a call a reading, cost a fifth more, measured). A reading whose
+    device, time and name came earlier in the batch, or are in ``known``
+    (stored already), is left out of the rows and the rollups. In a
+    device's state an older value never replaces a newer one of the same
+    name. The rollups are in ``reading_hours`` column order: device, hour,
+    city, then ``_EMPTY_HOUR``'s fields.
     """
-    rows: list[ReadingRow] = []
-    append = rows.append
+    reports: dict[Key, list[Any]] = {}
     merged: dict[int, StateEntry] = {}
-    rollups: dict[tuple[int, float], list[Any]] = {}
+    rollups: dict[Key, list[Any]] = {}
+    count = 0
     for device, batch, received_at in accepted:
         device_id, city_id = device.id, device.city_id
         entry = merged.get(device_id)
@@ -264,31 +232,56 @@ def gather(accepted: Sequence[Accepted], *, hours: bool) -> Gathered:  # noqa: C
             entry[1] = max(entry[1], received_at)
         observed = entry[2]
         acc: list[Any] = []
-        acc_time = math.nan  # the time ``acc`` is for: a pack's readings share one, mostly
+        data: dict[str, Any] = {}
+        stored: Collection[str] = ()
+        at = math.nan  # the time ``data`` and ``acc`` are for: a pack's readings share one, mostly
         for reading in batch:
             time, name, value, bool_value, string_value = reading
-            append((device_id, time, name, city_id, value, bool_value, string_value))
-            if hours:
-                if time != acc_time:
-                    hour = hour_of(time)
-                    acc = rollups.get((device_id, hour)) or rollups.setdefault(
-                        (device_id, hour), [device_id, hour, city_id, *_EMPTY_HOUR]
-                    )
-                    acc_time = time
-                acc[3] += 1
-                if name == "on":
-                    acc[4] += 1
-                    if bool_value:
-                        acc[5] += 1
-                elif value is None:
-                    pass
-                elif name == "power":
-                    _widen(acc, 10, value)
-                elif name.startswith("voltage"):
-                    _widen(acc, 6, value)
-                elif name == "energy":
-                    acc[14] = value if acc[14] is None else min(acc[14], value)
-                    acc[15] = value if acc[15] is None else max(acc[15], value)
+            if time != at:
+                at = time
+                key = (device_id, time)
+                report = reports.get(key)
+                if report is None:
+                    data = {}
+                    reports[key] = [city_id, data]
+                else:
+                    data = report[1]
+                stored = known.get(key, ()) if known else ()
+                hour = hour_of(time)
+                acc = rollups.get((device_id, hour)) or rollups.setdefault(
+                    (device_id, hour), [device_id, hour, city_id, *_EMPTY_HOUR]
+                )
+            if name in data or name in stored:
+                continue  # stored already, or twice in the batch: the first stands
+            if bool_value is None:
+                data[name] = (
+                    value
+                    if string_value is None
+                    else string_value
+                    if value is None
+                    else [value, None, string_value]
+                )
+            else:
+                data[name] = (
+                    bool_value
+                    if value is None and string_value is None
+                    else [value, bool_value, string_value]
+                )
+            count += 1
+            acc[3] += 1
+            if name == "on":
+                acc[4] += 1
+                if bool_value:
+                    acc[5] += 1
+            elif value is None:
+                pass
+            elif name == "power":
+                _widen(acc, 10, value)
+            elif name.startswith("voltage"):
+                _widen(acc, 6, value)
+            elif name == "energy":
+                acc[14] = value if acc[14] is None else min(acc[14], value)
+                acc[15] = value if acc[15] is None else max(acc[15], value)
             if name == "event":  # happened once; not state
                 continue
             held = values.get(name)
@@ -301,7 +294,10 @@ def gather(accepted: Sequence[Accepted], *, hours: bool) -> Gathered:  # noqa: C
                     values[name] = (time, value)
             observed = max(observed, time)
         entry[2] = observed
-    return Gathered(rows, merged, [tuple(acc) for acc in rollups.values()])
+    if known:  # keys whose every name is stored add nothing
+        reports = {key: report for key, report in reports.items() if report[1]}
+    hours = [tuple(acc) for acc in rollups.values() if acc[3]]
+    return Gathered(reports, merged, hours, count)
 
 
 def merge_stored(merged: dict[int, StateEntry], stored: Iterable[tuple[int, Any]]) -> None:
@@ -373,8 +369,8 @@ class SqlTelemetryStore:
 
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
         """Store one batch in one transaction; returns how many readings were new."""
-        batch = gather(accepted, hours=not self._postgres)
-        rows, merged = batch.rows, batch.states
+        batch = gather(accepted)
+        rows, merged = batch.rows(), batch.states
         with translated("store readings"):
             if self._postgres and rows:
                 self._ensure_partitions(rows)
@@ -390,9 +386,9 @@ class SqlTelemetryStore:
                     merge_stored(merged, self._stored_states(conn, list(merged)))
                 states = state_rows(merged)
                 new = (
-                    self._write_pg(conn, rows, states)
+                    self._write_pg(conn, accepted, batch, rows, states)
                     if self._postgres
-                    else self._write_sqlite(conn, batch, states)
+                    else self._write_sqlite(conn, accepted, batch, rows, states)
                 )
                 if dead:
                     conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
@@ -412,61 +408,80 @@ class SqlTelemetryStore:
             return iter(())
         return ((int(device_id), values) for device_id, values in orjson.loads(found).items())
 
-    def _write_sqlite(self, conn: Connection, batch: Gathered, states: list[StateRow]) -> int:
-        rows = batch.rows
+    def _write_sqlite(
+        self,
+        conn: Connection,
+        accepted: Sequence[Accepted],
+        batch: Gathered,
+        rows: list[ReportRow],
+        states: list[StateRow],
+    ) -> int:
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)  # noqa: S101 - the dialect says so
         new = 0
         if rows:
-            # Nearly always every reading is new: straight in, the rollups
-            # summed here. A redelivery (or a device's own duplicate) breaks
-            # the key: undo, and go through the staging table, which leaves
-            # out what is stored already.
-            driver.execute("SAVEPOINT new_readings")
+            # Nearly always every row is new: straight in. A redelivery breaks
+            # the key: undo, and add only what is not stored.
+            driver.execute("SAVEPOINT new_reports")
             try:
                 sqlite_values(driver, _SQLITE_INSERT_NEW, rows)
             except sqlite3.IntegrityError:
-                driver.execute("ROLLBACK TO SAVEPOINT new_readings")
-                driver.execute("RELEASE SAVEPOINT new_readings")
-                new = self._write_sqlite_some_known(driver, rows)
+                driver.execute("ROLLBACK TO SAVEPOINT new_reports")
+                driver.execute("RELEASE SAVEPOINT new_reports")
+                stored = _parsed(driver.execute(_SQLITE_STORED_REPORTS, (_keys_json(batch),)))
+                batch = gather(accepted, {key: data.keys() for key, data in stored.items()})
+                fresh, grown = _split(batch, stored)
+                sqlite_values(driver, _SQLITE_INSERT_NEW, fresh)
+                driver.executemany(_ADD_NAMES.format(p="?"), grown)
             else:
-                driver.execute("RELEASE SAVEPOINT new_readings")
-                sqlite_values(driver, _SQLITE_ADD_HOURS, batch.hours, _SQLITE_ADD_HOURS_TAIL)
-                new = len(rows)
+                driver.execute("RELEASE SAVEPOINT new_reports")
+            sqlite_values(driver, _SQLITE_ADD_HOURS, batch.hours, _SQLITE_ADD_HOURS_TAIL)
+            new = batch.readings
         if states:
             sqlite_values(driver, _SQLITE_STATES, states, _SQLITE_STATES_TAIL)
         return new
 
-    @staticmethod
-    def _write_sqlite_some_known(driver: sqlite3.Connection, rows: list[ReadingRow]) -> int:
-        driver.execute(_SQLITE_STAGING)
-        sqlite_values(driver, _SQLITE_STAGE, rows)
-        driver.execute(_SQLITE_DROP_KNOWN)
-        new = driver.execute(_SQLITE_INSERT).rowcount
-        driver.execute(_SQLITE_HOURS)
-        driver.execute("DELETE FROM staged_readings")
-        return int(new)
-
-    def _write_pg(self, conn: Connection, rows: list[ReadingRow], states: list[StateRow]) -> int:
+    def _write_pg(
+        self,
+        conn: Connection,
+        accepted: Sequence[Accepted],
+        batch: Gathered,
+        rows: list[ReportRow],
+        states: list[StateRow],
+    ) -> int:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(_PG_STAGING)
         new = 0
         if rows:
-            with cursor.copy(f"COPY staged_readings ({_READING_COLUMNS}) FROM STDIN") as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
-            new = _pg_insert_readings(cursor)
+            # Straight into the table: COPY stops at a broken key, and the
+            # savepoint undoes it (a redelivery; then only what is not stored).
+            cursor.execute("SAVEPOINT new_reports")
+            try:
+                _copy(cursor, f"COPY reports ({_REPORT_COLUMNS}) FROM STDIN", rows)
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT new_reports")
+                keys = list(batch.reports)
+                found = cursor.execute(
+                    _PG_STORED_REPORTS, ([key[0] for key in keys], [key[1] for key in keys])
+                )
+                stored = _parsed(found)
+                batch = gather(accepted, {key: data.keys() for key, data in stored.items()})
+                fresh, grown = _split(batch, stored)
+                _copy(cursor, f"COPY reports ({_REPORT_COLUMNS}) FROM STDIN", fresh)
+                if grown:
+                    cursor.executemany(_ADD_NAMES.format(p="%s"), grown)
+            else:
+                cursor.execute("RELEASE SAVEPOINT new_reports")
+            _copy(cursor, f"COPY staged_hours ({_HOUR_COLUMNS}) FROM STDIN", batch.hours)
+            cursor.execute(_PG_ADD_HOURS)
+            new = batch.readings
         if states:
-            with cursor.copy(_PG_COPY_STATES) as copy:
-                write = copy.write_row
-                for state in states:
-                    write(state)
+            _copy(cursor, _PG_COPY_STATES, states)
             cursor.execute(_PG_STATES)
         cursor.close()
-        return int(new)
+        return new
 
-    def _ensure_partitions(self, rows: list[ReadingRow]) -> None:
+    def _ensure_partitions(self, rows: list[ReportRow]) -> None:
         times = [row[1] for row in rows]
         first, last = int(min(times) // DAY), int(max(times) // DAY)
         missing = [day for day in range(first, last + 1) if day not in self._partitions]
@@ -478,10 +493,10 @@ class SqlTelemetryStore:
                 if day not in existing:
                     name = _partition_name(day)
                     conn.exec_driver_sql(
-                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF readings"
+                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF reports"
                         f" FOR VALUES FROM ({day * DAY!r}) TO ({(day + 1) * DAY!r})"
                     )
-                    log.info("created readings partition %s", name)
+                    log.info("created reports partition %s", name)
         self._partitions.update(missing)
 
     def device_state(self, city_id: int, device_id: int) -> DeviceState | None:
@@ -513,26 +528,23 @@ class SqlTelemetryStore:
         limit: int,
     ) -> list[Reading]:
         """A device's readings with ``start <= time < end``, oldest first, at most ``limit``."""
-        c = readings.c
+        c = reports.c
         query = (
-            select(c.time, c.name, c.value, c.bool_value, c.string_value)
+            select(c.time, c.data)
             .where(c.device_id == device_id, c.city_id == city_id, c.time >= start, c.time < end)
-            .order_by(c.time, c.name)
-            .limit(limit)
+            .order_by(c.time)
         )
-        if names is not None:
-            query = query.where(c.name.in_(sorted(names)))
+        wanted = None if names is None else frozenset(names)
+        found: list[Reading] = []
         with translated("read readings"), self._engine.connect() as conn:
-            return [
-                Reading(
-                    row.time,
-                    row.name,
-                    row.value,
-                    None if row.bool_value is None else bool(row.bool_value),
-                    row.string_value,
-                )
-                for row in conn.execute(query)
-            ]
+            # Rows until ``limit`` readings: a row holds one reading or many.
+            result = conn.execution_options(yield_per=min(max(limit, 16), 1_000)).execute(query)
+            for time, data in result:
+                found.extend(decoded(time, _json(data), wanted))
+                if len(found) >= limit:
+                    break
+            result.close()
+        return found[:limit]
 
     def hourly(self, city_id: int, device_id: int, start: float, end: float) -> list[HourlyRollup]:
         """A device's hourly rollups whose hour starts in ``[start, end)``, oldest first."""
@@ -604,26 +616,59 @@ class SqlTelemetryStore:
                 for day in sorted(_partition_days(conn)):
                     if (day + 1) * DAY <= before:
                         name = _partition_name(day)
-                        deleted += conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()  # noqa: S608
+                        deleted += conn.exec_driver_sql(
+                            f"SELECT coalesce(sum(size), 0) FROM {name}"  # noqa: S608 - ours
+                        ).scalar_one()
                         conn.exec_driver_sql(f"DROP TABLE {name}")
                         self._partitions.discard(day)
-                        log.info("dropped readings partition %s", name)
-            deleted += conn.execute(readings.delete().where(readings.c.time < before)).rowcount
+                        log.info("dropped reports partition %s", name)
+            old = reports.c.time < before
+            deleted += int(
+                conn.execute(
+                    select(func.coalesce(func.sum(reports.c.size), 0)).where(old)
+                ).scalar_one()
+            )
+            conn.execute(reports.delete().where(old))
             conn.execute(dead_letters.delete().where(dead_letters.c.received_at < before))
         return deleted
 
 
-def _pg_insert_readings(cursor: psycopg.Cursor[Any]) -> int:
-    """Move the staged readings into ``readings`` and the rollups; returns how many were new."""
-    cursor.execute("SAVEPOINT new_readings")
-    try:
-        row = cursor.execute(_PG_WRITE_NEW).fetchone()
-    except psycopg.errors.UniqueViolation:  # a redelivery: some are stored already
-        cursor.execute("ROLLBACK TO SAVEPOINT new_readings")
-        row = cursor.execute(_PG_WRITE_SOME_KNOWN).fetchone()
-    else:
-        cursor.execute("RELEASE SAVEPOINT new_readings")
-    return int(row[0]) if row else 0
+def _copy(cursor: psycopg.Cursor[Any], statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    with cursor.copy(statement) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _keys_json(batch: Gathered) -> str:
+    return orjson.dumps(list(batch.reports)).decode()
+
+
+def _parsed(rows: Iterable[Any]) -> dict[Key, dict[str, Any]]:
+    """Stored report rows (device id, time, data) by key, data parsed."""
+    return {(int(device_id), float(time)): _json(data) for device_id, time, data in rows}
+
+
+def _json(data: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON text, or parsed by the driver
+    parsed: dict[str, Any] = orjson.loads(data) if isinstance(data, str | bytes) else data
+    return parsed
+
+
+def _split(
+    batch: Gathered, stored: Mapping[Key, dict[str, Any]]
+) -> tuple[list[ReportRow], list[tuple[int, str, int, float]]]:
+    """A batch gathered without what is stored: new rows, and stored rows with names added."""
+    fresh: list[ReportRow] = []
+    grown: list[tuple[int, str, int, float]] = []
+    dumps = orjson.dumps
+    for (device_id, time), (city_id, data) in batch.reports.items():
+        held = stored.get((device_id, time))
+        if held is None:
+            fresh.append((device_id, time, city_id, len(data), dumps(data).decode()))
+        else:
+            union = held | data
+            grown.append((len(union), dumps(union).decode(), device_id, time))
+    return fresh, grown
 
 
 def _device_select() -> Any:  # noqa: ANN401 - a SQLAlchemy Select of a row shape
@@ -633,19 +678,19 @@ def _device_select() -> Any:  # noqa: ANN401 - a SQLAlchemy Select of a row shap
 
 
 def _partition_name(day: int) -> str:
-    return "readings_" + datetime.fromtimestamp(day * DAY, UTC).strftime("%Y%m%d")
+    return "reports_" + datetime.fromtimestamp(day * DAY, UTC).strftime("%Y%m%d")
 
 
 def _partition_days(conn: Connection) -> set[int]:
     names = conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'readings'"
+            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reports'"
         )
     ).scalars()
     days = set()
     for name in names:
-        stamp = name.removeprefix("readings_")
+        stamp = name.removeprefix("reports_")
         if stamp.isdigit():
             days.add(int(datetime.strptime(stamp, "%Y%m%d").replace(tzinfo=UTC).timestamp() // DAY))
     return days
