@@ -66,6 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DAY: Final = 86_400.0
+_PARTITION_LOCK: Final = 0x5349474E  # the advisory lock that serialises creating partitions
 _REPORT_COLUMNS: Final = "device_id, time, city_id, size, data"
 
 _PG_STAGING: Final = (
@@ -472,11 +473,13 @@ class SqlTelemetryStore:
                     cursor.executemany(_ADD_NAMES.format(p="%s"), grown)
             else:
                 cursor.execute("RELEASE SAVEPOINT new_reports")
-            _copy(cursor, f"COPY staged_hours ({_HOUR_COLUMNS}) FROM STDIN", batch.hours)
+            # Rows in key order, so that two workers updating the same rows
+            # lock them in the same order and never deadlock.
+            _copy(cursor, f"COPY staged_hours ({_HOUR_COLUMNS}) FROM STDIN", sorted(batch.hours))
             cursor.execute(_PG_ADD_HOURS)
             new = batch.readings
         if states:
-            _copy(cursor, _PG_COPY_STATES, states)
+            _copy(cursor, _PG_COPY_STATES, sorted(states))
             cursor.execute(_PG_STATES)
         cursor.close()
         return new
@@ -488,6 +491,9 @@ class SqlTelemetryStore:
         if not missing:
             return
         with self._engine.begin() as conn:
+            # Workers starting together would all create the day's partition; two
+            # CREATE TABLE IF NOT EXISTS at once can still both try, and one fails.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
             existing = _partition_days(conn)
             for day in missing:
                 if day not in existing:
