@@ -600,6 +600,28 @@ def test_after_a_restart_in_an_outage_a_light_still_silent_is_released(db: SqlDa
     assert (released.state, released.held) == (RAISED, False)
 
 
+def test_a_detector_seeded_from_the_store_still_judges_the_backlog_it_reads(
+    db: SqlDatabase,
+) -> None:
+    # `signalight detect` beside shared workers: they stored the street's reports
+    # before it started, so its seed says each device was heard at 22:20; its own
+    # session then delivers those same reports, which it has not judged yet.
+    fleet = evening(db)
+    fleet.nodes["N1"].power = 5.0  # its lamp is out
+    backlog = [fleet.batch() for _ in range(4)]  # 22:05 to 22:20
+    fleet.restart()
+    heard = [(node.ref.id, local(15, 22, 20)) for node in fleet.nodes.values()]
+    assert fleet.detector.seed(heard) == len(heard)
+    for batch in backlog:
+        fleet.detector.observe(batch)
+    fleet.detector.flush()
+    assert fleet.only(LAMP, "SL-1").state is RAISED
+    # Judged once: a redelivery of what it has judged changes nothing.
+    fleet.detector.observe(backlog[-1])
+    fleet.detector.flush()
+    assert fleet.summary() == [("lampFailure", "SL-1", "raised")]
+
+
 # The life of an alarm
 
 

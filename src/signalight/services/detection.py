@@ -194,6 +194,10 @@ class Detector(LightRules, OutageRules):
     def seed(self, heard: Iterable[tuple[int, float]]) -> int:
         """Watch devices heard before this detector started, so their silence is judged.
 
+        A seeded device has been heard, not judged: the reports this detector
+        is then given are judged even if no newer than the seed's time (a
+        ``detect`` process reads its own backlog of what the workers stored).
+
         Args:
             heard: ``(device id, time of its newest reading)``, from the live state.
 
@@ -261,7 +265,7 @@ class Detector(LightRules, OutageRules):
         t = first.time
         if readings[-1].time > t:  # a pack's readings share a time or run forward
             t = max(r.time for r in readings)
-        if t <= w.last_seen:
+        if t <= w.last_seen and w.judged:
             return  # an older message, buffered or redelivered: the rules have judged newer
         self._uplink(w, t)
         profile = w.profile
@@ -296,7 +300,7 @@ class Detector(LightRules, OutageRules):
     def _uplink(self, w: Watch, t: float) -> None:
         """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
         gap = t - w.last_seen
-        if gap < _MAX_GAP:
+        if 0 < gap < _MAX_GAP:  # not before a seeded time (see seed)
             # a gap near the interval moves it a little; a missed report or an
             # outage does not move it at all, unless such gaps keep coming
             # (the device reports at another pace: take the newest)
@@ -309,6 +313,7 @@ class Detector(LightRules, OutageRules):
                 if w.odd >= _ODD_TO_LEARN:
                     w.interval, w.odd = gap, 0
         w.last_seen = t
+        w.judged = True
         if w.offline_at is not None:
             w.offline_at = None
             self._wills.pop(w.profile.device_id, None)

@@ -133,6 +133,7 @@ class Watch:
         "day",
         "due",
         "interval",
+        "judged",
         "last_lit",
         "last_seen",
         "lit",
@@ -157,6 +158,9 @@ class Watch:
         self.interval = interval
         self.odd = 0  # gaps in a row far from the interval (a missed report, an outage, a change)
         self.last_seen = NEVER  # the time of its newest uplink
+        # whether a report of it was judged; a watch seeded from the store was not,
+        # and judges the reports it is then given however old (see Detector.seed)
+        self.judged = False
         self.offline_at: float | None = None  # when its last will (or it) said offline
         self.on = False  # what it last said of its switch
         self.lit: bool | None = None  # whether it last burned (switched on and drawing power)
