@@ -15,7 +15,9 @@ device's newest values and its hourly rollups. Then:
    rolled up once, and a second pack of the same instant with other names
    adds them.
 2. Each device's state is merged per name: an older value never replaces a
-   newer one, whatever order the messages came in.
+   newer one, whatever order the messages came in. On SQLite the stored
+   times are read first; a device whose batch values are all newer is
+   merged by json_patch in SQL, the others name by name in Python.
 3. Dead letters are filed.
 """
 
@@ -121,6 +123,13 @@ _SQLITE_STORED_STATES: Final = (
     "SELECT '{' || group_concat('\"' || device_id || '\":' || state_values) || '}'"
     " FROM device_states WHERE device_id IN (SELECT value FROM json_each(?))"
 )
+# When each of a batch's devices last reported, as one JSON object {"device id": time}.
+# printf keeps the microseconds (the text of a REAL has 15 digits; see _SLACK).
+_SQLITE_STORED_TIMES: Final = (
+    "SELECT '{' || group_concat('\"' || device_id || '\":' || printf('%.6f', observed_at))"
+    " || '}' FROM device_states WHERE device_id IN (SELECT value FROM json_each(?))"
+)
+_SLACK: Final = 1e-3  # seconds: a stored time this close to the batch's is merged name by name
 # The stored rows of a batch's keys, given as one JSON array of [device id, time].
 _SQLITE_STORED_REPORTS: Final = (
     "SELECT r.device_id, r.time, r.data FROM json_each(?) AS k JOIN reports AS r"
@@ -146,6 +155,15 @@ _PG_COPY_STATES: Final = (
 _SQLITE_STATES: Final = (
     "INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values) VALUES"
 )
+# Every value of the batch is newer than the stored ones: each name replaces the
+# stored one. json_patch does that in SQLite's C, without the interpreter lock,
+# and Python neither reads nor parses the stored values.
+_SQLITE_STATES_PATCH_TAIL: Final = """
+    ON CONFLICT (device_id) DO UPDATE SET
+        state_values = json_patch(device_states.state_values, excluded.state_values),
+        observed_at = max(device_states.observed_at, excluded.observed_at),
+        last_seen = max(device_states.last_seen, excluded.last_seen)
+"""
 _SQLITE_STATES_TAIL: Final = """
     ON CONFLICT (device_id) DO UPDATE SET
         state_values = excluded.state_values,
@@ -180,7 +198,8 @@ _PG_STATES: Final = """
 
 ReportRow = tuple[int, float, int, int, str]  # in ``reports`` column order, data as JSON text
 StateRow = tuple[int, int, float, float, str]
-StateEntry = list[Any]  # [city id, last seen, observed at, {name: (time, value)}]
+# [city id, last seen, observed at, {name: (time, value)}, the oldest time of its readings]
+StateEntry = list[Any]
 HourRow = tuple[Any, ...]
 Key = tuple[int, float]  # a report's device id and time
 # samples, on reports, on true; voltage min, max, sum, count; power the same; energy min, max
@@ -227,11 +246,11 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
         entry = merged.get(device_id)
         if entry is None:
             values: dict[str, tuple[float, StateValue]] = {}
-            entry = merged[device_id] = [city_id, received_at, -math.inf, values]
+            entry = merged[device_id] = [city_id, received_at, -math.inf, values, math.inf]
         else:
             values = entry[3]
             entry[1] = max(entry[1], received_at)
-        observed = entry[2]
+        observed, oldest = entry[2], entry[4]
         acc: list[Any] = []
         data: dict[str, Any] = {}
         stored: Collection[str] = ()
@@ -240,6 +259,7 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
             time, name, value, bool_value, string_value = reading
             if time != at:
                 at = time
+                oldest = min(oldest, time)
                 key = (device_id, time)
                 report = reports.get(key)
                 if report is None:
@@ -294,7 +314,7 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
                 elif value is not None:
                     values[name] = (time, value)
             observed = max(observed, time)
-        entry[2] = observed
+        entry[2], entry[4] = observed, oldest
     if known:  # keys whose every name is stored add nothing
         reports = {key: report for key, report in reports.items() if report[1]}
     hours = [tuple(acc) for acc in rollups.values() if acc[3]]
@@ -328,7 +348,7 @@ def state_rows(merged: dict[int, StateEntry]) -> list[StateRow]:
             observed if observed > -math.inf else last_seen,
             dumps(values).decode(),
         )
-        for device_id, (city_id, last_seen, observed, values) in merged.items()
+        for device_id, (city_id, last_seen, observed, values, _) in merged.items()
     ]
 
 
@@ -383,14 +403,11 @@ class SqlTelemetryStore:
                     # then writes cannot wait for another writer in WAL mode
                     # (SQLITE_BUSY at once), which two workers ran into.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if not self._postgres:  # PostgreSQL merges per name in the upsert
-                    merge_stored(merged, self._stored_states(conn, list(merged)))
-                states = state_rows(merged)
-                new = (
-                    self._write_pg(conn, accepted, batch, rows, states)
-                    if self._postgres
-                    else self._write_sqlite(conn, accepted, batch, rows, states)
-                )
+                if self._postgres:  # PostgreSQL merges per name in the upsert
+                    new = self._write_pg(conn, accepted, batch, rows, state_rows(merged))
+                else:
+                    new = self._write_sqlite(conn, accepted, batch, rows)
+                    self._write_sqlite_states(conn, merged)
                 if dead:
                     conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
                 conn.commit()
@@ -409,13 +426,36 @@ class SqlTelemetryStore:
             return iter(())
         return ((int(device_id), values) for device_id, values in orjson.loads(found).items())
 
+    def _write_sqlite_states(self, conn: Connection, merged: dict[int, StateEntry]) -> None:
+        """Merge the batch's states into the stored ones (SQLite; its write lock is held).
+
+        Nearly always every value of a device in the batch is newer than its
+        stored state: json_patch replaces those names in SQL. A device with
+        older values in the batch (a node emptying its buffer) is merged name
+        by name in Python, with its stored values read.
+        """
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)  # noqa: S101 - the dialect says so
+        found = driver.execute(_SQLITE_STORED_TIMES, (orjson.dumps(list(merged)).decode(),))
+        text = found.fetchone()[0]
+        stored: dict[str, float] = orjson.loads(text) if text else {}
+        behind = {
+            device_id: merged[device_id]
+            for device_id in map(int, stored)
+            if stored[str(device_id)] > merged[device_id][4] - _SLACK
+        }
+        if behind:
+            merge_stored(behind, self._stored_states(conn, list(behind)))
+            sqlite_values(driver, _SQLITE_STATES, state_rows(behind), _SQLITE_STATES_TAIL)
+            merged = {key: entry for key, entry in merged.items() if key not in behind}
+        sqlite_values(driver, _SQLITE_STATES, state_rows(merged), _SQLITE_STATES_PATCH_TAIL)
+
     def _write_sqlite(
         self,
         conn: Connection,
         accepted: Sequence[Accepted],
         batch: Gathered,
         rows: list[ReportRow],
-        states: list[StateRow],
     ) -> int:
         driver = conn.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)  # noqa: S101 - the dialect says so
@@ -438,8 +478,6 @@ class SqlTelemetryStore:
                 driver.execute("RELEASE SAVEPOINT new_reports")
             sqlite_values(driver, _SQLITE_ADD_HOURS, batch.hours, _SQLITE_ADD_HOURS_TAIL)
             new = batch.readings
-        if states:
-            sqlite_values(driver, _SQLITE_STATES, states, _SQLITE_STATES_TAIL)
         return new
 
     def _write_pg(
