@@ -7,6 +7,8 @@ from dataclasses import astuple, replace
 import pytest
 
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.report_values import encoded
+from signalight.adapters.sql.telemetry import gather
 from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
 from signalight.domain.cities import City
 from signalight.domain.readings import Reading, RejectReason
@@ -293,3 +295,21 @@ def test_packs_of_one_instant_with_other_names_are_joined_and_each_reading_kept_
         Reading(T0, "on", bool_value=True),
         Reading(T0, "power", 50.0, None, None),
     ]
+
+
+def test_gather_keeps_each_value_as_report_values_encodes_it() -> None:
+    device = DeviceRef(7, 1, "city", "N-7", DeviceKind.STREETLIGHT_NODE)
+    readings = [
+        Reading(T0, "power", 51.5),
+        Reading(T0, "on", bool_value=False),
+        Reading(T0, "fault", string_value="driver"),
+        Reading(T0, "event", 82.0, None, "3"),
+        Reading(T0, "odd", 1.0, bool_value=True, string_value="x"),
+        Reading(T0, "flag", bool_value=True, string_value="x"),
+        Reading(T0, "none"),
+    ]
+    batch = gather([Accepted(device, readings, T0)])
+    assert batch.reports == {
+        (7, T0): [1, {r.name: encoded(r.value, r.bool_value, r.string_value) for r in readings}]
+    }
+    assert batch.readings == len(readings)

@@ -274,6 +274,7 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
                 )
             if name in data or name in stored:
                 continue  # stored already, or twice in the batch: the first stands
+            # report_values.encoded, written out: a call a reading costs a tenth more
             if bool_value is None:
                 data[name] = (
                     value
