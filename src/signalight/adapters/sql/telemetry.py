@@ -703,16 +703,13 @@ def _split(
     batch: Gathered, stored: Mapping[Key, dict[str, Any]]
 ) -> tuple[list[ReportRow], list[tuple[int, str, int, float]]]:
     """A batch gathered without what is stored: new rows, and stored rows with names added."""
-    fresh: list[ReportRow] = []
+    fresh = [row for row in batch.rows() if (row[0], row[1]) not in stored]
     grown: list[tuple[int, str, int, float]] = []
-    dumps = orjson.dumps
-    for (device_id, time), (city_id, data) in batch.reports.items():
+    for (device_id, time), (_, data) in batch.reports.items():
         held = stored.get((device_id, time))
-        if held is None:
-            fresh.append((device_id, time, city_id, len(data), dumps(data).decode()))
-        else:
+        if held is not None:
             union = held | data
-            grown.append((len(union), dumps(union).decode(), device_id, time))
+            grown.append((len(union), orjson.dumps(union).decode(), device_id, time))
     return fresh, grown
 
 
