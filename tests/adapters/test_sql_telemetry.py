@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import astuple, replace
 
 import pytest
@@ -211,7 +212,7 @@ def test_a_batch_of_many_statements_is_stored_whole_with_a_duplicate_in_its_last
 def test_rollups_are_the_same_whichever_way_a_batch_is_written(
     database: SqlDatabase, city: City
 ) -> None:
-    """All-new batches are summed in Python on SQLite; a redelivery goes through SQL."""
+    """An all-new batch goes straight in; a redelivery reads the stored rows and gathers again."""
     store = database.telemetry
     fresh, redelivered = node(database, city, "N-a"), node(database, city, "N-b")
     start = T0 - T0 % HOUR + 20 * HOUR
@@ -313,3 +314,48 @@ def test_gather_keeps_each_value_as_report_values_encodes_it() -> None:
         (7, T0): [1, {r.name: encoded(r.value, r.bool_value, r.string_value) for r in readings}]
     }
     assert batch.readings == len(readings)
+
+
+def test_two_workers_writing_the_same_devices_in_opposite_orders_do_not_deadlock(
+    database: SqlDatabase, city: City
+) -> None:
+    """Shared-subscription workers upsert the same states and rollups at once."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock for the whole batch")
+    database.assets.upsert_assets(
+        city.pk,
+        [
+            AssetRecord(
+                kind=AssetKind.STREETLIGHT, code=f"SL-D{n}", lat=5.38, lon=100.4, device=f"D{n}"
+            )
+            for n in range(400)
+        ],
+    )
+    fleet = sorted(
+        (d for d in database.telemetry.devices() if d.city_id == city.pk), key=lambda d: d.id
+    )
+    start = T0 + 40 * HOUR
+    failures: list[BaseException] = []
+
+    def work(batch: list[Accepted], gate: threading.Barrier) -> None:
+        gate.wait()
+        try:
+            database.telemetry.write(batch, [])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    for round_ in range(6):
+        at, gate = start + 60 * round_, threading.Barrier(2)
+        batches = (
+            [pack(d, at, 50.0, 1.0 + round_) for d in fleet],
+            [pack(d, at + 0.5, 50.0, 1.0 + round_) for d in reversed(fleet)],
+        )
+        workers = [threading.Thread(target=work, args=(batch, gate)) for batch in batches]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert failures == []
+    hour = start - start % HOUR
+    hours = [database.telemetry.hourly(city.pk, d.id, hour, hour + HOUR) for d in fleet[:3]]
+    assert [[h.samples for h in found] for found in hours] == [[6 * 2 * 4]] * 3
