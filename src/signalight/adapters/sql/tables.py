@@ -174,9 +174,11 @@ import_runs = Table(
     Index("ix_import_runs_city_at", "city_id", "at"),
 )
 
-# Telemetry (migrations 0002 and 0005). Times are UTC epoch seconds; see the migrations.
+# Telemetry (migrations 0002, 0005 and 0006). Times are UTC epoch seconds; see the migrations.
 # One row per device and time: the readings a device reported at that instant,
 # as a JSON object {name: value} (see ``signalight.adapters.sql.report_values``).
+# On SQLite the key is a unique index over a rowid table (0006); the schema is
+# the migrations', this only describes the columns.
 reports = Table(
     "reports",
     metadata,
