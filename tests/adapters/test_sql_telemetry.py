@@ -114,6 +114,26 @@ def test_state_keeps_the_newest_value_of_each_name_whatever_the_arrival_order(
     assert store.device_state(make_city(database).pk, device.id) is None
 
 
+def test_state_merges_name_by_name_when_a_batch_holds_older_and_newer_reports_of_a_device(
+    database: SqlDatabase, city: City
+) -> None:
+    store, device = database.telemetry, node(database, city)
+    store.write([pack(device, T0 + 600, 80.0, 2000.0)], [])
+    # One batch: a buffered report from before the stored one, and a fresh one.
+    # The batch's newest time is past the stored state's, but its power is not.
+    older = Accepted(
+        device, [Reading(T0 + 300, "power", 5.0), Reading(T0 + 300, "tilt", 3.0)], T0 + 900
+    )
+    newer = Accepted(device, [Reading(T0 + 900, "on", bool_value=False)], T0 + 900)
+    store.write([older, newer], [])
+    state = store.device_state(city.pk, device.id)
+    assert state is not None
+    assert state.values["power"] == (T0 + 600, 80.0)
+    assert state.values["tilt"] == (T0 + 300, 3.0)
+    assert state.values["on"] == (T0 + 900, False)
+    assert state.observed_at == T0 + 900
+
+
 def test_hourly_rollups_sum_energy_on_hours_and_extremes(database: SqlDatabase, city: City) -> None:
     store, device = database.telemetry, node(database, city)
     start = T0 - T0 % HOUR + 10 * HOUR

@@ -174,15 +174,14 @@ _SQLITE_STATES_TAIL: Final = """
 # Nearly always every value of the batch is newer than all that is stored
 # (observed_at is the newest stored time): then jsonb's || is that merge, at a
 # quarter less of the server's time than joining the two name by name.
-_PG_STATES: Final = """
+# ``{oldest}`` is the oldest time among the batch's values of the device.
+_PG_STATES_TEMPLATE: Final = """
     INSERT INTO device_states (device_id, city_id, last_seen, observed_at, state_values)
     SELECT device_id, city_id, last_seen, observed_at, state_values FROM staged_states
     ON CONFLICT (device_id) DO UPDATE SET
         state_values = CASE
-            WHEN device_states.observed_at <= (
-                SELECT min((pair ->> 0)::float8)
-                FROM jsonb_each(excluded.state_values) AS new (name, pair)
-            ) THEN device_states.state_values || excluded.state_values
+            WHEN device_states.observed_at <= {oldest}
+            THEN device_states.state_values || excluded.state_values
             ELSE (
                 SELECT jsonb_object_agg(name, CASE
                     WHEN old.pair IS NULL THEN new.pair
@@ -195,6 +194,14 @@ _PG_STATES: Final = """
         observed_at = GREATEST(device_states.observed_at, excluded.observed_at),
         last_seen = GREATEST(device_states.last_seen, excluded.last_seen)
 """
+_PG_STATES: Final = _PG_STATES_TEMPLATE.format(
+    oldest="(SELECT min((pair ->> 0)::float8)"
+    " FROM jsonb_each(excluded.state_values) AS new (name, pair))"
+)
+# When each device's values in the batch share one time (one report a device,
+# the rule), that time is observed_at: no need to look into the JSON, which
+# took about 3 µs a device of the server's time (measured, 20,000 devices).
+_PG_STATES_ONE_TIME: Final = _PG_STATES_TEMPLATE.format(oldest="excluded.observed_at")
 
 ReportRow = tuple[int, float, int, int, str]  # in ``reports`` column order, data as JSON text
 StateRow = tuple[int, int, float, float, str]
@@ -405,7 +412,9 @@ class SqlTelemetryStore:
                     # (SQLITE_BUSY at once), which two workers ran into.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 if self._postgres:  # PostgreSQL merges per name in the upsert
-                    new = self._write_pg(conn, accepted, batch, rows, state_rows(merged))
+                    one_time = all(entry[4] >= entry[2] for entry in merged.values())
+                    states = state_rows(merged)
+                    new = self._write_pg(conn, accepted, batch, rows, states, one_time=one_time)
                 else:
                     new = self._write_sqlite(conn, accepted, batch, rows)
                     self._write_sqlite_states(conn, merged)
@@ -488,7 +497,10 @@ class SqlTelemetryStore:
         batch: Gathered,
         rows: list[ReportRow],
         states: list[StateRow],
+        *,
+        one_time: bool,
     ) -> int:
+        """The batch into PostgreSQL; ``one_time``: each device's values share one time."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(_PG_STAGING)
         new = 0
@@ -519,7 +531,7 @@ class SqlTelemetryStore:
             new = batch.readings
         if states:
             _copy(cursor, _PG_COPY_STATES, sorted(states))
-            cursor.execute(_PG_STATES)
+            cursor.execute(_PG_STATES_ONE_TIME if one_time else _PG_STATES)
         cursor.close()
         return new
 
