@@ -77,6 +77,7 @@ _PG_STAGING: Final = (
     " device_id integer NOT NULL, city_id integer NOT NULL, last_seen double precision NOT NULL,"
     " observed_at double precision NOT NULL, state_values jsonb NOT NULL) ON COMMIT DELETE ROWS"
 )
+_STAGED: Final = "signalight_staging"  # in a connection's info once its staging tables exist
 _HOUR_COLUMNS: Final = (
     "device_id, hour, city_id, samples, on_reports, on_true,"
     " voltage_min, voltage_max, voltage_sum, voltage_count,"
@@ -421,6 +422,8 @@ class SqlTelemetryStore:
                 if dead:
                     conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
                 conn.commit()
+                if self._postgres:
+                    conn.info[_STAGED] = True
         return new
 
     @staticmethod
@@ -502,7 +505,11 @@ class SqlTelemetryStore:
     ) -> int:
         """The batch into PostgreSQL; ``one_time``: each device's values share one time."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(_PG_STAGING)
+        # The staging tables last as long as the database session: made once a
+        # connection, and known to be there once a transaction that made them is
+        # committed (``write`` marks the connection then).
+        if not conn.info.get(_STAGED):
+            cursor.execute(_PG_STAGING)
         new = 0
         if rows:
             # Straight into the table: COPY stops at a broken key, and the
