@@ -6,12 +6,14 @@ import threading
 from dataclasses import astuple, replace
 
 import pytest
+from sqlalchemy import create_engine
 
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.report_values import encoded
-from signalight.adapters.sql.telemetry import gather
+from signalight.adapters.sql.telemetry import SqlTelemetryStore, gather
 from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
 from signalight.domain.cities import City
+from signalight.domain.errors import StorageError
 from signalight.domain.readings import Reading, RejectReason
 from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef
 from tests.conftest import make_city
@@ -379,3 +381,27 @@ def test_two_workers_writing_the_same_devices_in_opposite_orders_do_not_deadlock
     hour = start - start % HOUR
     hours = [database.telemetry.hourly(city.pk, d.id, hour, hour + HOUR) for d in fleet[:3]]
     assert [[h.samples for h in found] for found in hours] == [[6 * 2 * 4]] * 3
+
+
+def test_a_session_that_lost_its_staging_tables_makes_them_again_on_the_retry(
+    database: SqlDatabase, city: City
+) -> None:
+    """PostgreSQL's staging tables are made once a connection; a session can lose them."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stages nothing")
+    device = node(database, city)
+    engine = create_engine(database.engine.url, pool_size=1, max_overflow=0)
+    try:
+        store = SqlTelemetryStore(engine)
+        assert store.write([pack(device, T0 + 7200, 10.0, 1.0)], []) == 4
+        with engine.connect() as conn:  # the one pooled session, as a pooler may hand over
+            conn.exec_driver_sql("DISCARD TEMP")
+            conn.commit()
+        with pytest.raises(StorageError):
+            store.write([pack(device, T0 + 7260, 20.0, 2.0)], [])
+        assert store.write([pack(device, T0 + 7260, 20.0, 2.0)], []) == 4
+        assert store.write([pack(device, T0 + 7320, 30.0, 3.0)], []) == 4
+    finally:
+        engine.dispose()
+    got = database.telemetry.readings(city.pk, device.id, T0 + 7200, T0 + 7400, {"power"}, 10)
+    assert [r.value for r in got] == [10.0, 20.0, 30.0]

@@ -415,7 +415,11 @@ class SqlTelemetryStore:
                 if self._postgres:  # PostgreSQL merges per name in the upsert
                     one_time = all(entry[4] >= entry[2] for entry in merged.values())
                     states = state_rows(merged)
-                    new = self._write_pg(conn, accepted, batch, rows, states, one_time=one_time)
+                    try:
+                        new = self._write_pg(conn, accepted, batch, rows, states, one_time=one_time)
+                    except Exception:
+                        conn.info.pop(_STAGED, None)  # the retry makes them if they are gone
+                        raise
                 else:
                     new = self._write_sqlite(conn, accepted, batch, rows)
                     self._write_sqlite_states(conn, merged)
