@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DATA ?= $(CURDIR)/var/demo
+NPM    ?= npm
+# Browser files from npm (web/package-lock.json pins them), copied into the package.
+VENDOR := src/signalight/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed-stamp
+SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE
 
 .PHONY: install demo test lint typecheck unit bench clean
 
@@ -14,7 +19,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# --ignore-scripts: swagger-ui-dist's one dependency (@scarf/scarf) would report the
+# install to its analytics service from a postinstall script; nothing here needs scripts.
+$(VENDOR_STAMP): web/package.json web/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "npm is needed to install the API docs page (apt-get install npm)" >&2; exit 1; }
+	cd web && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/swagger-ui
+	cp $(addprefix web/node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(VENDOR)/swagger-ui/
+	@touch $(VENDOR_STAMP)
+
+install: $(STAMP) $(VENDOR_STAMP)
 
 demo: install
 	SIGNALIGHT_DATA_DIR="$${SIGNALIGHT_DATA_DIR:-$(DEMO_DATA)}" $(BIN)/signalight demo
@@ -37,4 +52,4 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache web/node_modules $(VENDOR)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import math
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -21,11 +17,9 @@ from playwright.sync_api import (
     Request,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.api.app import create_app
 from signalight.container import Container
 from signalight.domain.assets import AssetKind, AssetRecord, LuminaireType, StreetClass
 from signalight.domain.cities import City
@@ -33,19 +27,10 @@ from signalight.domain.geo import offset
 from signalight.domain.users import Role
 from signalight.settings import Settings
 from tests.conftest import make_city
+from tests.web.browser import serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SCREENSHOT = Path("/tmp/signalight-page.png")  # noqa: S108 - a fixed place to look at
@@ -149,33 +134,6 @@ def _inventory(city: City) -> list[AssetRecord]:
     return records
 
 
-@contextmanager
-def _server(container: Container) -> Iterator[str]:
-    """A real uvicorn server on a free local port, in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(container), log_level="warning", access_log=False, ws="none", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="web-test-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start", pytrace=False)
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("web")
@@ -194,22 +152,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     container.auth.grant("web", city, Role.VIEWER)
     token = container.auth.issue_token("web")
     try:
-        with _server(container) as base_url:
+        with serve(container) as base_url:
             yield Site(base_url, token, city, hidden)
     finally:
         db.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "Chromium is needed for the browser tests: apt-get install chromium", pytrace=False
-        )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

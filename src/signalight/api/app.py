@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from signalight import __version__
@@ -49,20 +47,31 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
 
+    # Swagger UI 5 (it reads OpenAPI 3.1), copied into the package from npm by
+    # `make install`; a checkout that skipped that step still serves the API.
+    built = (pages.SWAGGER_UI / "swagger-ui-bundle.js").is_file()
+    if not built:
+        log.warning("Swagger UI is not in %s: run `make install`", pages.SWAGGER_UI)
     app.mount(
         "/static/swagger",
-        StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)),
+        StaticFiles(directory=pages.SWAGGER_UI, check_dir=False),
         name="swagger",
     )
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
+    @app.get("/docs", include_in_schema=False, response_model=None)
+    def docs() -> HTMLResponse | PlainTextResponse:
+        if not built:
+            return PlainTextResponse(
+                "The API docs page is not built in this install: run `make install`"
+                f" (it fetches Swagger UI with npm). The spec is at {app.openapi_url}.",
+                status_code=503,
+            )
         return get_swagger_ui_html(
             openapi_url=f"{API_PREFIX}/openapi.json",
             title="Signalight API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/favicon.ico",
         )
 
     pages.install(app)

@@ -1,4 +1,4 @@
-"""The inventory map page at /, and the security headers every response carries."""
+"""The inventory map page at /, the favicon, and the security headers every response carries."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
+# Third-party browser files, copied from web/node_modules by `make install`
+# (pinned in web/package-lock.json, ignored by git).
+SWAGGER_UI = STATIC / "vendor" / "swagger-ui"
 
 # The page loads only its own files; nothing from any other host, and it
 # cannot be framed (clickjacking). Swagger UI at /docs needs an inline script,
@@ -35,6 +38,11 @@ def install(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    # Browsers ask for /favicon.ico by themselves, whatever a page links.
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/vnd.microsoft.icon")
 
     @app.middleware("http")
     async def security_headers(
