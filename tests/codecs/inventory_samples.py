@@ -72,7 +72,10 @@ def make_intersection(**overrides: Any) -> AssetRecord:
 
 # Text as a file can hold it: any character but lone surrogates (not encodable as UTF-8), and
 # no surrounding whitespace, which the decoders strip.
-_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30).map(str.strip)
+_plain = st.text(st.characters(exclude_categories=["Cs"]), max_size=30).map(str.strip)
+# Text a spreadsheet would run as a formula, maybe behind quotes, which CSV export escapes.
+_formulas = st.tuples(st.text("'", max_size=2), st.sampled_from("=+-@"), _plain).map("".join)
+_text = _plain | _formulas
 _codes = _text.filter(lambda text: 0 < len(text) <= CODE_MAX)
 _devices = _codes.filter(lambda text: not any(c in text for c in "/+#\x00 "))
 

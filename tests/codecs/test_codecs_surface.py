@@ -5,6 +5,7 @@ import importlib
 import pytest
 
 SURFACE = {
+    "signalight.codecs.csv_cells": {"FORMULA_STARTS", "escape_cell", "unescape_cell"},
     "signalight.codecs.inventory_fields": {
         "COLUMNS",
         "COORDINATE_DECIMALS",

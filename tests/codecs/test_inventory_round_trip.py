@@ -48,3 +48,27 @@ def test_fixed_records_round_trip() -> None:
     records = [make_streetlight(), make_cabinet(), make_intersection()]
     assert [r for _, r in decode_csv("".join(encode_csv(records)).encode()).records] == records
     assert [r for _, r in decode_geojson(b"".join(encode_geojson(records))).records] == records
+
+
+def test_formulas_round_trip_escaped() -> None:
+    names = [
+        "=cmd|' /C calc'!A0",
+        '=HYPERLINK("http://evil.example","Click")',
+        "+SUM(1+1)",
+        "@SUM(1)",
+        "-2+3",
+        "\t=1+1",
+        "\r=1+1",
+        "'=1+1",
+        "''-x",
+        "'t Hooft",
+        "-5",
+    ]
+    records = [
+        make_intersection(code=f"X-{n}", name=name, street=name, lat=-33.8688197, lon=-70.6692655)
+        for n, name in enumerate(names)
+    ]
+    data = "".join(encode_csv(records))
+    assert "'=cmd|' /C calc'!A0" in data
+    assert ",-33.8688197,-70.6692655," in data
+    assert [r for _, r in decode_csv(data.encode()).records] == records

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from signalight.codecs.csv_cells import escape_cell
 from signalight.codecs.inventory_fields import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -139,7 +140,10 @@ def decode_csv(data: bytes, mapping: Mapping[str, str | None] | None = None) -> 
     The file is UTF-8 (with or without a BOM), separated by ``,`` or, as European
     spreadsheets write it, by ``;`` (then ``52,37`` reads as a number); the delimiter
     is taken from the header line. Header names are matched case-insensitively. Blank
-    lines are skipped and rows shorter than the header are padded with empty cells.
+    lines are skipped and rows shorter than the header are padded with empty cells. A text
+    cell escaped against formula injection (``'=SUM(1)``, ``''=x``: see
+    :mod:`signalight.codecs.csv_cells`) loses its first quote, so an export reads back as
+    it was written.
 
     Args:
         data: The file's bytes.
@@ -166,7 +170,10 @@ def iter_decode_csv(
     The file is UTF-8 (with or without a BOM), separated by ``,`` or, as European
     spreadsheets write it, by ``;`` (then ``52,37`` reads as a number); the delimiter
     is taken from the header line. Header names are matched case-insensitively. Blank
-    lines are skipped and rows shorter than the header are padded with empty cells.
+    lines are skipped and rows shorter than the header are padded with empty cells. A text
+    cell escaped against formula injection (``'=SUM(1)``, ``''=x``: see
+    :mod:`signalight.codecs.csv_cells`) loses its first quote, so an export reads back as
+    it was written.
 
     Args:
         data: The file's bytes.
@@ -239,7 +246,7 @@ def _decode_rows(
             try:
                 # Not strict: a row may end in empty cells beyond the header.
                 fields = zip(names, cells(row), strict=False)
-                record = record_from_fields(fields, decimal_comma=decimal_comma)
+                record = record_from_fields(fields, decimal_comma=decimal_comma, escaped=True)
             except RecordError as exc:
                 errors.extend(RowError(line, problem) for problem in exc.problems)
             else:
@@ -285,6 +292,11 @@ class _Lines:
 def encode_csv(records: Iterable[AssetRecord]) -> Iterator[str]:
     """Encode records as inventory CSV, one line at a time.
 
+    Every cell passes through :func:`~signalight.codecs.csv_cells.escape_cell`: one that
+    a spreadsheet would run as a formula (beginning with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return, maybe behind quotes) gets a ``'`` in front, which :func:`decode_csv`
+    takes off again; plain numbers such as ``-33.8688197`` are written as they are.
+
     Args:
         records: The records, in the order to write them.
 
@@ -296,5 +308,5 @@ def encode_csv(records: Iterable[AssetRecord]) -> Iterator[str]:
     writer.writerow(COLUMNS)
     yield lines.take()
     for record in records:
-        writer.writerow(record_to_fields(record).values())
+        writer.writerow(map(escape_cell, record_to_fields(record).values()))
         yield lines.take()

@@ -9,6 +9,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from signalight.codecs.csv_cells import unescape_cell
 from signalight.domain.assets import (
     AssetKind,
     AssetRecord,
@@ -257,7 +258,7 @@ def _to_slow_path(_value: str) -> None:
 
 
 def _convert(
-    items: Iterable[tuple[str, object]], converters: dict[str, Converter]
+    items: Iterable[tuple[str, object]], converters: dict[str, Converter], *, unescape: bool
 ) -> tuple[dict[str, Any], list[str]]:
     """Convert each given value; a value that fails is kept as ``_FAILED``, with its reason."""
     values: dict[str, Any] = {}
@@ -271,7 +272,8 @@ def _convert(
                 continue
             fast = fast_for_text.get(column, _to_slow_path)
             if fast is None:
-                values[column] = text
+                # Unescaped after stripping, so that an escaped leading tab is kept.
+                values[column] = unescape_cell(text) if unescape and text[0] == "'" else text
                 continue
             try:
                 result = fast(text)
@@ -297,7 +299,10 @@ def _convert(
 
 
 def record_from_fields(
-    fields: Mapping[str, object] | Iterable[tuple[str, object]], *, decimal_comma: bool = False
+    fields: Mapping[str, object] | Iterable[tuple[str, object]],
+    *,
+    decimal_comma: bool = False,
+    escaped: bool = False,
 ) -> AssetRecord:
     """Build an asset record from the text of a CSV row or the properties of a GeoJSON feature.
 
@@ -309,12 +314,14 @@ def record_from_fields(
             ``(column, value)`` pairs such as ``zip(header, row)``, which spares the CSV
             decoder a dict per row.
         decimal_comma: Also accept ``52,37`` for numbers (semicolon-separated CSV files).
+        escaped: Undo :func:`~signalight.codecs.csv_cells.escape_cell` on text (CSV files).
 
     Raises:
         RecordError: Listing every problem of the fields, then of the record as a whole.
     """
     items = fields.items() if isinstance(fields, Mapping) else fields
-    values, problems = _convert(items, _DECIMAL_COMMA_CONVERTERS if decimal_comma else _CONVERTERS)
+    converters = _DECIMAL_COMMA_CONVERTERS if decimal_comma else _CONVERTERS
+    values, problems = _convert(items, converters, unescape=escaped)
     if problems or not values.keys() >= _REQUIRED:
         problems.extend(f"{column}: missing" for column in REQUIRED_COLUMNS if column not in values)
         values = {column: value for column, value in values.items() if value is not _FAILED}
