@@ -69,6 +69,20 @@ def test_credentials_are_printed_once_as_csv(fleet: Path) -> None:
                            "n-2", "streetlight_node", "SL-2", "credentials"]  # fmt: skip
 
 
+def test_credentials_csv_escapes_formulas(env: Path) -> None:
+    assert run("city", "add", "Ipoh", "--country", "MY", "--lat", "4.6", "--lon", "101.1")[0] == 0
+    lights = env / "lights.csv"
+    lights.write_text("kind,code,lat,lon,device\nstreetlight,SL-1,4.5979,101.0901,@SUM(A1)\n")
+    assert run("import", "ipoh", str(lights))[0] == 0
+    code, out, err = run("device", "credentials", "ipoh")
+    assert code == 0, err
+    [row] = csv.DictReader(io.StringIO(out))
+    assert (row["device"], row["username"]) == ("'@SUM(A1)", "ipoh/@SUM(A1)")
+    # A password is never escaped: it is made so that it needs no quote.
+    assert len(row["password"]) == 32
+    assert row["password"][0] not in "=+-@'"
+
+
 def test_rotation_to_a_private_file(fleet: Path) -> None:
     out_file = fleet / "issued.csv"
     assert run("device", "credentials", "ipoh")[0] == 0

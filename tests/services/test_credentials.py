@@ -9,7 +9,7 @@ from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from signalight.services.credentials import CredentialService
+from signalight.services.credentials import CredentialService, new_secret
 from tests.conftest import make_city
 
 
@@ -103,3 +103,12 @@ def test_the_store_is_all_or_nothing_and_per_city(database: SqlDatabase, city: C
     assert set(stored(database, other)) == {"B"}
     entries = dict(service(database).broker_entries())
     assert {f"{city.slug}/A", f"{other.slug}/B"} <= set(entries)
+
+
+def test_secrets_never_begin_with_a_dash() -> None:
+    # token_urlsafe begins one secret in 64 with '-', which a spreadsheet opening the
+    # credentials CSV would run as a formula and a command line would take for an option.
+    secrets = [new_secret() for _ in range(2000)]
+    assert not [secret for secret in secrets if secret.startswith("-")]
+    assert {len(secret) for secret in secrets} == {32}
+    assert len(set(secrets)) == 2000

@@ -20,6 +20,7 @@ from signalight.adapters.files import (
     write_atomically,
 )
 from signalight.cli.context import console, err_console, friendly, opened
+from signalight.codecs.csv_cells import escape_cell
 from signalight.container import Container
 from signalight.domain.topics import INGEST_USER, ingest_username
 from signalight.services.credentials import CredentialService, IssuedCredential, new_secret
@@ -47,7 +48,11 @@ def _csv(issued: list[IssuedCredential]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("device", "username", "password"))
-    writer.writerows((c.device, c.username, c.password) for c in issued)
+    # A device id may begin with '=', '-' or '@', which a spreadsheet would run as a formula.
+    # Passwords never begin so (new_secret), so escaping leaves them as issued.
+    writer.writerows(
+        (escape_cell(c.device), escape_cell(c.username), escape_cell(c.password)) for c in issued
+    )
     return buffer.getvalue()
 
 

@@ -20,8 +20,14 @@ HashSecret = Callable[[str], str]
 
 
 def new_secret() -> str:
-    """A fresh random password for a device or a service account."""
-    return secrets.token_urlsafe(SECRET_BYTES)
+    """A fresh random password for a device or a service account, never beginning with '-'."""
+    # One token in 64 begins with '-': a spreadsheet opening the credentials CSV would run it
+    # as a formula (and escaping it there would change the password), and a command line
+    # would take it for an option. Drawing again costs under 1% of the key space.
+    while True:
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        if not secret.startswith("-"):
+            return secret
 
 
 @dataclass(frozen=True, slots=True)
