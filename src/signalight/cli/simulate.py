@@ -97,7 +97,9 @@ def simulate(
     ] = 1.0,
     inject: Annotated[
         list[str] | None,
-        typer.Option(help="TYPE:ASSET@WHEN[/DURATION], e.g. lampFailure:SL-000012@+10m/2h"),
+        # Help text is rich markup: the backslash keeps "[/DURATION]" from reading as a
+        # closing tag, which made `simulate --help` crash with a MarkupError.
+        typer.Option(help=r"TYPE:ASSET@WHEN\[/DURATION], e.g. lampFailure:SL-000012@+10m/2h"),
     ] = None,
     night_dim: Annotated[
         float, typer.Option(min=0.0, max=100.0, help="Dim level 00:00-05:00 local; 100: none")
