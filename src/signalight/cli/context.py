@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -19,6 +22,8 @@ from signalight.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,6 +62,31 @@ def opened(settings: Settings | None = None) -> Iterator[Container]:
         yield container
     finally:
         container.close()
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGTERM or SIGINT (Ctrl-C) sets while the block runs.
+
+    A long-running command waits on the event and then stops in order (stores
+    what it holds, acknowledges, closes) rather than dying mid-batch. The
+    handlers that were there before come back when the block ends.
+
+    Yields:
+        The stop event.
+    """
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler not set from Python; the default is the nearest we can put back.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:

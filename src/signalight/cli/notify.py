@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from signalight.cli.context import console, friendly, opened
+from signalight.cli.context import console, friendly, opened, stop_on_signals
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from signalight.container import Container
 
 
@@ -23,14 +19,7 @@ def notify() -> None:
     several notifiers on one database, one sends at a time (a lease), so a
     second one is a standby, not a duplicate.
     """
-    with opened() as container:
-        stop = threading.Event()
-
-        def on_signal(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+    with opened() as container, stop_on_signals() as stop:
         console.print(_describe(container), soft_wrap=True)
         container.notifier.run(stop)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ import typer
 from prometheus_client import start_http_server
 from rich.table import Table
 
-from signalight.cli.context import console, err_console, friendly, opened
+from signalight.cli.context import console, err_console, friendly, opened, stop_on_signals
 from signalight.cli.devices import INGEST_SECRET_FILE
 from signalight.consumers.mqtt import SHARE_GROUP, MqttIngest, MqttSettings
 from signalight.domain.errors import InvalidInputError
@@ -20,8 +19,6 @@ from signalight.domain.topics import ingest_username
 from signalight.gcpause import settle_for_streaming
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from signalight.container import Container
 
 STATUS_EVERY_S = 60.0
@@ -99,13 +96,6 @@ def ingest(
             max_messages=settings.ingest_batch,
             max_wait=settings.ingest_wait_ms / 1000,
         )
-        stop = threading.Event()
-
-        def on_signal(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
         console.print(
             f"ingest: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
             f" as {mqtt.username}; database {container.db.url}"
@@ -121,12 +111,15 @@ def ingest(
             )
         else:
             detection = container.watch_ingest()
-        consumer.start()
-        _run_until(stop, consumer, container)
-        err_console.print("ingest: storing what has arrived, then stopping")
-        consumer.stop()
-        if detection is not None:
-            detection.stop()
+        # The handlers stay through the orderly stop, so that a second Ctrl-C does not
+        # cut short the storing of what has arrived.
+        with stop_on_signals() as stop:
+            consumer.start()
+            _run_until(stop, consumer, container)
+            err_console.print("ingest: storing what has arrived, then stopping")
+            consumer.stop()
+            if detection is not None:
+                detection.stop()
 
 
 @friendly
@@ -156,23 +149,17 @@ def detect(
         if detection is None:
             raise InvalidInputError("SIGNALIGHT_DETECT is false: there is nothing to run")
         consumer = MqttIngest(service, mqtt)
-        stop = threading.Event()
-
-        def on_signal(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
         console.print(
             f"detect: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
             f" as {mqtt.username}; alarms in {container.db.url}",
             soft_wrap=True,
         )
-        consumer.start()
-        while not stop.wait(1.0):
-            pass
-        consumer.stop()
-        detection.stop()
+        with stop_on_signals() as stop:
+            consumer.start()
+            while not stop.wait(1.0):
+                pass
+            consumer.stop()
+            detection.stop()
 
 
 def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:
