@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from signalight.adapters.clock import SystemClock
+from signalight.adapters.files import make_private_dir
 from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.smtp import SmtpConfig, SmtpMailer
@@ -161,6 +162,8 @@ class Container:
 
 def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Connect to the configured database and, unless told not to, migrate it."""
+    # The data directory holds the embedded database and the broker's secrets.
+    make_private_dir(settings.data_dir)
     db = SqlDatabase.connect(settings.effective_database_url)
     if migrate:
         db.migrate()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from signalight.domain.errors import ConflictError, StorageError
 
+log = logging.getLogger(__name__)
+
 PRIVATE = 0o600  # owner read and write only: secrets and password hashes
 PUBLIC = 0o644  # anyone may read: the ACL
+PRIVATE_DIR = 0o700  # the data directory: the database and the broker's secrets
 
 
 def write_atomically(path: Path, text: str, mode: int) -> None:
@@ -65,8 +69,30 @@ def read_or_create_secret(path: Path, make: Callable[[], str]) -> tuple[str, boo
             raise StorageError(f"{path} is empty; delete it to make a new secret")
         return secret, False
     secret = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     fd = create_private(path)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret + "\n")
     return secret, True
+
+
+def make_private_dir(path: Path) -> None:
+    """Close a directory of ours to everyone but its owner, if it exists and is open.
+
+    Only a directory this process's user owns is changed: another's is left to
+    its owner, and SQLite or the secret files then say what they cannot read.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 == 0:
+        return
+    try:
+        path.chmod(PRIVATE_DIR)
+    except OSError as exc:
+        raise StorageError(f"cannot make {path} private: {exc.strerror or exc}") from exc
+    log.info("%s was open to other users; made it mode %o", path, PRIVATE_DIR)

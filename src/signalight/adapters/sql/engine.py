@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+# The files SQLite keeps beside a database: the write-ahead log and its index,
+# and the rollback journal (VACUUM, or a database not in WAL mode).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def normalise_url(url: str) -> str:
@@ -27,11 +36,42 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            make_private(Path(database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def make_private(database: Path) -> None:
+    """Make a SQLite database file and the files beside it readable by their owner only.
+
+    The database holds webhook secrets in plain text (docs/operations.md). A
+    missing directory is made with mode 0700; a directory that exists is the
+    operator's and is left as it is. A missing database file is made empty
+    with mode 0600, as SQLite gives its write-ahead log and index the mode
+    of the database file; an existing database and its side files are set
+    to 0600, so that a database an earlier version left world-readable is
+    closed on the next start. Modes are given to ``os.open`` and ``chmod``
+    rather than by changing the umask, which is the whole process's and
+    would race with other threads.
+    """
+    if not database.parent.exists():
+        database.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        database.parent.chmod(PRIVATE_DIR)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for path in (database, *(database.with_name(database.name + s) for s in SQLITE_SIDE_FILES)):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode != PRIVATE_FILE:
+                path.chmod(PRIVATE_FILE)
+                log.info("%s was mode %o; made it %o", path, mode, PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            # Another user's file: SQLite reports whether it can open it.
+            log.warning("cannot make %s private: %s", path, exc.strerror or exc)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 (DBAPI)
