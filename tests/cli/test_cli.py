@@ -126,3 +126,10 @@ def test_demo_sets_up_once_and_prints_a_working_token(env: Path) -> None:
     assert code == 0, err
     assert "added Seberang Perai" not in out2
     assert out2.split("(shown once): ")[1].split()[0] != token
+
+
+def test_an_error_quoting_brackets_prints_them_as_given(env: Path) -> None:
+    # Rich reads "[/x]" as a closing tag: an error quoting the user's input must not crash.
+    code, _, err = run("city", "add", "[/x]", "--country", "MY")
+    assert code == 1
+    assert "error: no place called '[/x]' in MY" in err

@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from signalight.container import Container, build
 from signalight.domain.errors import SignalightError
@@ -97,7 +98,9 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SignalightError as exc:
-            err_console.print(f"[red]error:[/] {exc}")
+            # One line, never wrapped at the terminal's width, so that a log keeps it whole;
+            # escaped, as a message may quote input such as "[/x]" that rich reads as a tag.
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
