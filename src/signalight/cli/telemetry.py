@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from signalight.container import Container
 
 STATUS_EVERY_S = 60.0
+METRICS_HOST = "127.0.0.1"
 PRUNE_EVERY_S = 3600.0
 
 
@@ -58,6 +60,22 @@ def mqtt_settings(
     )
 
 
+def serve_metrics(container: Container, port: int) -> None:
+    """Serve the process's Prometheus metrics at http://127.0.0.1:PORT/metrics, on a thread.
+
+    Raises:
+        InvalidInputError: the port is taken (another worker's, often) or cannot be bound.
+    """
+    try:
+        start_http_server(port, addr=METRICS_HOST, registry=container.metrics.registry)
+    except OSError as exc:
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise InvalidInputError(
+            f"metrics port {METRICS_HOST}:{port} {why}: choose another with --metrics-port N"
+            " (each worker its own), or --metrics-port 0 for no metrics"
+        ) from None
+
+
 @friendly
 def ingest(
     metrics_port: Annotated[
@@ -86,10 +104,10 @@ def ingest(
     with opened() as container:
         settings = container.settings
         mqtt = mqtt_settings(container, share_group, worker)
+        if metrics_port:  # first, so that a taken port stops it before any work
+            serve_metrics(container, metrics_port)
         service = container.ingest
         settle_for_streaming()  # after the device directory is loaded
-        if metrics_port:
-            start_http_server(metrics_port, addr="127.0.0.1", registry=container.metrics.registry)
         consumer = MqttIngest(
             service,
             mqtt,
@@ -99,7 +117,7 @@ def ingest(
         console.print(
             f"ingest: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
             f" as {mqtt.username}; database {container.db.url}"
-            + (f"; metrics http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""),
+            + (f"; metrics http://{METRICS_HOST}:{metrics_port}/metrics" if metrics_port else ""),
             soft_wrap=True,
         )
         detection = None
