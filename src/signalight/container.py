@@ -126,8 +126,9 @@ class Container:
     @functools.cached_property
     def detection(self) -> DetectionLoop:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
-        alarms = self.db.alarms
-        return DetectionLoop(Detector(alarms, self.db.fleet, self.db.cities))
+        detector = Detector(self.db.alarms, self.db.fleet, self.db.cities)
+        detector.recorder.observer = self.metrics
+        return DetectionLoop(detector)
 
     def watch_ingest(
         self, service: IngestService | None = None, *, every_device: bool = True

@@ -65,6 +65,10 @@ class Gazetteer(Protocol):
         """The IANA time zone at a point."""
         ...
 
+    def nearest(self, lat: float, lon: float) -> Place:
+        """The place nearest a point, which tells its country; NotFoundError if none is near."""
+        ...
+
 
 class CityRepository(Protocol):
     """Cities, the tenants."""
@@ -274,6 +278,18 @@ class TelemetryStore(Protocol):
         ...
 
 
+class AlarmSink(Protocol):
+    """Where the detector's decisions go: the alarm store, as the recorder sees it."""
+
+    def record(self, changes: Sequence[tuple[Alarm, EventKind, float]]) -> list[AlarmEvent]:
+        """Store steps in one transaction (see ``AlarmStore.record``)."""
+        ...
+
+    def reject(self, letters: Sequence[DeadLetter]) -> None:
+        """Keep steps that could not be stored as dead letters, with their reason."""
+        ...
+
+
 class AlarmStore(Protocol):
     """Alarms, their history as events, and each city's detection settings.
 
@@ -291,6 +307,10 @@ class AlarmStore(Protocol):
         expects; ``REOPENED`` reopens a cleared alarm, or raises it anew (new
         id) if an operator closed it meanwhile.
         """
+        ...
+
+    def reject(self, letters: Sequence[DeadLetter]) -> None:
+        """Keep steps that could not be stored as dead letters (a deleted city's: no city)."""
         ...
 
     def open_alarms(self) -> list[Alarm]:

@@ -1,4 +1,4 @@
-"""Prometheus metrics: what ingest reports, in a registry each process serves at /metrics."""
+"""Prometheus metrics: what ingest and detection report, in a registry each process serves."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ _SECONDS_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class IngestMetrics:
-    """The IngestObserver port over prometheus_client, in a registry of its own."""
+    """The IngestObserver and RecorderObserver ports over prometheus_client, in one registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -71,6 +71,21 @@ class IngestMetrics:
             "The lag of the newest stored batch",
             registry=self.registry,
         )
+        self.alarm_rejected = Counter(
+            "signalight_alarm_steps_rejected",
+            "Alarm steps the database refused, kept as dead letters (reason alarm_not_stored)",
+            registry=self.registry,
+        )
+        self.alarm_store_failures = Counter(
+            "signalight_alarm_store_failures",
+            "Times the alarms could not be stored because the database was away",
+            registry=self.registry,
+        )
+        self.alarm_waiting = Gauge(
+            "signalight_alarm_steps_waiting",
+            "Alarm steps kept in memory until the database is back",
+            registry=self.registry,
+        )
         for reason in RejectReason:  # every reason shows, at 0 until one happens
             self.rejected_total.labels(reason=str(reason))
         for transport in ("mqtt", "http", "embedded"):
@@ -91,6 +106,18 @@ class IngestMetrics:
         self.write.observe(seconds)
         self.lag.observe(lag)
         self.last_lag.set(lag)
+
+    def alarm_steps_rejected(self, count: int) -> None:
+        """Steps of one alarm could not be stored and went to the dead letters."""
+        self.alarm_rejected.inc(count)
+
+    def alarm_store_failed(self) -> None:
+        """The database was away; the steps wait for the next try."""
+        self.alarm_store_failures.inc()
+
+    def alarm_steps_waiting(self, count: int) -> None:
+        """How many alarm steps wait for the database."""
+        self.alarm_waiting.set(count)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

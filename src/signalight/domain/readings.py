@@ -66,7 +66,7 @@ class ValueType(StrEnum):
 
 
 class RejectReason(StrEnum):
-    """Why a device message was refused; the dead-letter store files messages by it."""
+    """Why a message (or, last, an alarm step) was refused; the dead-letter store files by it."""
 
     MALFORMED = "malformed"  # not UTF-8 JSON, or not the shape the format requires
     TOO_LARGE = "too_large"  # longer than the ingest limit, refused before parsing
@@ -80,6 +80,8 @@ class RejectReason(StrEnum):
     IDENTITY_MISMATCH = "identity_mismatch"  # the payload's device is not its topic's device
     NOT_DECODED = "not_decoded"  # a LoRaWAN uplink the network server did not decode
     BAD_TOPIC = "bad_topic"  # an MQTT topic of the wrong shape
+    NOT_STORED = "not_stored"  # passed the checks, but the database refused it (see the message)
+    ALARM_NOT_STORED = "alarm_not_stored"  # not a message: an alarm's steps the database refused
 
 
 class PayloadError(InvalidInputError):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from signalight.domain.alarms import Alarm, AlarmState, AlarmType, EventKind
 from signalight.domain.faults import DetectionSettings, DeviceProfile, Evidence
+from signalight.services.alarm_recorder import AlarmRecorder
 from signalight.services.alarm_text import describe
 from signalight.services.fault_memory import (
     BAD,
@@ -91,6 +92,7 @@ class Detector(LightRules, OutageRules):
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self.recorder = AlarmRecorder(store, wall=wall)
         self._inventory = inventory
         self._cities_repo = cities
         self._defaults = defaults or DetectionSettings()
@@ -528,7 +530,12 @@ class Detector(LightRules, OutageRules):
                 owner.held.clear()
 
     def flush(self) -> list[AlarmEvent]:
-        """Store what was decided since the last flush; kept for the next one if the store fails."""
+        """Store what was decided since the last flush (see :class:`AlarmRecorder`).
+
+        Raises:
+            StorageUnavailableError: the database was away; what it could not
+                store is kept and stored first at the next flush.
+        """
         if not self._changes:
             return []
         changes, self._changes = self._changes, []
@@ -536,11 +543,7 @@ class Detector(LightRules, OutageRules):
             if kind is EventKind.HELD and alarm.parent_id is None:
                 parent = self._parent_of(alarm)
                 alarm.parent_id = parent.id if parent is not None else None
-        try:
-            return self._store.record(changes)
-        except Exception:
-            self._changes = changes + self._changes
-            raise
+        return self.recorder.record(changes)
 
     def _parent_of(self, alarm: Alarm) -> Alarm | None:
         w = self._watches.get(alarm.device_id or -1)
@@ -557,7 +560,7 @@ class Detector(LightRules, OutageRules):
             self.raised,
             self.held,
             self.cleared,
-            len(self._changes),
+            len(self._changes) + self.recorder.waiting,
         )
 
     def clock(self, city_id: int) -> datetime | None:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from signalight.domain.errors import StorageUnavailableError
+
 if TYPE_CHECKING:
     from signalight.domain.telemetry import Accepted
     from signalight.services.detection import Detector
@@ -21,12 +23,20 @@ class DetectionLoop:
     """Runs a :class:`Detector` for ingest: on each stored batch, and on a clock when idle.
 
     ``submit`` is what ingest calls after each stored batch, on its writer
-    thread: the batch is judged there, and every ``tick_s`` the timed rules
-    run and the alarms are stored. A thread of its own does the same only
-    while no batch comes (silence is judged when nothing arrives). A third
-    busy thread would only add a third contender for the interpreter to the
-    reader and the writer; the rules' cost (about 9 µs a message) is paid
-    either way. A failed store is kept and tried again.
+    thread: the batch is judged there, the alarms it decided are stored
+    before ``submit`` returns (so before ingest acknowledges the batch), and
+    every ``tick_s`` the timed rules run. A thread of its own does the same
+    only while no batch comes (silence is judged when nothing arrives). A
+    third busy thread would only add a third contender for the interpreter to
+    the reader and the writer; the rules' cost (about 9 µs a message) is paid
+    either way.
+
+    A step that cannot be stored is isolated to its city and alarm and kept
+    as a dead letter (:class:`AlarmRecorder`); while the database is away,
+    ``submit`` raises :class:`StorageUnavailableError` so that ingest keeps
+    the batch unacknowledged, and the decided steps wait in memory for the
+    next try. A rule that fails on a message is logged and counted, never
+    allowed to stop ingest.
     """
 
     def __init__(self, detector: Detector, *, tick_s: float = 1.0) -> None:
@@ -36,20 +46,27 @@ class DetectionLoop:
         self._last_tick = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._idle, name="detection", daemon=True)
-        self.failures = 0
+        self.failures = 0  # steps that raised: a rule's bug, or the database away
+        self._away = False
 
     def start(self) -> None:
         """Start the idle clock."""
         self._thread.start()
 
     def submit(self, accepted: Sequence[Accepted]) -> None:
-        """Judge a stored batch; now and then also run the timed rules and store the alarms."""
+        """Judge a stored batch and store what it decided; now and then run the timed rules.
+
+        Raises:
+            StorageUnavailableError: the alarms could not be stored for now.
+        """
         if not accepted:
             return
         with self._lock:
             self._safely(lambda: self.detector.observe(accepted))
             if time.monotonic() - self._last_tick >= self.tick_s:
-                self._tick()
+                self._last_tick = time.monotonic()
+                self._safely(self.detector.tick)
+            self._flush(raising=True)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Run the timed rules once more, store the alarms, and stop."""
@@ -67,7 +84,29 @@ class DetectionLoop:
     def _tick(self) -> None:
         self._last_tick = time.monotonic()
         self._safely(self.detector.tick)
-        self._safely(self.detector.flush)
+        self._flush(raising=False)
+
+    def _flush(self, *, raising: bool) -> None:
+        try:
+            self.detector.flush()
+        except StorageUnavailableError:
+            self.failures += 1
+            if not self._away:  # logged on the transition, not at every try
+                log.warning(
+                    "storing alarms failed: the database is away; %d steps wait",
+                    self.detector.recorder.waiting,
+                )
+            self._away = True
+            if raising:
+                raise
+            return
+        except Exception:
+            self.failures += 1
+            log.exception("storing alarms failed; carrying on")
+            return
+        if self._away:
+            log.warning("storing alarms works again")
+            self._away = False
 
     def _safely(self, step: Callable[[], object]) -> None:
         try:

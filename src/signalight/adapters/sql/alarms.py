@@ -25,6 +25,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from signalight.adapters.sql.dead_letters import insert_letters
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import (
     alarm_events,
@@ -44,6 +45,7 @@ from signalight.domain.alarms import (
 )
 from signalight.domain.assets import Page
 from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from signalight.domain.telemetry import DeadLetter
 
 __all__ = ["SqlAlarmStore"]
 
@@ -175,6 +177,11 @@ class SqlAlarmStore:
             alarm.cleared_at = alarm.closed_at = alarm.closed_by = None
             return _insert(conn, alarm, held=alarm.held, at=at)
         return None
+
+    def reject(self, letters: Sequence[DeadLetter]) -> None:
+        """Keep steps that could not be stored as dead letters (a deleted city's: no city)."""
+        with translated("store dead letters"), self._engine.begin() as conn:
+            insert_letters(conn, letters)
 
     def open_alarms(self) -> list[Alarm]:
         """Every alarm not closed, of every city."""

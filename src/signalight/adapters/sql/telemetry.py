@@ -32,9 +32,10 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 import psycopg
-from sqlalchemy import Connection, Engine, and_, func, insert, select, text
+from sqlalchemy import Connection, Engine, and_, func, select, text
 
 from signalight.adapters.sql.bulk import sqlite_values
+from signalight.adapters.sql.dead_letters import insert_letters
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.report_values import decoded
 from signalight.adapters.sql.tables import (
@@ -423,8 +424,7 @@ class SqlTelemetryStore:
                 else:
                     new = self._write_sqlite(conn, accepted, batch, rows)
                     self._write_sqlite_states(conn, merged)
-                if dead:
-                    conn.execute(insert(dead_letters), [_letter_row(letter) for letter in dead])
+                insert_letters(conn, dead)
                 conn.commit()
                 if self._postgres:
                     conn.info[_STAGED] = True
@@ -759,19 +759,6 @@ def _partition_days(conn: Connection) -> set[int]:
         if stamp.isdigit():
             days.add(int(datetime.strptime(stamp, "%Y%m%d").replace(tzinfo=UTC).timestamp() // DAY))
     return days
-
-
-def _letter_row(letter: DeadLetter) -> dict[str, Any]:
-    return {
-        "city_id": letter.city_id,
-        "received_at": letter.received_at,
-        "topic": letter.topic,
-        "reason": str(letter.reason),
-        "message": letter.message,
-        "payload": letter.payload,
-        "size": letter.size,
-        "device_uid": letter.device_uid,
-    }
 
 
 def _state_value(value: Any) -> StateValue:  # noqa: ANN401 - JSON
