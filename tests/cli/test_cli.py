@@ -133,3 +133,13 @@ def test_an_error_quoting_brackets_prints_them_as_given(env: Path) -> None:
     code, _, err = run("city", "add", "[/x]", "--country", "MY")
     assert code == 1
     assert "error: no place called '[/x]' in MY" in err
+
+
+def test_city_add_with_a_centre_and_no_country_takes_the_country_there(env: Path) -> None:
+    code, out, err = run("city", "add", "Ipoh", "--lat", "4.6", "--lon", "101.1")
+    assert code == 0, err
+    assert "country from the gazetteer: MY" in out
+    assert "(Ipoh, MY): 4.60000, 101.10000, Asia/Kuala_Lumpur, MYR" in out
+    code, _, err = run("city", "add", "Atoll", "--lat", "0", "--lon", "-140")
+    assert code == 1
+    assert "give --country" in err

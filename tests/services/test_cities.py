@@ -50,3 +50,45 @@ def test_add_city_fills_and_overrides(database: SqlDatabase, gazetteer: GeoNames
     assert given.city.currency == "NZD"
     with pytest.raises(InvalidInputError, match="both lat and lon"):
         add_city(CityRequest("Half", "MY", lat=5.0), database.cities, gazetteer)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "country"),
+    [
+        (4.60, 101.10, "MY"),  # Ipoh
+        (1.47, 103.76, "MY"),  # Johor Bahru: Singapore's centre is 20 km away
+        (1.30, 103.85, "SG"),  # Singapore, across the strait
+        (48.58, 7.745, "FR"),  # Strasbourg
+        # By a border, the nearest town may be across it: the time zone decides.
+        (48.50, 7.80, "DE"),  # south of Kehl: Illkirch, in France, is nearer than Kehl
+        (31.60, -106.41, "MX"),  # Ciudad Juárez: Socorro, Texas, is nearer than its centre
+        (-41.29, 174.78, "NZ"),  # Wellington
+    ],
+)
+def test_nearest_place_tells_the_country_of_a_point(
+    gazetteer: GeoNamesGazetteer, lat: float, lon: float, country: str
+) -> None:
+    assert gazetteer.nearest(lat, lon).country == country
+
+
+def test_a_point_far_from_any_place_has_no_country(gazetteer: GeoNamesGazetteer) -> None:
+    with pytest.raises(NotFoundError, match="--country"):
+        gazetteer.nearest(0.0, -140.0)  # the middle of the Pacific
+
+
+def test_add_city_takes_the_country_of_the_centre_given(
+    database: SqlDatabase, gazetteer: GeoNamesGazetteer
+) -> None:
+    added = add_city(
+        CityRequest("Harbour", None, slug=unique("h"), lat=-41.29, lon=174.78),
+        database.cities,
+        gazetteer,
+    )
+    assert added.city.country == "NZ"
+    assert added.city.currency == "NZD"
+    assert added.city.timezone == "Pacific/Auckland"
+    assert added.matched is None  # the centre was given
+    assert added.country_from is not None
+    assert "Wellington" in added.country_from
+    with pytest.raises(NotFoundError, match="--country"):
+        add_city(CityRequest("Atoll", lat=0.0, lon=-140.0), database.cities, gazetteer)

@@ -11,6 +11,13 @@ from timezonefinder import TimezoneFinder
 
 from signalight.domain.cities import Place
 from signalight.domain.errors import NotFoundError
+from signalight.domain.geo import distance_m
+
+# How far the nearest place may be for its country to be taken as a point's:
+# farther in the point's time zone (which mostly keeps to one country) than in
+# another (a zone named differently in GeoNames and in timezonefinder's data).
+NEAREST_SAME_ZONE_M = 300_000.0
+NEAREST_ANY_ZONE_M = 50_000.0
 
 
 def _fold(text: str) -> str:
@@ -55,7 +62,9 @@ class GeoNamesGazetteer:
                 f"no place called {name!r}{where} in the offline gazetteer; "
                 "give --lat, --lon and --timezone instead"
             )
-        best = max(matches, key=lambda c: c["population"])
+        return self._place(max(matches, key=lambda c: c["population"]))
+
+    def _place(self, best: dict[str, Any]) -> Place:
         return Place(
             name=best["name"],
             country=best["countrycode"],
@@ -65,6 +74,37 @@ class GeoNamesGazetteer:
             currency=self.currency(best["countrycode"]),
             population=int(best["population"]),
         )
+
+    def nearest(self, lat: float, lon: float) -> Place:
+        """The place nearest a point, to tell the country a city's centre lies in.
+
+        Places in the point's own time zone come first: IANA zones mostly follow
+        borders, so a town by a border is not given to the bigger city across
+        it (Kehl is German although Strasbourg is nearer than most of Germany).
+
+        Raises:
+            NotFoundError: no place is near enough to tell (at sea, or far from
+                any town of 15,000 people).
+        """
+        zone = self._timezones.timezone_at(lat=lat, lng=lon)
+        same_zone: tuple[float, dict[str, Any]] | None = None
+        any_zone: tuple[float, dict[str, Any]] | None = None
+        for city in self._cache.get_cities().values():
+            metres = distance_m(lat, lon, float(city["latitude"]), float(city["longitude"]))
+            if any_zone is None or metres < any_zone[0]:
+                any_zone = (metres, city)
+            if city["timezone"] == zone and (same_zone is None or metres < same_zone[0]):
+                same_zone = (metres, city)
+        if same_zone is not None and same_zone[0] <= NEAREST_SAME_ZONE_M:
+            best = same_zone[1]
+        elif any_zone is not None and any_zone[0] <= NEAREST_ANY_ZONE_M:
+            best = any_zone[1]  # the zone's name differs between the two data sets
+        else:
+            raise NotFoundError(
+                f"no place near ({lat}, {lon}) in the offline gazetteer tells its country:"
+                " give --country"
+            )
+        return self._place(best)
 
     def currency(self, country: str) -> str:
         """The ISO 4217 currency of a country; NotFoundError for an unknown code."""

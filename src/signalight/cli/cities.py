@@ -17,7 +17,10 @@ app = typer.Typer(help="Cities (tenants).", no_args_is_help=True)
 @friendly
 def add(
     name: Annotated[str, typer.Argument(help="The city's name, e.g. 'Seberang Perai'")],
-    country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-2 code, e.g. MY")] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help="ISO 3166 alpha-2 code, e.g. MY (default: the gazetteer's)"),
+    ] = None,
     slug: Annotated[str | None, typer.Option(help="Short id in URLs and topics")] = None,
     lat: Annotated[float | None, typer.Option(help="Centre latitude")] = None,
     lon: Annotated[float | None, typer.Option(help="Centre longitude")] = None,
@@ -33,6 +36,8 @@ def add(
     city = added.city
     if added.matched:
         console.print(f"centre from the gazetteer: {added.matched}")
+    if added.country_from:
+        console.print(f"country from the gazetteer: {added.country_from}")
     console.print(
         f"added [bold]{city.slug}[/] ({city.name}, {city.country}): "
         f"{city.lat:.5f}, {city.lon:.5f}, {city.timezone}, {city.currency}"

@@ -30,16 +30,23 @@ class AddedCity:
 
     city: City
     matched: str | None
+    country_from: str | None = None  # the place nearest the given centre, when no country was
 
 
 def add_city(request: CityRequest, cities: CityRepository, gazetteer: Gazetteer) -> AddedCity:
     """Store a new city, filling what the request leaves out from the gazetteer.
 
     The centre comes from the gazetteer unless both lat and lon are given; the
-    time zone from the gazetteer's match, or from the given centre; the
-    currency from the country.
+    country from the match, or from the place nearest the given centre; the
+    time zone from the match, or from the given centre; the currency from the
+    country.
+
+    Raises:
+        InvalidInputError: only one of lat and lon is given.
+        NotFoundError: the gazetteer knows no such place, or none near the given
+            centre to tell its country.
     """
-    matched = None
+    matched = country_from = None
     lat, lon, timezone, country = request.lat, request.lon, request.timezone, request.country
     if (lat is None) != (lon is None):
         raise InvalidInputError("give both lat and lon, or neither")
@@ -50,7 +57,9 @@ def add_city(request: CityRequest, cities: CityRepository, gazetteer: Gazetteer)
         country = country or place.country
         timezone = timezone or place.timezone
     if country is None:
-        raise InvalidInputError("country is needed when the centre is given")
+        near = gazetteer.nearest(lat, lon)
+        country = near.country
+        country_from = f"{near.country} (the nearest place, {near.name})"
     country = country.upper()
     timezone = timezone or gazetteer.timezone_at(lat, lon)
     currency = (request.currency or gazetteer.currency(country)).upper()
@@ -66,4 +75,4 @@ def add_city(request: CityRequest, cities: CityRepository, gazetteer: Gazetteer)
         tariff_per_kwh=request.tariff_per_kwh,
         co2_kg_per_kwh=request.co2_kg_per_kwh,
     )
-    return AddedCity(cities.add_city(city), matched)
+    return AddedCity(cities.add_city(city), matched, country_from)
