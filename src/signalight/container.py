@@ -22,6 +22,7 @@ from signalight.services.auth import AuthService
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
+from signalight.services.login_guard import LoginGuard
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.settings import Settings
 
@@ -37,7 +38,8 @@ class Container:
     @functools.cached_property
     def auth(self) -> AuthService:
         """Credentials and roles."""
-        return AuthService(self.db.users, self.clock, self.settings.token_ttl_days)
+        guard = LoginGuard(self.clock, concurrent_hashes=self.settings.login_concurrency)
+        return AuthService(self.db.users, self.clock, self.settings.token_ttl_days, guard=guard)
 
     @functools.cached_property
     def gazetteer(self) -> GeoNamesGazetteer:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     import_max_distance_km: float = Field(default=100.0, gt=0)
     # API tokens issued by `user add` and `auth/token` live this long (0: no expiry).
     token_ttl_days: int = Field(default=365, ge=0)
+    # Password checks (argon2, a core for some 150 ms each) running at once in
+    # this process; more logins at the same moment are answered 503 at once.
+    login_concurrency: int = Field(default=1, ge=1, le=16)
 
     # The MQTT broker ingest reads; empty means none (the demo then feeds its
     # simulator straight into ingest, in the process).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -19,6 +20,7 @@ from signalight.domain.errors import (
 )
 from signalight.domain.users import Role, User, role_allows
 from signalight.ports import Clock, UserRepository
+from signalight.services.login_guard import LoginGuard
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,29 @@ def hash_token(token: str) -> str:
 class AuthService:
     """Issues and checks credentials; decides what a user may do in a city."""
 
-    def __init__(self, users: UserRepository, clock: Clock, token_ttl_days: int) -> None:
+    def __init__(
+        self,
+        users: UserRepository,
+        clock: Clock,
+        token_ttl_days: int,
+        *,
+        guard: LoginGuard | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
         self._users = users
         self._clock = clock
         self._ttl = timedelta(days=token_ttl_days) if token_ttl_days else None
-        self._hasher = PasswordHasher()
+        self._guard = guard or LoginGuard(clock)
+        self._hasher = hasher or PasswordHasher()
+
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        """A hash of nobody's password with this hasher's parameters, checked in its place.
+
+        Made on first use, not at start: every command builds this service,
+        few of them log anyone in.
+        """
+        return self._hasher.hash(secrets.token_urlsafe(24))
 
     def add_user(self, username: str, password: str | None) -> User:
         """Create a user, with an argon2 password hash if a password is given."""
@@ -71,22 +91,47 @@ class AuthService:
         self._users.add_token(user.id, hash_token(token), label, expires)
         return token
 
-    def login(self, username: str, password: str) -> str:
-        """Check a password and issue a token; AuthenticationError if they do not match."""
-        try:
-            user, stored = self._users.get_user(username)
-        except NotFoundError:
-            # Hash anyway so that timing does not tell which usernames exist.
-            self._hasher.hash(password)
-            raise AuthenticationError("wrong username or password") from None
-        if stored is None or user.disabled:
+    def login(self, username: str, password: str, address: str = "") -> str:
+        """Check a password and issue a token.
+
+        Every outcome costs one argon2 verification, against the user's hash
+        or against :attr:`dummy_hash` for an unknown user, a user without a
+        password or a disabled one, so that the time taken does not tell them
+        apart.
+
+        Args:
+            username: The name given.
+            password: The password given.
+            address: The client's address, for the per-address back-off.
+
+        Raises:
+            TooManyAttemptsError: Too many failures lately for the name or the address.
+            BusyError: As many hashes as allowed are running already.
+            AuthenticationError: The name and password do not match an enabled user.
+        """
+        self._guard.check(username, address)
+        # Made before any branch, so the first login of a process is slower
+        # whoever it is for, not only for the unknown.
+        dummy = self.dummy_hash
+        with self._guard.hashing():
+            try:
+                user, stored = self._users.get_user(username)
+            except NotFoundError:
+                user, stored = None, None
+            matches = self._verify(stored or dummy, password)
+        if user is None or stored is None or user.disabled or not matches:
+            self._guard.failed(username, address)
+            if user is not None:
+                log.info("failed login for user id %s", user.id)
             raise AuthenticationError("wrong username or password")
-        try:
-            self._hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            log.info("failed login for user id %s", user.id)
-            raise AuthenticationError("wrong username or password") from None
+        self._guard.succeeded(username)
         return self.issue_token(username, label="login")
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
     def authenticate(self, token: str | None) -> User:
         """The user a bearer token belongs to; AuthenticationError if none."""
