@@ -133,8 +133,11 @@ class AssetRepository(Protocol):
         """One asset of the city; NotFoundError if it is not there."""
         ...
 
-    def delete_asset(self, city_id: int, asset_id: int) -> None:
-        """Remove an asset; ConflictError while others reference it as their cabinet."""
+    def delete_asset(self, city_id: int, asset_id: int) -> bool:
+        """Delete an asset, or retire one with a history (``removed``); True if deleted.
+
+        ConflictError while in-service assets take their power from it.
+        """
         ...
 
     def iter_assets(self, city_id: int) -> Iterator[Asset]:
@@ -370,6 +373,10 @@ class AlarmStore(Protocol):
 
 class FleetInventory(Protocol):
     """What the fault rules read of the inventory: devices with their assets, cabinets' lights."""
+
+    def versions(self) -> dict[int, int]:
+        """Each city's inventory version: it moves on with every change of assets or devices."""
+        ...
 
     def profiles(self, device_ids: Collection[int]) -> list[DeviceProfile]:
         """The devices' profiles (those that exist)."""

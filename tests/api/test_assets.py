@@ -163,8 +163,21 @@ def test_create_patch_delete_asset(client: TestClient, city: City, admin: dict[s
     assert "not a cabinet" in bad.json()["message"]
     cabinet_id = asset["cabinet_id"]
     assert client.delete(f"{base}/{cabinet_id}", headers=admin).status_code == 409
+    # An asset with a device is retired: kept with its history, its device unbound.
     assert client.delete(f"{base}/{asset['id']}", headers=admin).status_code == 204
-    assert client.get(f"{base}/{asset['id']}", headers=admin).status_code == 404
+    retired = client.get(f"{base}/{asset['id']}", headers=admin)
+    assert retired.status_code == 200
+    assert retired.json()["status"] == "removed"
+    assert retired.json()["device"] in (None, "")
+    device = client.get(f"/api/v1/cities/{city.slug}/devices/n-new", headers=admin)
+    assert device.status_code == 200, device.json()
+    assert device.json()["asset_id"] is None
+    # One with no device and no alarms is deleted.
+    bare = client.post(
+        base, json={"kind": "cabinet", "code": "BARE-1", "lat": lat, "lon": lon}, headers=admin
+    ).json()
+    assert client.delete(f"{base}/{bare['id']}", headers=admin).status_code == 204
+    assert client.get(f"{base}/{bare['id']}", headers=admin).status_code == 404
 
 
 def test_import_with_bad_rows_imports_nothing_and_names_each_line(

@@ -22,7 +22,7 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -111,6 +111,7 @@ class Detector(LightRules, OutageRules):
         self._arrival = 0
         self._wills: dict[int, int] = {}
         self._settings_at = -math.inf
+        self._versions: dict[int, int] | None = None  # each city's inventory version, as followed
         self.messages = self.raised = self.held = self.cleared = 0
         self._load_cities()
         self._restore()
@@ -272,7 +273,7 @@ class Detector(LightRules, OutageRules):
         self._uplink(w, t)
         profile = w.profile
         if not profile.in_service or profile.asset_id is None:
-            return  # out of service, or bound to no asset: only silence is judged
+            return  # out of service, or bound to no asset: nothing is judged
         values = {r.name: r for r in readings}
         if profile.kind == LIGHT_NODE:
             cabinet = self._cabinets.get(profile.cabinet_id) if profile.cabinet_id else None
@@ -508,10 +509,80 @@ class Detector(LightRules, OutageRules):
             except Exception:
                 log.exception("reloading detection settings failed; keeping the old ones")
                 self._settings_at = wall
+        try:
+            self._follow_inventory()
+        except Exception:
+            log.exception("following the inventory failed; trying again at the next tick")
         for city in self._cities.values():
             if city.stream > -math.inf:
                 self._run_due(city, city.now(wall))
         self._close_settled(wall)
+
+    def _follow_inventory(self) -> None:
+        """Reload the profiles of the cities whose inventory changed since the last tick."""
+        versions = self._inventory.versions()
+        followed, self._versions = self._versions, versions
+        if followed is None:  # the first look: every profile is read fresh anyway
+            return
+        moved = {city for city, version in versions.items() if followed.get(city) != version}
+        if moved:
+            self.refresh(moved)
+
+    def refresh(self, city_ids: Collection[int]) -> int:
+        """Reload the profiles of these cities' watched devices; returns how many changed.
+
+        A device whose asset, status or cabinet changed (unbound, bound
+        elsewhere, retired, taken out of service) or that is gone: the alarms
+        open on it are closed (the store closed them already if the change
+        came through it: then nothing is written twice), its streaks are
+        forgotten, and it is judged by its new profile from now on.
+        """
+        cities = set(city_ids)
+        ids = [d for d, w in self._watches.items() if w.city.id in cities]
+        fresh = {p.device_id: p for p in self._inventory.profiles(ids)}
+        wall = self._wall()
+        cabinets: set[int] = set()
+        changed = 0
+        for device_id in ids:
+            w = self._watches[device_id]
+            old, new = w.profile, fresh.get(device_id)
+            if new is not None and _same_duty(old, new):
+                continue
+            changed += 1
+            now = w.city.now(wall)
+            for alarm in list(w.alarms.values()):
+                if alarm.active:
+                    self._close_out(alarm, w, now)
+                if alarm.state is AlarmState.CLEARED:
+                    self._shut(alarm, now)
+            w.alarms, w.counters = {}, NO_COUNTERS
+            cabinets.update(
+                c for c in (old.cabinet_id, new.cabinet_id if new else None) if c is not None
+            )
+            if old.kind == METER and old.asset_id is not None:
+                cabinets.add(old.asset_id)
+            if new is None:
+                del self._watches[device_id]
+                continue
+            w.profile = replace(new, uid=old.uid) if new.uid == old.uid else new
+        for asset_id in cabinets & self._cabinets.keys():
+            self._reload_cabinet(asset_id, wall)
+        return changed
+
+    def _reload_cabinet(self, asset_id: int, wall: float) -> None:
+        """A cabinet's lights and meter read again; an incident over no light and no meter ends."""
+        cabinet = self._cabinets[asset_id]
+        cabinet.lights = self._inventory.cabinet_lights([asset_id]).get(asset_id, [])
+        cabinet.meter = self._inventory.cabinet_device(asset_id)
+        incident = cabinet.incident
+        if cabinet.lights or cabinet.meter is not None or incident is None:
+            return
+        now = self._cities[incident.city_id].now(wall) if incident.city_id in self._cities else wall
+        if incident.active:
+            self._close_out(incident, cabinet, now)
+        if incident.state is AlarmState.CLEARED:
+            self._shut(incident, now)
+        del self._cabinets[asset_id]
 
     def _close_settled(self, wall: float) -> None:
         """Close the alarms that stayed cleared for the reopen window."""
@@ -569,3 +640,16 @@ class Detector(LightRules, OutageRules):
         if city is None or city.stream == -math.inf:
             return None
         return datetime.fromtimestamp(city.now(self._wall()), city.zone)
+
+
+def _same_duty(old: DeviceProfile, new: DeviceProfile) -> bool:
+    """Whether a device's new profile asks the same of the rules (its id strings aside)."""
+    return (
+        old.city_id == new.city_id
+        and old.asset_id == new.asset_id
+        and old.in_service == new.in_service
+        and old.cabinet_id == new.cabinet_id
+        and old.luminaire == new.luminaire
+        and old.rated_watts == new.rated_watts
+        and old.asset_code == new.asset_code
+    )

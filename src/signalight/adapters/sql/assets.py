@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from signalight.adapters.sql.asset_writer import SqlAssetWriter
 from signalight.adapters.sql.errors import translated
-from signalight.adapters.sql.tables import assets, device_states, devices
+from signalight.adapters.sql.inventory_changes import settle_inventory
+from signalight.adapters.sql.tables import alarms, assets, device_states, devices
 from signalight.domain.assets import (
     Asset,
     AssetKind,
@@ -93,7 +94,9 @@ class SqlAssetRepository:
         An exception inside the block rolls everything back.
         """
         with translated("write assets"), self._engine.begin() as conn:
-            yield SqlAssetWriter(conn, city_id, datetime.now(UTC))
+            now = datetime.now(UTC)
+            yield SqlAssetWriter(conn, city_id, now)
+            settle_inventory(conn, city_id, now.timestamp())
 
     def upsert_assets(self, city_id: int, records: Sequence[AssetRecord]) -> UpsertResult:
         """Insert or update (by code) all records in one transaction: all or nothing.
@@ -136,19 +139,55 @@ class SqlAssetRepository:
             raise NotFoundError(f"no asset {asset_id} in this city")
         return _asset(row)
 
-    def delete_asset(self, city_id: int, asset_id: int) -> None:
-        """Remove an asset; ConflictError while others reference it as their cabinet."""
+    def delete_asset(self, city_id: int, asset_id: int) -> bool:
+        """Remove an asset, or retire it if it has a history; ConflictError while it feeds others.
+
+        An asset with a device bound or with alarms is not deleted: its status
+        becomes ``removed``, its device is unbound (kept, with its readings,
+        to be fitted elsewhere) and its open alarms are closed, so that its
+        history stays. An asset with none of these is deleted.
+
+        Returns:
+            True if the asset was deleted, False if it was retired.
+        """
         with translated("delete asset"), self._engine.begin() as conn:
+            found = conn.execute(
+                select(assets.c.id).where(assets.c.city_id == city_id, assets.c.id == asset_id)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"no asset {asset_id} in this city")
             fed = conn.execute(
-                select(func.count()).where(assets.c.cabinet_id == asset_id)
+                select(func.count()).where(
+                    assets.c.cabinet_id == asset_id,
+                    assets.c.status != AssetStatus.REMOVED.value,
+                )
             ).scalar_one()
             if fed:
                 raise ConflictError(f"asset {asset_id} still feeds {fed} assets; move them first")
-            done = conn.execute(
-                delete(assets).where(assets.c.city_id == city_id, assets.c.id == asset_id)
-            )
-        if done.rowcount != 1:
-            raise NotFoundError(f"no asset {asset_id} in this city")
+            bound = conn.execute(
+                select(func.count()).where(devices.c.asset_id == asset_id)
+            ).scalar_one()
+            alarmed = conn.execute(
+                select(func.count()).where(alarms.c.asset_id == asset_id)
+            ).scalar_one()
+            feeds_history = conn.execute(
+                select(func.count()).where(assets.c.cabinet_id == asset_id)
+            ).scalar_one()
+            now = datetime.now(UTC)
+            retire = bool(bound or alarmed or feeds_history)
+            if retire:
+                conn.execute(
+                    update(assets)
+                    .where(assets.c.id == asset_id)
+                    .values(status=AssetStatus.REMOVED.value, updated_at=now)
+                )
+                conn.execute(
+                    update(devices).where(devices.c.asset_id == asset_id).values(asset_id=None)
+                )
+            else:
+                conn.execute(delete(assets).where(assets.c.id == asset_id))
+            settle_inventory(conn, city_id, now.timestamp())
+        return not retire
 
     def iter_assets(self, city_id: int) -> Iterator[Asset]:
         """Every asset of the city, cabinets first, streamed in chunks."""

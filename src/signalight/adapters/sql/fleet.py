@@ -9,7 +9,7 @@ from typing import Any, Final
 from sqlalchemy import Engine, select
 
 from signalight.adapters.sql.errors import translated
-from signalight.adapters.sql.tables import assets, devices
+from signalight.adapters.sql.tables import assets, devices, inventory_versions
 from signalight.domain.assets import AssetKind, AssetStatus, LuminaireType
 from signalight.domain.faults import DeviceProfile
 
@@ -23,6 +23,12 @@ class SqlFleetInventory:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def versions(self) -> dict[int, int]:
+        """Each city's inventory version, moved on by every change of its assets or devices."""
+        with translated("read inventory versions"), self._engine.connect() as conn:
+            rows = conn.execute(select(inventory_versions.c.city_id, inventory_versions.c.version))
+            return {int(city): int(version) for city, version in rows}
 
     def profiles(self, device_ids: Collection[int]) -> list[DeviceProfile]:
         """The devices' profiles."""
@@ -88,7 +94,8 @@ def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
         kind=sys.intern(kind),  # a handful of kinds, a million devices
         asset_id=asset_id,
         asset_code=code,
-        in_service=status is None or status == AssetStatus.IN_SERVICE,
+        # A device bound to no asset is in no street: spare stock, or taken down with its asset.
+        in_service=status == AssetStatus.IN_SERVICE,
         cabinet_id=cabinet,
         luminaire=LuminaireType(luminaire) if luminaire else None,
         rated_watts=watts,

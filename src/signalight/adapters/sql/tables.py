@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -124,6 +125,15 @@ devices = Table(
     Column("credential_hash", String(200)),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("city_id", "uid", name="uq_devices_city_uid"),
+)
+
+# Moved on by every change of a city's assets or devices (migration 0007): the
+# detector reloads a city's device profiles when its number moves.
+inventory_versions = Table(
+    "inventory_versions",
+    metadata,
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 users = Table(

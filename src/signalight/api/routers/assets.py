@@ -151,7 +151,14 @@ def update_asset(
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def delete_asset(city: AdminCity, asset_id: int, container: ContainerDep) -> Response:
-    """Remove one asset (admin). A cabinet that still feeds lights cannot be removed."""
+    """Remove one asset (admin): deleted, or retired if it has a history.
+
+    An asset with a device bound or with alarms (or a cabinet that fed
+    lights) is retired, not deleted: its status becomes ``removed``, its
+    device is unbound (kept with its readings) and its open alarms are closed
+    by ``inventory``; it stays listed, with its history. A cabinet that still
+    feeds lights in the street cannot be removed (409): move them first.
+    """
     container.db.assets.delete_asset(city.pk, asset_id)
     return Response(status_code=204)
 
