@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -15,7 +12,7 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, devices, faults, inventory, notify, telemetry, users
+from signalight.cli import cities, demo_fleet, devices, faults, inventory, notify, telemetry, users
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
 from signalight.consumers.mqtt import MqttIngest
@@ -25,10 +22,6 @@ from signalight.domain.errors import ConflictError, NotFoundError
 from signalight.domain.users import Role
 from signalight.gcpause import settle_for_streaming
 from signalight.services.cities import CityRequest, add_city
-from signalight.services.ingest import EmbeddedFeed
-from signalight.sim.fleet_model import SimConfig
-from signalight.sim.telemetry import Simulator
-from signalight.sim.truth import TruthLog
 
 app = typer.Typer(
     help="Signalight: a city's streetlights and traffic signals, watched and run.",
@@ -52,7 +45,6 @@ app.command("score")(faults.score)
 DEMO_CITY = "Seberang Perai"
 DEMO_COUNTRY = "MY"
 DEMO_ADMIN = "admin"
-DEMO_HISTORY_S = 3600.0
 
 
 @app.command()
@@ -153,37 +145,8 @@ def _live_fleet(container: Container, city: City) -> Callable[[], None]:
             soft_wrap=True,
         )
         return worker.stop
-    feed = EmbeddedFeed(container.ingest)
     settle_for_streaming()  # a long-running process from here on
-    truth_path = settings.data_dir / "sim" / f"{city.slug}-truth.jsonl"
-    now = time.time()
-    simulator = Simulator.from_store(
-        container.db.assets,
-        city,
-        SimConfig(seed=int(now)),
-        start=datetime.fromtimestamp(now - DEMO_HISTORY_S, UTC),
-        truth=TruthLog.open(truth_path, city.slug),
-    )
-    halt = threading.Event()
-
-    def run() -> None:
-        simulator.run(feed, until=time.time(), stop=halt)  # the last hour, flat out
-        simulator.run(feed, speed=1.0, stop=halt)  # then as it happens
-
-    thread = threading.Thread(target=run, name="demo-fleet", daemon=True)
-    thread.start()
-    console.print(
-        f"fleet: {simulator.devices:,} devices reporting in this process"
-        f" (an hour of history first); faults logged to {truth_path}",
-        soft_wrap=True,
-    )
-
-    def stop() -> None:
-        halt.set()
-        thread.join(10)
-        feed.close()
-
-    return stop
+    return demo_fleet.run_in_process(container, city)
 
 
 def _serve(container: Container, host: str, port: int) -> None:

@@ -114,12 +114,18 @@ def draw_duration(spec: FaultSpec, rng: random.Random) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Injection:
-    """A request to start a named fault on a named asset at a time, for a while."""
+    """A request to start a named fault on a named asset at a time, for a while.
+
+    ``level`` names what the fault would otherwise draw when it starts: a
+    cycling failure's period in seconds, or the dim level a dimming failure
+    is stuck at. None draws it as for a random fault; other types ignore it.
+    """
 
     type: FaultType
     asset: str
     start: float  # UTC epoch seconds
     duration: float | None  # seconds; None lasts to the end of the run
+    level: float | None = None
 
 
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)([smhd])")

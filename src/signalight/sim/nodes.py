@@ -302,11 +302,14 @@ class LightNode:
         match fault.type:
             case FaultType.LAMP_FAILURE:
                 fault.level = rng.uniform(0.0, 0.05)
+            # An injection may name the period or the stuck level; a drawn fault's is 0.
             case FaultType.CYCLING_FAILURE:
-                fault.level = rng.uniform(240.0, 720.0)
+                fault.level = fault.level or rng.uniform(240.0, 720.0)
             case FaultType.DIMMING_FAILURE:
                 scheduled = self.schedule.night_dim
-                fault.level = rng.choice([level for level in STUCK_DIM if level != scheduled])
+                fault.level = fault.level or rng.choice(
+                    [level for level in STUCK_DIM if level != scheduled]
+                )
             case FaultType.ORIENTATION_CHANGED:
                 fault.level = self.tilt = rng.uniform(30.0, 80.0)
             case _:

@@ -191,6 +191,8 @@ class Simulator:
             raise InvalidInputError(f"{injection.type} on {injection.asset} starts in the past")
         end = None if injection.duration is None else injection.start + injection.duration
         fault = Fault(injection.type, injection.asset, injection.start, end, injected=True)
+        if injection.level is not None:
+            fault.level = injection.level
         self._push(injection.start, _Step.START, fault)
         return fault
 
