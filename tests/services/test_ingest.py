@@ -13,10 +13,11 @@ from signalight.adapters.sql.database import SqlDatabase
 from signalight.codecs.lorawan import ApplicationRoute, FieldMapping
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
-from signalight.domain.errors import StorageError
+from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import RejectReason
 from signalight.domain.telemetry import Accepted, DeadLetter
-from signalight.services.ingest import Batcher, IngestLimits, IngestService, Message
+from signalight.services.batcher import Batcher
+from signalight.services.ingest import IngestLimits, IngestService, Message
 
 NOW = time.time()
 
@@ -167,14 +168,14 @@ class FlakyStore:
     """The real store behind a switch that makes writes fail, as a database restart does."""
 
     def __init__(self, service: IngestService, failures: int) -> None:
-        self.real = service.store
+        self.real = service.telemetry
         self.failures = failures
         self.calls = 0
 
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
         self.calls += 1
         if self.calls <= self.failures:
-            raise StorageError("store readings: database unavailable")
+            raise StorageUnavailableError("store readings: database unavailable")
         return self.real.write(accepted, dead)
 
     def __getattr__(self, name: str) -> object:
@@ -185,7 +186,7 @@ def test_the_batcher_acknowledges_only_after_storing_and_retries_a_failed_batch(
     service: IngestService, database: SqlDatabase, city: City
 ) -> None:
     flaky = FlakyStore(service, failures=2)
-    service.store = flaky  # type: ignore[assignment]
+    service.telemetry = flaky  # type: ignore[assignment]
     stored: list[list[int]] = []
     done = threading.Event()
 

@@ -71,6 +71,14 @@ class IngestMetrics:
             "The lag of the newest stored batch",
             registry=self.registry,
         )
+        self.store_failures = Counter(
+            "signalight_ingest_store_failures",
+            "Failed batch writes: database away (unavailable, retried) or batch refused (split)",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in ("unavailable", "refused"):
+            self.store_failures.labels(kind=kind)
         self.alarm_rejected = Counter(
             "signalight_alarm_steps_rejected",
             "Alarm steps the database refused, kept as dead letters (reason alarm_not_stored)",
@@ -106,6 +114,10 @@ class IngestMetrics:
         self.write.observe(seconds)
         self.lag.observe(lag)
         self.last_lag.set(lag)
+
+    def store_failed(self, *, refused: bool) -> None:
+        """A write failed: ``refused`` for what it held, else the database was away."""
+        self.store_failures.labels(kind="refused" if refused else "unavailable").inc()
 
     def alarm_steps_rejected(self, count: int) -> None:
         """Steps of one alarm could not be stored and went to the dead letters."""

@@ -3,7 +3,7 @@
 A reader thread holds the connection (``mqtt_wire.Subscriber``, a lean MQTT
 5 client: see there why not paho) and hands each message to
 :meth:`MqttIngest._on_message`, which checks it there and queues it on the
-:class:`~signalight.services.ingest.Batcher`; the batcher's thread stores a
+:class:`~signalight.services.batcher.Batcher`; the batcher's thread stores a
 batch and then :meth:`MqttIngest._ack` sends its PUBACKs in one write, in
 arrival order as MQTT requires. Until then the broker counts the messages as in flight and
 redelivers them on the next connection if this process dies.
@@ -31,7 +31,8 @@ from signalight.consumers.mqtt_wire import (
     Subscriber,
 )
 from signalight.domain.topics import INGEST_USER, TOPIC_ROOT, Channel
-from signalight.services.ingest import Batcher, IngestService, Message
+from signalight.services.batcher import Batcher
+from signalight.services.ingest import IngestService, Message
 
 __all__ = ["SHARE_GROUP", "MqttIngest", "MqttSettings", "subscriptions"]
 

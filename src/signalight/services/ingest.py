@@ -15,13 +15,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from signalight.codecs import lorawan
 from signalight.codecs.senml import decode_pack
+from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import PayloadError, Reading, RejectReason, reading_problem
 from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef
 from signalight.domain.topics import TOPIC_ROOT, Channel
+from signalight.services.batcher import Batcher
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from signalight.ports import TelemetryStore
 
 __all__ = [
-    "Batcher",
     "DeviceDirectory",
     "EmbeddedFeed",
     "IngestLimits",
@@ -41,7 +42,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STATUS_VALUES: Final = frozenset({"online", "offline"})
-T = TypeVar("T")
 
 
 class Message(NamedTuple):
@@ -76,6 +76,10 @@ class IngestObserver(Protocol):
         """A batch was stored; ``lag`` is from the oldest message's receipt to the commit."""
         ...
 
+    def store_failed(self, *, refused: bool) -> None:
+        """A write failed: ``refused`` for what it held, else the database was away."""
+        ...
+
 
 class _NoObserver:
     def received(self, transport: str, count: int) -> None:
@@ -85,6 +89,9 @@ class _NoObserver:
         pass
 
     def written(self, messages: int, readings: int, seconds: float, lag: float) -> None:
+        pass
+
+    def store_failed(self, *, refused: bool) -> None:
         pass
 
 
@@ -147,7 +154,7 @@ class IngestService:
         lorawan_routes: Mapping[str, lorawan.ApplicationRoute] | None = None,
         stores: bool = True,
     ) -> None:
-        self.store = store
+        self.telemetry = store
         # False: check and hand on to the listeners, store nothing (a detection-only process)
         self.stores = stores
         self.limits = limits or IngestLimits()
@@ -186,9 +193,20 @@ class IngestService:
         return Accepted(device, readings, received_at)
 
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
-        """Store one batch in one transaction; returns how many readings were new."""
+        """Store one batch in one transaction, then hand it on; returns how many readings were new.
+
+        Raises:
+            StorageUnavailableError: the database is away; nothing was stored.
+            SignalightError: the database refused what the batch holds.
+        """
+        new = self.store(accepted, dead)
+        self.notify(accepted)
+        return new
+
+    def store(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
+        """Store one batch in one transaction and count it; returns how many readings were new."""
         started = time.monotonic()
-        new = self.store.write(accepted, dead) if self.stores else 0
+        new = self.telemetry.write(accepted, dead) if self.stores else 0
         finished = time.monotonic()
         oldest = min(
             [item.received_at for item in accepted] + [letter.received_at for letter in dead],
@@ -198,9 +216,22 @@ class IngestService:
         self.observer.written(len(accepted) + len(dead), new, finished - started, lag)
         for letter in dead:
             self.observer.rejected(letter.reason)
-        for listener in self.listeners:
-            listener(accepted)
         return new
+
+    def notify(self, accepted: Sequence[Accepted]) -> None:
+        """Hand stored messages to the listeners (fault detection).
+
+        Raises:
+            StorageUnavailableError: a listener could not store what it decided;
+                the caller holds the batch back and calls again.
+        """
+        for listener in self.listeners:
+            try:
+                listener(accepted)
+            except StorageUnavailableError:
+                raise
+            except Exception:  # a listener's bug must not stop ingest
+                log.exception("a listener of stored messages failed; carrying on")
 
     def ingest(self, messages: Sequence[Message]) -> tuple[list[Accepted], list[DeadLetter]]:
         """Check and store ``messages`` as one batch; returns what was accepted and refused."""
@@ -314,133 +345,6 @@ class IngestService:
             city_id=city_id,
             device_uid=device_uid,
         )
-
-
-class Batcher(Generic[T]):
-    """Gathers checked messages and stores them a batch at a time, on a thread of its own.
-
-    ``put`` takes a checked message (the caller runs :meth:`IngestService.check`
-    on its own thread, so decoding overlaps the database's work) and a token
-    (the MQTT packet id, say); after a batch is stored, ``on_stored`` gets the
-    batch's tokens in arrival order. A batch is written when it holds
-    ``max_messages`` or its oldest message has waited ``max_wait`` seconds.
-    If the store fails (the database is restarting), the same batch is tried
-    again with a growing pause and nothing is acknowledged meanwhile; the
-    broker keeps what it has not had acknowledged.
-    """
-
-    def __init__(
-        self,
-        service: IngestService,
-        on_stored: Callable[[list[T]], None],
-        *,
-        transport: str,
-        max_messages: int = 2000,
-        max_wait: float = 0.05,
-        max_pending: int | None = None,
-    ) -> None:
-        self._service = service
-        self._on_stored = on_stored
-        self._transport = transport
-        self.max_messages = max_messages
-        self.max_wait = max_wait
-        # ``put`` waits while this many are queued: the reader stops reading,
-        # and the broker (or the simulator) waits. Mosquitto 2.0.11 sent a
-        # reconnecting session's whole backlog (96,000 messages, measured)
-        # whatever Receive Maximum ingest asked for, so the bound is ours.
-        # Twenty batches keep the reader checking ahead while the writer
-        # waits on the database: 19,000 msg/s where a two-batch bound gave
-        # 16,500 (PostgreSQL drain, bench machine).
-        self.max_pending = max_pending or 20 * max_messages
-        self._items: list[Accepted | DeadLetter] = []
-        self._tokens: list[T] = []
-        self._first_at = 0.0
-        lock = threading.Lock()
-        self._ready = threading.Condition(lock)  # the writer waits for a batch
-        self._room = threading.Condition(lock)  # put waits for room
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-        self.failures = 0  # consecutive failed writes; 0 when the store is healthy
-
-    def start(self) -> None:
-        """Start the writer thread."""
-        self._thread.start()
-
-    def put(self, item: Accepted | DeadLetter, token: T) -> None:
-        """Queue one checked message; waits while ``max_pending`` are queued already."""
-        with self._ready:
-            while len(self._items) >= self.max_pending and not self._stopping:
-                self._room.wait()
-            if not self._items:
-                self._first_at = time.monotonic()
-                self._ready.notify()  # the writer starts counting max_wait
-            self._items.append(item)
-            self._tokens.append(token)
-            if len(self._items) == self.max_messages:
-                self._ready.notify()
-
-    def pending(self) -> int:
-        """Messages waiting for the next batch."""
-        return len(self._items)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Store what is queued, then stop the writer thread."""
-        with self._ready:
-            self._stopping = True
-            self._ready.notify()
-            self._room.notify_all()
-        self._thread.join(timeout)
-
-    def _take(self) -> tuple[list[Accepted | DeadLetter], list[T]] | None:
-        with self._ready:
-            while True:
-                if self._items:
-                    waited = time.monotonic() - self._first_at
-                    full = len(self._items) >= self.max_messages
-                    if self._stopping or full or waited >= self.max_wait:
-                        return self._cut()
-                    self._ready.wait(self.max_wait - waited)
-                elif self._stopping:
-                    return None
-                else:
-                    self._ready.wait()
-
-    def _cut(self) -> tuple[list[Accepted | DeadLetter], list[T]]:
-        """The oldest ``max_messages`` (lock held)."""
-        size = self.max_messages
-        batch, tokens = self._items[:size], self._tokens[:size]
-        del self._items[:size], self._tokens[:size]
-        if self._items:
-            self._first_at = time.monotonic()
-        self._room.notify_all()
-        return batch, tokens
-
-    def _run(self) -> None:
-        while (taken := self._take()) is not None:
-            batch, tokens = taken
-            self._service.observer.received(self._transport, len(batch))  # once a batch: cheap
-            self._store(batch)
-            self._on_stored(tokens)
-
-    def _store(self, batch: list[Accepted | DeadLetter]) -> None:
-        accepted = [item for item in batch if not isinstance(item, DeadLetter)]
-        dead = [item for item in batch if isinstance(item, DeadLetter)]
-        pause = 0.1
-        while True:
-            try:
-                self._service.write(accepted, dead)
-            except Exception:  # the database is away: keep the batch, try again
-                self.failures += 1
-                log.exception(
-                    "storing %d messages failed; trying again in %.1f s", len(batch), pause
-                )
-                time.sleep(pause)
-                pause = min(pause * 2, 5.0)
-            else:
-                if self.failures:
-                    log.warning("storing works again after %d failures", self.failures)
-                self.failures = 0
-                return
 
 
 class EmbeddedFeed:
