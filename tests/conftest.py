@@ -64,9 +64,13 @@ def database(
 
 @pytest.fixture
 def settings(database: SqlDatabase, tmp_path: Path) -> Settings:
-    """Settings pointing at the test database."""
+    """Settings pointing at the test database, with retention off.
+
+    Tests store readings of 2001 in the shared database; an app's retention job
+    (it starts with the app) would delete them under another test's feet.
+    """
     url = database.engine.url.render_as_string(hide_password=False)
-    return Settings(data_dir=tmp_path, database_url=url.replace("+psycopg", ""))
+    return Settings(data_dir=tmp_path, database_url=url.replace("+psycopg", ""), retention_days=0)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.login_guard import LoginGuard
 from signalight.services.notifications import Notifier, NotifierConfig
+from signalight.services.retention import RetentionJob
 from signalight.settings import Settings
 
 
@@ -81,6 +82,11 @@ class Container:
             lorawan_routes=routes,
             stores=stores,
         )
+
+    @functools.cached_property
+    def retention(self) -> RetentionJob:
+        """Deletes raw readings past SIGNALIGHT_RETENTION_DAYS on a thread (not yet started)."""
+        return RetentionJob(self.db.telemetry, self.settings.retention_days, observer=self.metrics)
 
     @functools.cached_property
     def alarms(self) -> AlarmService:

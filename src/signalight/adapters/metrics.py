@@ -1,4 +1,4 @@
-"""Prometheus metrics: what ingest and detection report, in a registry each process serves."""
+"""Prometheus metrics: what ingest, detection and retention report, in a registry per process."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ _SECONDS_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class IngestMetrics:
-    """The IngestObserver and RecorderObserver ports over prometheus_client, in one registry."""
+    """The Ingest, Recorder and Retention observers over prometheus_client, in one registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -94,6 +94,24 @@ class IngestMetrics:
             "Alarm steps kept in memory until the database is back",
             registry=self.registry,
         )
+        self.retention_prunes = Counter(
+            "signalight_retention_prunes",
+            "Retention prunes of old raw readings and dead letters, by outcome (ok, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.retention_deleted = Counter(
+            "signalight_retention_deleted_readings",
+            "Raw readings deleted by retention",
+            registry=self.registry,
+        )
+        self.retention_last_success = Gauge(
+            "signalight_retention_last_success_timestamp_seconds",
+            "When a retention prune last succeeded (epoch seconds; 0: not yet)",
+            registry=self.registry,
+        )
+        for outcome in ("ok", "failed"):  # both show, at 0, so that an alert can rate them
+            self.retention_prunes.labels(outcome=outcome)
         for reason in RejectReason:  # every reason shows, at 0 until one happens
             self.rejected_total.labels(reason=str(reason))
         for transport in ("mqtt", "http", "embedded"):
@@ -130,6 +148,16 @@ class IngestMetrics:
     def alarm_steps_waiting(self, count: int) -> None:
         """How many alarm steps wait for the database."""
         self.alarm_waiting.set(count)
+
+    def pruned(self, readings: int, at: float) -> None:
+        """Retention deleted old raw readings (RetentionObserver)."""
+        self.retention_prunes.labels(outcome="ok").inc()
+        self.retention_deleted.inc(readings)
+        self.retention_last_success.set(at)
+
+    def prune_failed(self) -> None:
+        """A retention prune failed; the job tries again after a backoff."""
+        self.retention_prunes.labels(outcome="failed").inc()
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -32,8 +34,22 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(container: Container) -> FastAPI:
-    """The application over an already built container."""
+    """The application over an already built container.
+
+    Its lifespan runs the retention job: the server stores what devices post
+    over HTTP, so it deletes what is past retention as ingest does.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        container.retention.start()
+        try:
+            yield
+        finally:
+            container.retention.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Signalight",
         version=__version__,
         summary="Streetlights and traffic signals of many cities, watched and run.",

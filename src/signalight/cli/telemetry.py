@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 STATUS_EVERY_S = 60.0
 METRICS_HOST = "127.0.0.1"
-PRUNE_EVERY_S = 3600.0
 
 
 def mqtt_settings(
@@ -132,10 +131,12 @@ def ingest(
         # The handlers stay through the orderly stop, so that a second Ctrl-C does not
         # cut short the storing of what has arrived.
         with stop_on_signals() as stop:
+            container.retention.start()
             consumer.start()
-            _run_until(stop, consumer, container)
+            _report_until(stop, consumer)
             err_console.print("ingest: storing what has arrived, then stopping")
             consumer.stop()
+            container.retention.stop()
             if detection is not None:
                 detection.stop()
 
@@ -180,9 +181,9 @@ def detect(
             detection.stop()
 
 
-def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) -> None:
-    retention_s = container.settings.retention_days * 86_400.0
-    last_status = last_prune = time.monotonic()
+def _report_until(stop: threading.Event, worker: MqttIngest) -> None:
+    """Print the message rate every minute until ``stop`` is set."""
+    last_status = time.monotonic()
     received = 0
     while not stop.wait(1.0):
         now = time.monotonic()
@@ -193,11 +194,6 @@ def _run_until(stop: threading.Event, worker: MqttIngest, container: Container) 
                 f"ingest: {rate:,.0f} messages/s, {worker.pending()} waiting to be stored",
                 soft_wrap=True,
             )
-        if retention_s and now - last_prune >= PRUNE_EVERY_S:
-            last_prune = now
-            deleted = container.db.telemetry.prune(time.time() - retention_s)
-            if deleted:
-                err_console.print(f"retention: deleted {deleted:,} raw readings")
 
 
 @friendly
