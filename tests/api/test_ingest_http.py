@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from signalight.adapters.mosquitto import hash_password, verify_device_secret
+from signalight.adapters.sql.tables import devices
 from signalight.container import Container
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
@@ -286,3 +288,22 @@ def test_metrics_need_no_token_and_show_prometheus_text(client: TestClient) -> N
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'signalight_ingest_messages_total{transport="http"} 0.0' in response.text
+
+
+def test_a_pack_the_database_refuses_is_a_dead_letter_and_the_next_device_is_stored(
+    client: TestClient, container: Container, city: City
+) -> None:
+    secrets = add_devices(container, city, "n-gone", "n-ok")
+    gone, ok = (f"{city.slug}/n-gone", secrets["n-gone"]), (f"{city.slug}/n-ok", secrets["n-ok"])
+    assert client.post(URL, content=pack(power=10.0), headers=basic(*gone)).status_code == 200
+    # The device leaves the database while ingest still knows it.
+    with container.db.engine.begin() as conn:
+        conn.execute(delete(devices).where(devices.c.city_id == city.pk, devices.c.uid == "n-gone"))
+    refused = client.post(URL, content=pack(power=11.0), headers=basic(*gone))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "not_stored"
+    assert refused.json()["reason"] == "not_stored"
+    [letter] = container.db.telemetry.dead_letters(city.pk, 5)
+    assert letter.device_uid == "n-gone"
+    assert b'"v":11.0' in letter.payload
+    assert client.post(URL, content=pack(power=12.0), headers=basic(*ok)).status_code == 200

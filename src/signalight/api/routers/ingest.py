@@ -24,9 +24,12 @@ from signalight.api.deps import ContainerDep
 from signalight.api.errors import error_body
 from signalight.api.schemas import ErrorOut
 from signalight.api.telemetry_schemas import IngestOut, IngestRefusedOut
+from signalight.domain.errors import SignalightError, StorageUnavailableError
 from signalight.domain.readings import RejectReason
-from signalight.domain.telemetry import DEAD_PAYLOAD_MAX, DeadLetter
+from signalight.domain.telemetry import DEAD_PAYLOAD_MAX, Accepted, DeadLetter
+from signalight.services.batcher import refused_letter
 from signalight.services.credentials import new_secret
+from signalight.services.ingest import IngestService
 from signalight.services.telemetry import DeviceAuthenticator
 
 router = APIRouter(tags=["ingest"])
@@ -102,9 +105,10 @@ async def ingest(
     """Store a SenML JSON pack that a device posts with HTTP Basic ``{city}/{device}:{secret}``.
 
     200 once its readings are stored (a resent pack stores none again);
-    422 with the reason code if it is refused, 413 if it is longer than the
-    ingest limit: both are kept in the city's dead letters, so do not resend
-    them. 401 for wrong credentials, 503 while the database is away: resend.
+    422 with the reason code if it is refused (by the checks, or by the
+    database: ``not_stored``), 413 if it is longer than the ingest limit:
+    all are kept in the city's dead letters, so do not resend them. 401 for
+    wrong credentials, 503 while the database is away: resend.
     """
     received_at = time.time()
     if credentials is None:
@@ -139,7 +143,19 @@ async def ingest(
     if isinstance(outcome, DeadLetter):
         await run_in_threadpool(service.write, [], [outcome])
         return _refused(outcome, "invalid", 422)
-    stored = await run_in_threadpool(service.write, [outcome], [])
+    return await _store(service, outcome)
+
+
+async def _store(service: IngestService, outcome: Accepted) -> Response:
+    """Store an accepted pack; one the database refuses is kept as a dead letter (422)."""
+    try:
+        stored = await run_in_threadpool(service.write, [outcome], [])
+    except StorageUnavailableError:
+        raise
+    except SignalightError as exc:  # refused for what it holds: kept, not to be resent
+        letter = refused_letter(outcome, exc)
+        await run_in_threadpool(service.write, [], [letter])
+        return _refused(letter, "not_stored", 422)
     body = IngestOut(readings=len(outcome.readings), stored=stored)
     return Response(body.model_dump_json(), media_type="application/json")
 
