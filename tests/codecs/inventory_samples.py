@@ -15,6 +15,7 @@ from signalight.domain.assets import (
     AssetStatus,
     LuminaireType,
     StreetClass,
+    device_uid_problems,
     record_problems,
 )
 
@@ -77,7 +78,7 @@ _plain = st.text(st.characters(exclude_categories=["Cs"]), max_size=30).map(str.
 _formulas = st.tuples(st.text("'", max_size=2), st.sampled_from("=+-@"), _plain).map("".join)
 _text = _plain | _formulas
 _codes = _text.filter(lambda text: 0 < len(text) <= CODE_MAX)
-_devices = _codes.filter(lambda text: not any(c in text for c in "/+#\x00 "))
+_devices = _codes.filter(lambda text: not device_uid_problems(text))
 
 
 def _coordinate(limit: float) -> st.SearchStrategy[float]:

@@ -12,6 +12,7 @@ from signalight.domain.assets import (
     LuminaireType,
     as_record,
     check_record,
+    device_uid_problems,
     record_problems,
 )
 from signalight.domain.errors import InvalidInputError
@@ -53,6 +54,19 @@ def test_valid_light_has_no_problems() -> None:
 def test_each_problem_is_reported(overrides: dict[str, object], fragment: str) -> None:
     problems = record_problems(light(**overrides))
     assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "uid", ["n\n1", "n\r1", "n\t1", "n:1", "n 1", "n\x001", "n\x7f1", "n\u20281", "a/b", "a+", "#"]
+)
+def test_a_device_id_that_cannot_name_a_topic_or_username_is_refused(uid: str) -> None:
+    assert device_uid_problems(uid)
+    assert any("device id cannot contain" in p for p in record_problems(light(device=uid)))
+
+
+@pytest.mark.parametrize("uid", ["n-000001", "SL_42.a", "70B3D57ED0051234", "lámpara-1"])
+def test_ordinary_device_ids_pass(uid: str) -> None:
+    assert device_uid_problems(uid) == []
 
 
 def test_kind_specific_fields() -> None:

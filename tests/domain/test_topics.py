@@ -20,7 +20,8 @@ def test_username_and_topics() -> None:
 
 
 @pytest.mark.parametrize(("slug", "uid"), [("ipoh", "a:b"), ("ipoh", "a+"), ("ipoh", "#"),
-                                           ("ipoh", "a/b"), ("", "x"), ("ipoh", "")])  # fmt: skip
+                                           ("ipoh", "a/b"), ("", "x"), ("ipoh", ""),
+                                           ("ipoh", "a\tb"), ("ipoh", "a\nb")])  # fmt: skip
 def test_parts_no_username_can_hold_are_refused(slug: str, uid: str) -> None:
     with pytest.raises(ValueError, match="MQTT username"):
         device_username(slug, uid)

@@ -16,6 +16,7 @@ MAX_RATED_WATTS = 2_000.0  # the largest floodlight luminaires; above is a typo
 T = TypeVar("T")
 
 MAX_PHASE = 40  # ATC controllers run up to 40 phases; NEMA TS2 uses 1-16
+DEVICE_UID_FORBIDDEN = frozenset("/+#:")  # besides whitespace and control characters
 
 
 class AssetKind(StrEnum):
@@ -178,18 +179,34 @@ def _common_problems(record: AssetRecord) -> list[str]:
     )
     if record.cabinet is not None and record.cabinet == record.code:
         problems.append("an asset cannot be its own cabinet")
-    if record.device is not None and (not record.device or len(record.device) > CODE_MAX):
-        problems.append(f"device must be 1-{CODE_MAX} characters")
-    if record.device is not None and any(c in record.device for c in "/+#\x00 "):
-        problems.append(
-            "device id cannot contain '/', '+', '#', NUL or spaces (it names MQTT topics)"
-        )
+    if record.device is not None:
+        problems.extend(device_uid_problems(record.device))
     if (
         record.installed_on
         and record.lamp_changed_on
         and record.lamp_changed_on < record.installed_on
     ):
         problems.append("lamp_changed_on is before installed_on")
+    return problems
+
+
+def device_uid_problems(uid: str) -> list[str]:
+    """Every reason ``uid`` cannot be a device id; empty if it can.
+
+    A device id is a level of the device's MQTT topics and the second half of
+    its MQTT username ``{city}/{device}`` (docs/protocol.md): so no topic
+    separator or wildcard, no ':' (Mosquitto's password file ends a username
+    there), and no whitespace or control character (a line break would split
+    the broker's password and ACL files).
+    """
+    problems: list[str] = []
+    if not uid or len(uid) > CODE_MAX:
+        problems.append(f"device must be 1-{CODE_MAX} characters")
+    if any(c in DEVICE_UID_FORBIDDEN or c.isspace() or not c.isprintable() for c in uid):
+        problems.append(
+            "device id cannot contain '/', '+', '#', ':', spaces, tabs, line breaks "
+            "or other control characters (it names MQTT topics and usernames)"
+        )
     return problems
 
 

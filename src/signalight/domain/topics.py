@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from signalight.domain.assets import device_uid_problems
+
 TOPIC_ROOT = "signalight"
 # The service account that reads every device topic and writes commands. No
 # device can take this name: a device's username always holds a '/'.
 INGEST_USER = "signalight-ingest"
 # Mosquitto ends a password-file username at ':' and treats '+' and '#' in a
-# username as an attack; the domain already keeps '/', spaces and NUL out of
-# device ids.
+# username as an attack. Device ids obey the same rule (device_uid_problems).
 _NOT_IN_USERNAME = frozenset(":+#/\x00\n\r ")
 
 
@@ -30,11 +31,13 @@ def device_username(city_slug: str, uid: str) -> str:
         ValueError: the slug or id holds a character that a username or a
             topic level cannot.
     """
-    for part in (city_slug, uid):
-        if not part or _NOT_IN_USERNAME & set(part):
-            raise ValueError(
-                f"{part!r} cannot be part of an MQTT username (no ':', '+', '#', '/' or spaces)"
-            )
+    if not city_slug or _NOT_IN_USERNAME & set(city_slug):
+        raise ValueError(
+            f"{city_slug!r} cannot be part of an MQTT username (no ':', '+', '#', '/' or spaces)"
+        )
+    problems = device_uid_problems(uid)
+    if problems:
+        raise ValueError(f"{uid!r} cannot be part of an MQTT username: {problems[0]}")
     return f"{city_slug}/{uid}"
 
 
