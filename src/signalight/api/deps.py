@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from signalight.api.schemas import ErrorOut
 from signalight.container import Container
 from signalight.domain.cities import City
 from signalight.domain.users import Role, User
@@ -50,3 +51,10 @@ def _city_with(needed: Role) -> object:
 ReadableCity = Annotated[City, _city_with(Role.VIEWER)]
 OperatorCity = Annotated[City, _city_with(Role.OPERATOR)]
 AdminCity = Annotated[City, _city_with(Role.ADMIN)]
+
+# What a route under /cities/{city} may answer before its handler runs: no
+# valid token (401), no role in the city (403), no such city (404), a
+# parameter that is not valid (422). Each such router declares them.
+CITY_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 404, 422)
+}

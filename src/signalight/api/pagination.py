@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from signalight.api.params import MAX_ID
 from signalight.domain.errors import InvalidInputError
 
 MAX_LIMIT = 5000
@@ -27,6 +28,6 @@ def decode_cursor(cursor: str | None) -> int:
         after = int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInputError("cursor is not one this API gave out") from None
-    if prefix != "after" or after < 0:
+    if prefix != "after" or not 0 <= after <= MAX_ID:
         raise InvalidInputError("cursor is not one this API gave out")
     return after

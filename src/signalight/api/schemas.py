@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from signalight.domain.assets import (
     AssetKind,
@@ -74,55 +74,84 @@ class CityOut(BaseModel):
     assets: dict[AssetKind, int] | None = None
 
 
+# "Not set" is null in every asset body, in JSON as in GeoJSON. The domain
+# keeps such text as "" and no phases as (); record_values() and AssetOut
+# translate at this edge.
+NOT_SET_AS_EMPTY = (
+    "name",
+    "street",
+    "group",
+    "controller_id",
+    "controller_vendor",
+    "device_firmware",
+)
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+Phases = Annotated[list[Annotated[int, Field(ge=1, le=40)]], Field(max_length=40)]
+DeviceUid = Annotated[str, Field(min_length=1, max_length=64)]
+Firmware = Annotated[str, Field(max_length=64)]
+
+
+def record_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Body fields as AssetRecord takes them: null text as "", phases as a tuple."""
+    values = dict(fields)
+    for name in NOT_SET_AS_EMPTY:
+        if name in values and values[name] is None:
+            values[name] = ""
+    if "phases" in values:
+        values["phases"] = tuple(values["phases"] or ())
+    return values
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _refuse_null(value: object, info: ValidationInfo) -> object:
+    if value is None:
+        raise ValueError(f"{info.field_name} cannot be null; leave it out to keep it")
+    return value
+
+
+def _kept_when_left_out() -> Any:  # noqa: ANN401 (pydantic's Field() is typed Any)
+    # A field that may be left out of a PATCH but never be null: the schema
+    # shows it as neither nullable nor defaulted.
+    return Field(default=None, json_schema_extra=_no_default)
+
+
 class CityPatch(BaseModel):
-    """Settings an admin may change; slug and country are fixed."""
+    """Settings an admin may change; slug and country are fixed.
+
+    Fields left out stay as they are; null clears the tariff or the CO2
+    factor, and is refused for the rest, which a city always has.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text | None = None
-    timezone: Annotated[str, Field(max_length=64)] | None = None
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] = _kept_when_left_out()
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = _kept_when_left_out()
+    lat: Lat = _kept_when_left_out()
+    lon: Lon = _kept_when_left_out()
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = _kept_when_left_out()
     tariff_per_kwh: Annotated[float, Field(ge=0, lt=100)] | None = None
     co2_kg_per_kwh: Annotated[float, Field(ge=0, le=2)] | None = None
 
+    _never_null = field_validator("name", "timezone", "lat", "lon", "currency", mode="before")(
+        _refuse_null
+    )
+
 
 class AssetIn(BaseModel):
-    """An asset to create, with the same fields as an inventory file row."""
+    """An asset to create, with the same fields as an inventory file row; null means not set."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: AssetKind
     code: Annotated[str, Field(min_length=1, max_length=64)]
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    name: Text = ""
-    status: AssetStatus = AssetStatus.IN_SERVICE
-    street: Text = ""
-    street_class: StreetClass | None = None
-    cabinet: Annotated[str, Field(max_length=64)] | None = None
-    group: Text = ""
-    installed_on: date | None = None
-    luminaire: LuminaireType | None = None
-    rated_watts: Annotated[float, Field(gt=0, le=2000)] | None = None
-    lamp_changed_on: date | None = None
-    controller_id: Text = ""
-    controller_vendor: Text = ""
-    phases: Annotated[list[Annotated[int, Field(ge=1, le=40)]], Field(max_length=40)] = []
-    device: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    device_firmware: Annotated[str, Field(max_length=64)] = ""
-
-
-class AssetPatch(BaseModel):
-    """Fields of an asset to change; kind and code are fixed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Lat
+    lon: Lon
     name: Text | None = None
-    status: AssetStatus | None = None
+    status: AssetStatus = AssetStatus.IN_SERVICE
     street: Text | None = None
     street_class: StreetClass | None = None
     cabinet: Annotated[str, Field(max_length=64)] | None = None
@@ -133,13 +162,45 @@ class AssetPatch(BaseModel):
     lamp_changed_on: date | None = None
     controller_id: Text | None = None
     controller_vendor: Text | None = None
-    phases: Annotated[list[Annotated[int, Field(ge=1, le=40)]], Field(max_length=40)] | None = None
-    device: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    device_firmware: Annotated[str, Field(max_length=64)] | None = None
+    phases: Phases | None = None
+    device: DeviceUid | None = None
+    device_firmware: Firmware | None = None
+
+
+class AssetPatch(BaseModel):
+    """Fields of an asset to change; kind and code are fixed.
+
+    Fields left out stay as they are; null clears a field that may be unset.
+    lat, lon and status are never unset, so null is refused for them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: Lat = _kept_when_left_out()
+    lon: Lon = _kept_when_left_out()
+    name: Text | None = None
+    status: AssetStatus = _kept_when_left_out()
+    street: Text | None = None
+    street_class: StreetClass | None = None
+    cabinet: Annotated[str, Field(max_length=64)] | None = None
+    group: Text | None = None
+    installed_on: date | None = None
+    luminaire: LuminaireType | None = None
+    rated_watts: Annotated[float, Field(gt=0, le=2000)] | None = None
+    lamp_changed_on: date | None = None
+    controller_id: Text | None = None
+    controller_vendor: Text | None = None
+    phases: Phases | None = None
+    device: DeviceUid | None = Field(
+        None, description="null only for an asset with no device: a PATCH cannot unbind one"
+    )
+    device_firmware: Firmware | None = None
+
+    _never_null = field_validator("lat", "lon", "status", mode="before")(_refuse_null)
 
 
 class AssetOut(AssetIn):
-    """A stored asset."""
+    """A stored asset; a field that is not set is null."""
 
     # Read straight from the domain's Asset (its attributes carry the same names).
     model_config = ConfigDict(extra="ignore", from_attributes=True)
@@ -147,6 +208,11 @@ class AssetOut(AssetIn):
     id: int
     cabinet_id: int | None
     updated_at: datetime | None
+
+    @field_validator(*NOT_SET_AS_EMPTY, "phases", mode="before")
+    @classmethod
+    def _empty_is_null(cls, value: object) -> object:
+        return value or None
 
 
 class AssetPage(BaseModel):

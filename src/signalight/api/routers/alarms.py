@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +26,7 @@ from signalight.api.alarm_schemas import (
     StepIn,
 )
 from signalight.api.deps import (
+    CITY_ERRORS,
     AdminCity,
     ContainerDep,
     OperatorCity,
@@ -34,6 +34,7 @@ from signalight.api.deps import (
     UserDep,
     bearer,
 )
+from signalight.api.params import MAX_ID, AlarmId, IsoTime, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.container import Container
 from signalight.domain.alarms import OPEN_STATES, AlarmQuery, AlarmState, AlarmType, Severity
@@ -45,16 +46,12 @@ from signalight.services.alarms import FeedItem
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(
-    tags=["alarms"],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
-)
+router = APIRouter(tags=["alarms"], responses=CITY_ERRORS)
 
 MAX_ALARMS: Final = 1000
 EVENT_STREAM: Final = "text/event-stream"
 RETRY_MS: Final = 3000  # how long a browser's EventSource waits before it reconnects
 
-AlarmId = Annotated[int, Path(description="The alarm's id")]
 States = Annotated[
     list[AlarmState] | None,
     Query(description="Repeat for several; default: raised, acknowledged and cleared"),
@@ -75,13 +72,11 @@ def list_alarms(
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in degrees", max_length=100)
     ] = None,
-    since: Annotated[datetime | None, Query(description="Raised at or after; ISO 8601")] = None,
-    until: Annotated[datetime | None, Query(description="Raised before; ISO 8601")] = None,
+    since: Annotated[IsoTime | None, Query(description="Raised at or after; ISO 8601")] = None,
+    until: Annotated[IsoTime | None, Query(description="Raised before; ISO 8601")] = None,
     held: Annotated[bool, Query(description="Include alarms held under an outage")] = False,
-    parent: Annotated[
-        int | None, Query(ge=1, description="Only those held under this outage incident")
-    ] = None,
-    before: Annotated[int | None, Query(ge=1, description="`next_before` of the last page")] = None,
+    parent: Annotated[int | None, query_id("Only those held under this outage incident")] = None,
+    before: Annotated[int | None, query_id("`next_before` of the last page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ALARMS)] = 100,
 ) -> AlarmPage:
     """The city's alarms that match every filter given, newest first (viewer and up)."""
@@ -93,8 +88,8 @@ def list_alarms(
         parent_id=parent,
         include_held=held,
         bbox=_bbox(bbox),
-        since=_epoch("since", since),
-        until=_epoch("until", until),
+        since=since.timestamp() if since else None,
+        until=until.timestamp() if until else None,
         before_id=before,
         limit=limit,
     )
@@ -124,10 +119,15 @@ async def stream_alarms(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     after: Annotated[
-        int | None, Query(ge=0, description="Start after this event id; default: from now")
+        int | None, query_id("Start after this event id; default: from now", least=0)
     ] = None,
     last_event_id: Annotated[
-        str | None, Header(max_length=20, description="Set by EventSource when it reconnects")
+        str | None,
+        Header(
+            max_length=20,
+            pattern=r"^[0-9]*$",
+            description="Set by EventSource when it reconnects: the last event id it received",
+        ),
     ] = None,
 ) -> StreamingResponse:
     """The city's alarm events as server-sent events, as they happen (viewer and up).
@@ -262,14 +262,6 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return (box.west, box.south, box.east, box.north)
 
 
-def _epoch(label: str, value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.utcoffset() is None:
-        raise InvalidInputError(f"{label} needs a time zone, e.g. 2024-05-01T00:00:00Z")
-    return value.timestamp()
-
-
 def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
     if last_event_id is None or not last_event_id.strip():
         return after
@@ -277,7 +269,7 @@ def _resume_point(last_event_id: str | None, after: int | None) -> int | None:
         resume = int(last_event_id)
     except ValueError:
         raise InvalidInputError("Last-Event-ID must be an event id this stream sent") from None
-    if resume < 0:
+    if not 0 <= resume <= MAX_ID:
         raise InvalidInputError("Last-Event-ID must be an event id this stream sent")
     return resume
 

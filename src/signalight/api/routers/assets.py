@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from signalight.api.deps import AdminCity, ContainerDep, ReadableCity, UserDep
+from signalight.api.deps import CITY_ERRORS, AdminCity, ContainerDep, ReadableCity, UserDep
 from signalight.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from signalight.api.params import AssetId, query_id
 from signalight.api.schemas import (
     AssetIn,
     AssetOut,
@@ -20,6 +21,7 @@ from signalight.api.schemas import (
     ErrorOut,
     ImportOut,
     ImportRunOut,
+    record_values,
 )
 from signalight.api.uploads import read_limited
 from signalight.codecs.inventory_fields import record_to_properties
@@ -31,6 +33,7 @@ from signalight.domain.assets import (
     AssetStatus,
     as_record,
 )
+from signalight.domain.errors import InvalidInputError
 from signalight.domain.geo import BBox
 from signalight.services.inventory import (
     InventoryFormat,
@@ -39,7 +42,7 @@ from signalight.services.inventory import (
     save_asset,
 )
 
-router = APIRouter(tags=["assets"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+router = APIRouter(tags=["assets"], responses=CITY_ERRORS)
 
 GEOJSON = "application/geo+json"
 
@@ -55,7 +58,7 @@ def list_assets(
     container: ContainerDep,
     kind: AssetKind | None = None,
     status: AssetStatus | None = None,
-    cabinet: Annotated[int | None, Query(description="id of the feeding cabinet")] = None,
+    cabinet: Annotated[int | None, query_id("id of the feeding cabinet")] = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in degrees", max_length=100)
@@ -97,7 +100,7 @@ def list_assets(
     response_model=AssetOut,
     responses={404: {"model": ErrorOut}},
 )
-def get_asset(city: ReadableCity, container: ContainerDep, asset_id: int) -> AssetOut:
+def get_asset(city: ReadableCity, container: ContainerDep, asset_id: AssetId) -> AssetOut:
     """One asset of the city."""
     return AssetOut.model_validate(container.db.assets.get_asset(city.pk, asset_id))
 
@@ -110,7 +113,7 @@ def get_asset(city: ReadableCity, container: ContainerDep, asset_id: int) -> Ass
 )
 def create_asset(city: AdminCity, body: AssetIn, container: ContainerDep) -> AssetOut:
     """Add one asset (admin), under the same rules as an import."""
-    record = AssetRecord(**{**body.model_dump(), "phases": tuple(body.phases)})
+    record = AssetRecord(**record_values(body.model_dump()))
     saved = save_asset(
         city,
         record,
@@ -127,13 +130,16 @@ def create_asset(city: AdminCity, body: AssetIn, container: ContainerDep) -> Ass
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def update_asset(
-    city: AdminCity, asset_id: int, body: AssetPatch, container: ContainerDep
+    city: AdminCity, asset_id: AssetId, body: AssetPatch, container: ContainerDep
 ) -> AssetOut:
-    """Change fields of one asset (admin); fields left out stay as they are."""
+    """Change fields of one asset (admin): those left out stay; null clears an optional one."""
     current = container.db.assets.get_asset(city.pk, asset_id)
-    changes = body.model_dump(exclude_unset=True)
-    if "phases" in changes:
-        changes["phases"] = tuple(changes["phases"] or ())
+    changes = record_values(body.model_dump(exclude_unset=True))
+    if "device" in changes and changes["device"] is None and current.device is not None:
+        # A record without a device leaves the binding as it is (as in an import).
+        raise InvalidInputError(
+            f"device: null cannot unbind {current.device!r}; leave device out to keep it"
+        )
     record = replace(as_record(current), **changes)
     saved = save_asset(
         city,
@@ -166,7 +172,15 @@ def delete_asset(city: AdminCity, asset_id: int, container: ContainerDep) -> Res
 @router.post(
     "/cities/{city}/imports",
     response_model=ImportOut,
-    responses={413: {"model": ErrorOut}, 422: {"model": ImportOut}},
+    responses={
+        413: {"model": ErrorOut},
+        422: {
+            "model": ImportOut | ErrorOut,
+            "description": "The file was refused: an ImportOut listing every error. "
+            "A request that is itself invalid (an empty body, an unknown format) "
+            "gets the usual ErrorOut.",
+        },
+    },
 )
 async def import_assets(
     request: Request,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from signalight.api.deps import AdminCity, ContainerDep, ReadableCity, UserDep
+from signalight.api.deps import CITY_ERRORS, AdminCity, ContainerDep, ReadableCity, UserDep
 from signalight.api.schemas import CityOut, CityPatch, ErrorOut
 
-router = APIRouter(tags=["cities"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+router = APIRouter(tags=["cities"])
 
 
-@router.get("/cities", response_model=list[CityOut])
+@router.get("/cities", response_model=list[CityOut], responses={401: {"model": ErrorOut}})
 def list_cities(user: UserDep, container: ContainerDep) -> list[CityOut]:
     """The cities the caller holds a role in."""
     return [CityOut.model_validate(c) for c in container.db.cities.list_cities(list(user.roles))]
 
 
-@router.get("/cities/{city}", response_model=CityOut, responses={404: {"model": ErrorOut}})
+@router.get("/cities/{city}", response_model=CityOut, responses=CITY_ERRORS)
 def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
     """One city, with how many assets of each kind it has."""
     return CityOut.model_validate(city).model_copy(
@@ -24,7 +24,7 @@ def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
     )
 
 
-@router.patch("/cities/{city}", response_model=CityOut, responses={422: {"model": ErrorOut}})
+@router.patch("/cities/{city}", response_model=CityOut, responses=CITY_ERRORS)
 def update_city(city: AdminCity, body: CityPatch, container: ContainerDep) -> CityOut:
     """Change a city's settings (admin): tariff, CO2 factor, centre, time zone."""
     changed = city.with_changes(**body.model_dump(exclude_unset=True))

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from signalight.api.deps import ContainerDep, ReadableCity
+from signalight.api.deps import CITY_ERRORS, ContainerDep, ReadableCity
 from signalight.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from signalight.api.schemas import DeviceOut, DevicePage, ErrorOut
 from signalight.domain.assets import DeviceKind
 
-router = APIRouter(tags=["devices"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+router = APIRouter(tags=["devices"], responses=CITY_ERRORS)
 
 
 @router.get("/cities/{city}/devices", response_model=DevicePage)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from signalight.api.deps import AdminCity, ContainerDep, OperatorCity
+from signalight.api.deps import CITY_ERRORS, AdminCity, ContainerDep, OperatorCity
 from signalight.api.notification_schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -16,6 +16,7 @@ from signalight.api.notification_schemas import (
     SubscriptionPatch,
 )
 from signalight.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from signalight.api.params import SubscriptionId, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.domain.notifications import DeliveryQuery, DeliveryStatus, Subscription
 from signalight.services.subscriptions import (
@@ -25,9 +26,7 @@ from signalight.services.subscriptions import (
     rotate_secret,
 )
 
-router = APIRouter(
-    tags=["notifications"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
-)
+router = APIRouter(tags=["notifications"], responses=CITY_ERRORS)
 
 _ONE = "/cities/{city}/subscriptions/{subscription_id}"
 
@@ -66,7 +65,7 @@ def add_subscription(
 
 @router.get(_ONE, response_model=SubscriptionOut, responses={404: {"model": ErrorOut}})
 def get_subscription(
-    city: AdminCity, subscription_id: int, container: ContainerDep
+    city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
 ) -> SubscriptionOut:
     """One subscription (admin)."""
     found = container.db.notifications.get_subscription(city.pk, subscription_id)
@@ -79,7 +78,10 @@ def get_subscription(
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def update_subscription(
-    city: AdminCity, subscription_id: int, body: SubscriptionPatch, container: ContainerDep
+    city: AdminCity,
+    subscription_id: SubscriptionId,
+    body: SubscriptionPatch,
+    container: ContainerDep,
 ) -> SubscriptionOut:
     """Change a subscription (admin); disabling it fails its pending deliveries."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -93,14 +95,16 @@ def update_subscription(
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def new_secret(
-    city: AdminCity, subscription_id: int, container: ContainerDep
+    city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
 ) -> SubscriptionCreated:
     """Give a webhook subscription a new secret (admin), shown this once; the old one stops."""
     return _created(rotate_secret(container.db.notifications, city.pk, subscription_id))
 
 
 @router.delete(_ONE, status_code=204, responses={404: {"model": ErrorOut}})
-def delete_subscription(city: AdminCity, subscription_id: int, container: ContainerDep) -> Response:
+def delete_subscription(
+    city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
+) -> Response:
     """Remove a subscription and its delivery log (admin)."""
     container.db.notifications.delete_subscription(city.pk, subscription_id)
     return Response(status_code=204)
@@ -111,8 +115,8 @@ def list_deliveries(
     city: OperatorCity,
     container: ContainerDep,
     status: DeliveryStatus | None = None,
-    subscription: int | None = None,
-    alarm: int | None = None,
+    subscription: Annotated[int | None, query_id("Only this subscription's deliveries")] = None,
+    alarm: Annotated[int | None, query_id("Only deliveries about this alarm")] = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> DeliveryPage:

@@ -10,7 +10,8 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from signalight.api.deps import CitySlug, ContainerDep, ReadableCity, UserDep
+from signalight.api.deps import CITY_ERRORS, CitySlug, ContainerDep, ReadableCity, UserDep
+from signalight.api.params import IsoTime, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.api.telemetry_schemas import (
     DeadLetterOut,
@@ -29,10 +30,7 @@ from signalight.domain.users import Role
 from signalight.services.auth import require_role
 from signalight.services.telemetry import PageMark, TelemetryQueries
 
-router = APIRouter(
-    tags=["telemetry"],
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
-)
+router = APIRouter(tags=["telemetry"], responses=CITY_ERRORS)
 
 DEFAULT_SPAN: Final = timedelta(hours=24)
 MAX_READINGS: Final = 10_000
@@ -43,11 +41,11 @@ STATUS_NAME: Final = "status"
 
 Uid = Annotated[str, Path(description="The device id", max_length=64)]
 From = Annotated[
-    datetime | None,
+    IsoTime | None,
     Query(alias="from", description="ISO 8601 with a zone; default: 24 hours before `to`"),
 ]
 To = Annotated[
-    datetime | None,
+    IsoTime | None,
     Query(alias="to", description="ISO 8601 with a zone, exclusive; default: now"),
 ]
 
@@ -126,7 +124,7 @@ def dead_letters(
     city: OperatorCity,
     queries: Queries,
     limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTERS)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="`next_before` of the last page")] = None,
+    before: Annotated[int | None, query_id("`next_before` of the last page")] = None,
 ) -> DeadLetterPage:
     """The city's refused device messages, newest first (operator and up)."""
     letters, next_before = queries.dead_letters(city, limit, before)
