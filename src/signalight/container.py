@@ -17,6 +17,7 @@ from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.notifications import RetryPolicy
 from signalight.ports import Clock
+from signalight.services.accounts import AccountService
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.detection import Detector
@@ -41,6 +42,11 @@ class Container:
         """Credentials and roles."""
         guard = LoginGuard(self.clock, concurrent_hashes=self.settings.login_concurrency)
         return AuthService(self.db.users, self.clock, self.settings.token_ttl_days, guard=guard)
+
+    @functools.cached_property
+    def accounts(self) -> AccountService:
+        """Tokens revoked, users disabled and removed, the audit log."""
+        return AccountService(self.db.users, self.clock)
 
     @functools.cached_property
     def gazetteer(self) -> GeoNamesGazetteer:

@@ -102,7 +102,7 @@ def test_generate_and_info(env: Path) -> None:
     assert "300" in out
     code, out, _ = run("info")
     assert str(env / "data") in out.replace("\n", "")
-    assert "schema 0006" in out
+    assert "schema 0008" in out
 
 
 def test_bad_setting_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

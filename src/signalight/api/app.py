@@ -24,6 +24,7 @@ from signalight.api.routers import (
     metrics,
     notifications,
     telemetry,
+    users,
 )
 from signalight.container import Container
 from signalight.web import pages
@@ -59,7 +60,18 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (health, auth, cities, assets, devices, telemetry, ingest, alarms, notifications):
+    for module in (
+        health,
+        auth,
+        users,
+        cities,
+        assets,
+        devices,
+        telemetry,
+        ingest,
+        alarms,
+        notifications,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
 

@@ -18,7 +18,7 @@ from signalight.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from signalight.domain.users import Role, User, role_allows
+from signalight.domain.users import SYSTEM_ACTOR, Role, User, role_allows
 from signalight.ports import Clock, UserRepository
 from signalight.services.login_guard import LoginGuard
 
@@ -61,7 +61,7 @@ class AuthService:
         """
         return self._hasher.hash(secrets.token_urlsafe(24))
 
-    def add_user(self, username: str, password: str | None) -> User:
+    def add_user(self, username: str, password: str | None, actor: str = SYSTEM_ACTOR) -> User:
         """Create a user, with an argon2 password hash if a password is given."""
         if (
             not username
@@ -75,20 +75,23 @@ class AuthService:
         if password is not None and len(password) < MIN_PASSWORD:
             raise InvalidInputError(f"password must have at least {MIN_PASSWORD} characters")
         password_hash = self._hasher.hash(password) if password is not None else None
-        return self._users.add_user(username, password_hash)
+        return self._users.add_user(username, password_hash, actor=actor, at=self._clock.now())
 
-    def grant(self, username: str, city: City, role: Role | None) -> User:
+    def grant(
+        self, username: str, city: City, role: Role | None, actor: str = SYSTEM_ACTOR
+    ) -> User:
         """Give ``username`` a role in ``city`` (None takes it away)."""
         user, _ = self._users.get_user(username)
-        self._users.set_role(user.id, city.pk, role)
+        self._users.set_role(user.id, city.pk, role, actor=actor, at=self._clock.now())
         return self._users.get_user(username)[0]
 
-    def issue_token(self, username: str, label: str = "") -> str:
+    def issue_token(self, username: str, label: str = "", actor: str = SYSTEM_ACTOR) -> str:
         """A new API token for the user. Only its hash is stored; show it once."""
         user, _ = self._users.get_user(username)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires = self._clock.now() + self._ttl if self._ttl else None
-        self._users.add_token(user.id, hash_token(token), label, expires)
+        now = self._clock.now()
+        expires = now + self._ttl if self._ttl else None
+        self._users.add_token(user.id, hash_token(token), label, expires, actor=actor, at=now)
         return token
 
     def login(self, username: str, password: str, address: str = "") -> str:
@@ -125,7 +128,7 @@ class AuthService:
                 log.info("failed login for user id %s", user.id)
             raise AuthenticationError("wrong username or password")
         self._guard.succeeded(username)
-        return self.issue_token(username, label="login")
+        return self.issue_token(username, label="login", actor=username)
 
     def _verify(self, stored: str, password: str) -> bool:
         try:

@@ -165,6 +165,29 @@ api_tokens = Table(
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime()),
+    # Set when the token is taken away before its time (migration 0008).
+    Column("revoked_at", UTCDateTime()),
+)
+
+# Who did what to which account, written with the change (migration 0008).
+# The target is kept by name, so an entry outlives the account.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("detail", String(500), nullable=False),
+)
+
+# The cities an entry concerns, whose admins may read it.
+audit_cities = Table(
+    "audit_cities",
+    metadata,
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Column("audit_id", Integer, ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True),
 )
 
 import_runs = Table(
