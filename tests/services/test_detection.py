@@ -13,8 +13,10 @@ from pathlib import Path
 from time import monotonic, sleep
 
 import pytest
+from sqlalchemy import update
 
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.tables import devices
 from signalight.domain.alarms import AlarmQuery, AlarmState, AlarmType, EventKind, Severity
 from signalight.domain.assets import AssetStatus, LuminaireType
 from signalight.domain.errors import InvalidInputError
@@ -423,6 +425,26 @@ def test_a_silent_light_is_raised_after_three_intervals_and_cleared_when_it_spea
     assert fleet.events(alarm) == [EventKind.RAISED, EventKind.CLEARED]
 
 
+def test_a_light_reporting_every_15_s_is_raised_within_three_learnt_intervals(
+    db: SqlDatabase,
+) -> None:
+    # The first silence check is set from the 300 s default; once the 15 s
+    # interval is learnt, it is brought forward (it was not: 900 s late).
+    fleet = Fleet(db, start=local(15, 22))
+    start = fleet.t + STEP
+    fleet.wall.now = start
+    reports = [start + 15 * n for n in range(12)]
+    for t in reports:
+        fleet.report("H1", t)
+    last = reports[-1]
+    fleet.idle(last + 45 - 1, every=1)
+    assert fleet.summary() == []
+    fleet.idle(last + 45 + 1, every=1)
+    alarm = fleet.only(COMM, "SL-H")
+    assert last + 45 <= alarm.raised_at <= last + 46
+    assert alarm.message == "no uplink for 45 s (it reports every 15 s)"
+
+
 def test_a_last_will_is_raised_after_the_hold_when_the_meter_sees_mains(
     db: SqlDatabase,
 ) -> None:
@@ -571,6 +593,21 @@ def test_lights_that_go_dark_together_show_an_outage_without_the_meter(db: SqlDa
     for code in CABINET_CODES:
         assert fleet.only(COMM, code).state is CLOSED
     assert fleet.alarms(code="SL-21") == []
+
+
+def test_the_outage_of_a_cabinet_without_a_meter_names_the_cabinet(db: SqlDatabase) -> None:
+    fleet = evening(db)
+    with db.engine.begin() as conn:  # the cabinet loses its meter
+        conn.execute(update(devices).where(devices.c.uid == "CM-1").values(asset_id=None))
+    fleet.restart()
+    del fleet.nodes["CM-1"]
+    fleet.step()
+    for uid in CABINET_LIGHTS:
+        fleet.nodes[uid].silent = True
+    fleet.step(3)
+    incident = fleet.only(OUTAGE, "CAB-1")
+    assert incident.asset_id is not None
+    assert incident.detail["source"] == "lights"
 
 
 def test_a_meter_silent_with_its_lights_is_held_under_its_cabinet_s_incident(

@@ -67,3 +67,12 @@ def _volts(figures: dict[str, Any]) -> str:
     return ", ".join(
         f"{name} {value} V" for name, value in figures.items() if name.startswith("voltage")
     )
+
+
+def duration(seconds: float) -> str:
+    """A span in the unit a person reads it in: "45 s", "12 min", "3.5 h"."""
+    if seconds < 90:  # noqa: PLR2004 - a minute and a half still reads best in seconds
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

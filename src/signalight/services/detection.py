@@ -183,12 +183,14 @@ class Detector(LightRules, OutageRules):
         found = self._cabinets.get(asset_id)
         if found is None:
             lights = self._inventory.cabinet_lights([asset_id]).get(asset_id, [])
-            found = Cabinet(asset_id, lights, self._inventory.cabinet_device(asset_id))
+            code, meter = self._inventory.cabinet(asset_id)
+            found = Cabinet(asset_id, lights, meter)
+            found.code = code
             found.incident = self._restored_incidents.pop(asset_id, None)
             if found.incident is not None:
                 found.held = self._restored_held.pop(found.incident.id or -1, [])
                 found.source = str(found.incident.detail.get("source", "meter"))
-                found.code = found.incident.asset_code
+                found.code = found.incident.asset_code or code
                 if found.incident.state is AlarmState.CLEARED:
                     self._cleared[id(found.incident)] = (found.incident, found)
             self._cabinets[asset_id] = found
@@ -303,6 +305,7 @@ class Detector(LightRules, OutageRules):
     def _uplink(self, w: Watch, t: float) -> None:
         """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
         gap = t - w.last_seen
+        learnt_from = w.interval
         if 0 < gap < _MAX_GAP:  # not before a seeded time (see seed)
             # a gap near the interval moves it a little; a missed report or an
             # outage does not move it at all, unless such gaps keep coming
@@ -323,9 +326,12 @@ class Detector(LightRules, OutageRules):
         w.waited = False
         if AlarmType.COMMUNICATION_FAILURE in w.alarms:
             self._judge(w, AlarmType.COMMUNICATION_FAILURE, GOOD, t, clear_now=True)
-        if w.due is None:
-            city = w.city
-            self._schedule(city, t + city.settings.silent_intervals * w.interval, Due.SILENCE, w)
+        city = w.city
+        deadline = t + city.settings.silent_intervals * w.interval
+        # A shorter interval learnt brings the check forward: the first one was
+        # set from the kind's default, which may be twenty times too long.
+        if w.due is None or (w.interval < learnt_from and deadline < w.due):
+            self._schedule(city, deadline, Due.SILENCE, w)
 
     # Timed checks.
 
@@ -573,7 +579,8 @@ class Detector(LightRules, OutageRules):
         """A cabinet's lights and meter read again; an incident over no light and no meter ends."""
         cabinet = self._cabinets[asset_id]
         cabinet.lights = self._inventory.cabinet_lights([asset_id]).get(asset_id, [])
-        cabinet.meter = self._inventory.cabinet_device(asset_id)
+        code, cabinet.meter = self._inventory.cabinet(asset_id)
+        cabinet.code = code or cabinet.code
         incident = cabinet.incident
         if cabinet.lights or cabinet.meter is not None or incident is None:
             return

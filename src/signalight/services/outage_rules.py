@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from signalight.domain.alarms import Alarm, AlarmType, EventKind
-from signalight.services.alarm_text import figures
+from signalight.services.alarm_text import duration, figures
 from signalight.services.fault_memory import (
     DARK_INTERVALS,
     LIGHT_NODE,
@@ -220,8 +220,8 @@ class OutageRules(RuleHost):
         if w.offline_at is not None:
             message = "its last will said offline"
         else:
-            silent, every = (now - w.last_seen) / 60, w.interval / 60
-            message = f"no uplink for {silent:.0f} min (it reports every {every:.0f} min)"
+            silent, every = duration(now - w.last_seen), duration(w.interval)
+            message = f"no uplink for {silent} (it reports every {every})"
         detail = {
             "last_seen": w.last_seen,
             "interval_s": round(w.interval, 1),

@@ -74,13 +74,14 @@ class SqlFleetInventory:
                     out[int(cabinet)].append(int(device))
         return out
 
-    def cabinet_device(self, cabinet_id: int) -> int | None:
-        """The device bound to a cabinet, if any."""
-        with translated("read cabinet device"), self._engine.connect() as conn:
+    def cabinet(self, cabinet_id: int) -> tuple[str | None, int | None]:
+        """A cabinet's code and the device (its meter) bound to it, if any."""
+        with translated("read cabinet"), self._engine.connect() as conn:
+            code = conn.execute(select(assets.c.code).where(assets.c.id == cabinet_id)).scalar()
             found = conn.execute(
                 select(devices.c.id).where(devices.c.asset_id == cabinet_id)
             ).scalar()
-            return None if found is None else int(found)
+            return code, None if found is None else int(found)
 
 
 def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
