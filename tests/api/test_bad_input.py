@@ -74,6 +74,13 @@ def test_ids_past_a_bigint_are_invalid_not_a_crash(
     assert_error(client.get(url, headers=admin), 422, "less than or equal to")
 
 
+def test_deleting_an_asset_id_past_a_bigint_is_invalid_not_a_crash(
+    client: TestClient, city: City, admin: dict[str, str]
+) -> None:
+    url = f"/api/v1/cities/{city.slug}/assets/{TOO_BIG}"
+    assert_error(client.delete(url, headers=admin), 422, "less than or equal to")
+
+
 def test_a_cursor_past_a_bigint_is_one_this_api_never_gave(
     client: TestClient, city: City, admin: dict[str, str]
 ) -> None:

@@ -156,7 +156,7 @@ def update_asset(
     status_code=204,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def delete_asset(city: AdminCity, asset_id: int, container: ContainerDep) -> Response:
+def delete_asset(city: AdminCity, asset_id: AssetId, container: ContainerDep) -> Response:
     """Remove one asset (admin): deleted, or retired if it has a history.
 
     An asset with a device bound or with alarms (or a cabinet that fed
