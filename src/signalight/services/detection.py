@@ -3,10 +3,12 @@
 The :class:`Detector` keeps, per device, what the rules need from one report
 to the next (the reporting interval it has learnt, lit/dark changes, streaks
 of bad or good evidence, its open alarms) and, per cabinet, its outage
-incident. Each report gives each rule a piece of :class:`Evidence`; a rule
-raises after ``confirm_reports`` bad reports in a row and clears after
-``clear_reports`` good ones, and a report that cannot tell (a lamp's power
-by day) leaves the streak as it is.
+incident; it follows each city's clock and inventory, and hands each report
+and each timed check to the rules, which it holds as objects:
+:class:`LightRules` (a light's report, sunrise) and :class:`OutageRules`
+(cabinets, silence). They weigh evidence through a :class:`Judge`
+(``verdicts.py``), and an :class:`AlarmBook` (``alarm_book.py``) keeps the
+alarms' life and the steps to store.
 
 Time is the stream's own: each city has a clock that follows the times its
 devices report (a replayed week is judged on its own clock) and runs on with
@@ -25,26 +27,26 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from signalight.domain.alarms import Alarm, AlarmState, AlarmType, EventKind
-from signalight.domain.faults import DetectionSettings, DeviceProfile, Evidence
+from signalight.domain.alarms import Alarm, AlarmState, AlarmType
+from signalight.domain.faults import DetectionSettings, DeviceProfile
+from signalight.services.alarm_book import AlarmBook
 from signalight.services.alarm_recorder import AlarmRecorder
-from signalight.services.alarm_text import describe
 from signalight.services.fault_memory import (
-    BAD,
     GOOD,
     LIGHT_NODE,
     METER,
     NO_COUNTERS,
-    UNKNOWN,
     Cabinet,
     CityState,
     Due,
     Watch,
+    schedule,
 )
 from signalight.services.light_rules import LightRules
 from signalight.services.outage_rules import OutageRules
+from signalight.services.verdicts import Judge
 
 if TYPE_CHECKING:
     from signalight.domain.alarms import AlarmEvent
@@ -74,7 +76,7 @@ class DetectorStats:
     pending: int
 
 
-class Detector(LightRules, OutageRules):
+class Detector:
     """The fault rules over a stream of stored messages; single-threaded.
 
     Call :meth:`observe` with each stored batch, :meth:`tick` now and then
@@ -92,7 +94,6 @@ class Detector(LightRules, OutageRules):
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self.recorder = AlarmRecorder(store, wall=wall)
         self._inventory = inventory
         self._cities_repo = cities
         self._defaults = defaults or DetectionSettings()
@@ -103,8 +104,6 @@ class Detector(LightRules, OutageRules):
         self._restored: dict[int, dict[AlarmType, Alarm]] = {}  # open alarms by device, at start
         self._restored_incidents: dict[int, Alarm] = {}
         self._restored_held: dict[int, list[int]] = {}  # devices held, by incident id
-        self._cleared: dict[int, tuple[Alarm, Watch | Cabinet | None]] = {}  # by id(alarm)
-        self._changes: list[tuple[Alarm, EventKind, float]] = []
         # A status carries no device time, so "did the meter speak after this will?"
         # is told by arrival: the number of the message being judged, and of each
         # will still standing, by device.
@@ -112,7 +111,19 @@ class Detector(LightRules, OutageRules):
         self._wills: dict[int, int] = {}
         self._settings_at = -math.inf
         self._versions: dict[int, int] | None = None  # each city's inventory version, as followed
-        self.messages = self.raised = self.held = self.cleared = 0
+        self.messages = 0
+        self.book = AlarmBook(AlarmRecorder(store, wall=wall), self._cities, wall)
+        self._verdicts = Judge(self.book)
+        self.lights = LightRules(self._verdicts)
+        self.outages = OutageRules(
+            self._verdicts,
+            self.book,
+            watches=self._watches,
+            wills=self._wills,
+            cabinet=self._cabinet,
+            watch_all=self._watch_all,
+            flush=self.flush,
+        )
         self._load_cities()
         self._restore()
 
@@ -144,7 +155,7 @@ class Detector(LightRules, OutageRules):
                 if alarm.held and alarm.parent_id is not None:
                     self._restored_held.setdefault(alarm.parent_id, []).append(alarm.device_id)
             if alarm.state is AlarmState.CLEARED:
-                self._cleared[id(alarm)] = (alarm, None)
+                self.book.settling(alarm, None)
 
     def _watch_all(
         self, device_ids: Iterable[int], refs: Mapping[int, DeviceRef] | None = None
@@ -176,7 +187,7 @@ class Detector(LightRules, OutageRules):
                 watch.alarms.update(restored)
             for alarm in watch.alarms.values():
                 if alarm.state is AlarmState.CLEARED:
-                    self._cleared[id(alarm)] = (alarm, watch)
+                    self.book.settling(alarm, watch)
             self._watches[profile.device_id] = watch
 
     def _cabinet(self, asset_id: int) -> Cabinet:
@@ -192,7 +203,7 @@ class Detector(LightRules, OutageRules):
                 found.source = str(found.incident.detail.get("source", "meter"))
                 found.code = found.incident.asset_code or code
                 if found.incident.state is AlarmState.CLEARED:
-                    self._cleared[id(found.incident)] = (found.incident, found)
+                    self.book.settling(found.incident, found)
             self._cabinets[asset_id] = found
         return found
 
@@ -223,7 +234,7 @@ class Detector(LightRules, OutageRules):
             city = w.city
             if at > city.stream:  # the stream resumes where it stopped, not at the wall's now
                 city.stream, city.wall = at, wall
-            self._schedule(city, at + city.settings.silent_intervals * w.interval, Due.SILENCE, w)
+            schedule(city, at + city.settings.silent_intervals * w.interval, Due.SILENCE, w)
             seeded += 1
         return seeded
 
@@ -280,11 +291,11 @@ class Detector(LightRules, OutageRules):
         if profile.kind == LIGHT_NODE:
             cabinet = self._cabinets.get(profile.cabinet_id) if profile.cabinet_id else None
             if cabinet is not None:
-                self._lights_back(cabinet, w.city, t)
-            self._light(w, values, t)
+                self.outages.lights_back(cabinet, w.city, t)
+            self.lights.light(w, values, t)
         elif profile.kind == METER:
             self._cabinet(profile.asset_id).heard = self._arrival
-            self._meter(w, values, t)
+            self.outages.meter(w, values, t)
 
     def _status(self, w: Watch, offline: bool, received: float) -> None:
         """The device's last will (or itself) said offline, or it said online again.
@@ -300,7 +311,7 @@ class Detector(LightRules, OutageRules):
         now = city.now(self._wall())
         w.offline_at = now = received if now == -math.inf else now
         self._wills[w.profile.device_id] = self._arrival
-        self._schedule(city, now + city.settings.offline_hold_s, Due.SILENCE, w)
+        schedule(city, now + city.settings.offline_hold_s, Due.SILENCE, w)
 
     def _uplink(self, w: Watch, t: float) -> None:
         """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
@@ -325,20 +336,15 @@ class Detector(LightRules, OutageRules):
             self._wills.pop(w.profile.device_id, None)
         w.waited = False
         if AlarmType.COMMUNICATION_FAILURE in w.alarms:
-            self._judge(w, AlarmType.COMMUNICATION_FAILURE, GOOD, t, clear_now=True)
+            self._verdicts.judge(w, AlarmType.COMMUNICATION_FAILURE, GOOD, t, clear_now=True)
         city = w.city
         deadline = t + city.settings.silent_intervals * w.interval
         # A shorter interval learnt brings the check forward: the first one was
         # set from the kind's default, which may be twenty times too long.
         if w.due is None or (w.interval < learnt_from and deadline < w.due):
-            self._schedule(city, deadline, Due.SILENCE, w)
+            schedule(city, deadline, Due.SILENCE, w)
 
     # Timed checks.
-
-    def _schedule(self, city: CityState, when: float, kind: Due, w: Watch) -> None:
-        heapq.heappush(city.due, (when, w.profile.device_id, kind))
-        if kind is Due.SILENCE:
-            w.due = when if w.due is None else min(w.due, when)
 
     def _run_due(self, city: CityState, now: float) -> None:
         due = city.due
@@ -350,159 +356,13 @@ class Detector(LightRules, OutageRules):
             if kind == Due.SILENCE:
                 if w.due is not None and w.due <= when:
                     w.due = None
-                self._silence(city, w, now)
+                self.outages.silence(city, w, now)
             elif kind == Due.SUNRISE:
-                self._sunrise(w, now)
+                self.lights.sunrise(w, now)
             else:
-                self._release(w, now)
+                self.outages.release(w, now)
 
     # Alarms.
-
-    def _judge(
-        self,
-        w: Watch,
-        kind: AlarmType,
-        evidence: Evidence,
-        t: float,
-        values: dict[str, Reading] | None = None,
-        expected: float | None = None,
-        *,
-        clear_now: bool = False,
-        confirm: int = 0,
-    ) -> None:
-        """Count one report's evidence for a rule; raise or clear when the streak is long enough."""
-        if evidence is UNKNOWN:
-            return
-        counters = w.counters
-        streak = counters.get(kind, 0)
-        alarm = w.alarms.get(kind)
-        s = w.city.settings
-        if evidence is BAD:
-            streak = streak + 1 if streak > 0 else 1
-            if counters is NO_COUNTERS:
-                w.own()
-                counters = w.counters
-            counters[kind] = streak
-            if streak >= (confirm or s.confirm_reports) and (alarm is None or not alarm.active):
-                message, detail = describe(kind, values or {}, expected)
-                self._raise(w, kind, t, message, detail)
-            return
-        if alarm is None or not alarm.active:
-            counters.pop(kind, None)
-            return
-        streak = streak - 1 if streak < 0 else -1
-        w.own()
-        counters = w.counters
-        counters[kind] = streak
-        if clear_now or -streak >= s.clear_reports:
-            counters.pop(kind, None)
-            self._close_out(alarm, w, t)
-
-    def _raise(
-        self,
-        w: Watch,
-        kind: AlarmType,
-        t: float,
-        message: str,
-        detail: dict[str, Any],
-        *,
-        parent: Alarm | None = None,
-    ) -> None:
-        profile = w.profile
-        alarm = self._open(
-            w.city,
-            kind,
-            t,
-            message,
-            detail,
-            asset_id=profile.asset_id,
-            asset_code=profile.asset_code,
-            device=profile,
-            current=w.alarms.get(kind),
-            parent=parent,
-        )
-        w.own()
-        w.alarms[kind] = alarm
-
-    def _open(
-        self,
-        city: CityState,
-        kind: AlarmType,
-        t: float,
-        message: str,
-        detail: dict[str, Any],
-        *,
-        asset_id: int | None,
-        asset_code: str | None,
-        device: DeviceProfile | None,
-        current: Alarm | None,
-        parent: Alarm | None = None,
-    ) -> Alarm:
-        """Reopen ``current`` if it cleared lately, else raise a new alarm."""
-        at = max(t, city.now(self._wall()))
-        if current is not None and current.state is AlarmState.CLEARED:
-            self._cleared.pop(id(current), None)
-            cleared_at = current.cleared_at if current.cleared_at is not None else at
-            if (
-                at - cleared_at <= city.settings.reopen_window_s
-                and not current.held
-                and parent is None
-            ):
-                current.state = AlarmState.RAISED
-                current.cleared_at = None
-                current.occurrences += 1
-                current.observed_at, current.updated_at = t, at
-                current.message, current.detail = message, detail
-                self._changes.append((current, EventKind.REOPENED, at))
-                self.raised += 1
-                return current
-            self._shut(current, at)
-        alarm = Alarm(
-            city_id=city.id,
-            type=kind,
-            severity=city.settings.severity(kind),
-            asset_id=asset_id,
-            asset_code=asset_code,
-            device_id=device.device_id if device else None,
-            device_uid=device.uid if device else None,
-            raised_at=at,
-            observed_at=t,
-            updated_at=at,
-            message=message,
-            detail=detail,
-            held=parent is not None,
-            parent_id=parent.id if parent is not None else None,
-        )
-        self._changes.append((alarm, EventKind.HELD if alarm.held else EventKind.RAISED, at))
-        if alarm.held:
-            self.held += 1
-        else:
-            self.raised += 1
-        return alarm
-
-    def _close_out(self, alarm: Alarm, w: Watch | Cabinet | None, t: float) -> None:
-        """Clear an active alarm (a held one closes at once: nobody was told of it)."""
-        at = (
-            max(t, self._cities[alarm.city_id].now(self._wall()))
-            if alarm.city_id in self._cities
-            else t
-        )
-        alarm.state = AlarmState.CLEARED
-        alarm.cleared_at = alarm.updated_at = at
-        self._changes.append((alarm, EventKind.CLEARED, at))
-        self.cleared += 1
-        if alarm.held:
-            self._shut(alarm, at)
-            if isinstance(w, Watch):
-                w.alarms.pop(alarm.type, None)
-        else:
-            self._cleared[id(alarm)] = (alarm, w)
-
-    def _shut(self, alarm: Alarm, at: float) -> None:
-        alarm.state = AlarmState.CLOSED
-        alarm.closed_at = alarm.updated_at = at
-        self._changes.append((alarm, EventKind.CLOSED, at))
-        self._cleared.pop(id(alarm), None)
 
     # The clock and the store.
 
@@ -522,7 +382,7 @@ class Detector(LightRules, OutageRules):
         for city in self._cities.values():
             if city.stream > -math.inf:
                 self._run_due(city, city.now(wall))
-        self._close_settled(wall)
+        self.book.close_settled(wall)
 
     def _follow_inventory(self) -> None:
         """Reload the profiles of the cities whose inventory changed since the last tick."""
@@ -557,10 +417,7 @@ class Detector(LightRules, OutageRules):
             changed += 1
             now = w.city.now(wall)
             for alarm in list(w.alarms.values()):
-                if alarm.active:
-                    self._close_out(alarm, w, now)
-                if alarm.state is AlarmState.CLEARED:
-                    self._shut(alarm, now)
+                self.book.end(alarm, w, now)
             w.alarms, w.counters = {}, NO_COUNTERS
             cabinets.update(
                 c for c in (old.cabinet_id, new.cabinet_id if new else None) if c is not None
@@ -585,27 +442,8 @@ class Detector(LightRules, OutageRules):
         if cabinet.lights or cabinet.meter is not None or incident is None:
             return
         now = self._cities[incident.city_id].now(wall) if incident.city_id in self._cities else wall
-        if incident.active:
-            self._close_out(incident, cabinet, now)
-        if incident.state is AlarmState.CLEARED:
-            self._shut(incident, now)
+        self.book.end(incident, cabinet, now)
         del self._cabinets[asset_id]
-
-    def _close_settled(self, wall: float) -> None:
-        """Close the alarms that stayed cleared for the reopen window."""
-        for alarm, owner in list(self._cleared.values()):
-            place = self._cities.get(alarm.city_id)
-            if place is None or alarm.cleared_at is None:
-                continue
-            now = place.now(wall)
-            if now - alarm.cleared_at <= place.settings.reopen_window_s:
-                continue
-            self._shut(alarm, now)
-            if isinstance(owner, Watch) and owner.alarms.get(alarm.type) is alarm:
-                del owner.alarms[alarm.type]
-            elif isinstance(owner, Cabinet) and owner.incident is alarm:
-                owner.incident = None
-                owner.held.clear()
 
     def flush(self) -> list[AlarmEvent]:
         """Store what was decided since the last flush (see :class:`AlarmRecorder`).
@@ -614,14 +452,7 @@ class Detector(LightRules, OutageRules):
             StorageUnavailableError: the database was away; what it could not
                 store is kept and stored first at the next flush.
         """
-        if not self._changes:
-            return []
-        changes, self._changes = self._changes, []
-        for alarm, kind, _at in changes:
-            if kind is EventKind.HELD and alarm.parent_id is None:
-                parent = self._parent_of(alarm)
-                alarm.parent_id = parent.id if parent is not None else None
-        return self.recorder.record(changes)
+        return self.book.flush(self._parent_of)
 
     def _parent_of(self, alarm: Alarm) -> Alarm | None:
         w = self._watches.get(alarm.device_id or -1)
@@ -630,15 +461,20 @@ class Detector(LightRules, OutageRules):
         cabinet = self._cabinets.get(w.profile.cabinet_id)
         return cabinet.incident if cabinet is not None else None
 
+    @property
+    def recorder(self) -> AlarmRecorder:
+        """What stores the alarms, with its counts of refused and waiting steps."""
+        return self.book.recorder
+
     def stats(self) -> DetectorStats:
         """What the detector has done so far."""
         return DetectorStats(
             self.messages,
             len(self._watches),
-            self.raised,
-            self.held,
-            self.cleared,
-            len(self._changes) + self.recorder.waiting,
+            self.book.raised,
+            self.book.held,
+            self.book.cleared,
+            self.book.pending,
         )
 
     def clock(self, city_id: int) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import zoneinfo
 from enum import IntEnum
@@ -12,7 +13,17 @@ from signalight.domain.assets import DeviceKind
 from signalight.domain.faults import DetectionSettings, DeviceProfile, Evidence
 from signalight.domain.sun import Cell, LocalDays, SunTable
 
-__all__ = ["Cabinet", "CityState", "Due", "Sun", "Watch", "above", "below"]
+__all__ = [
+    "Cabinet",
+    "CityState",
+    "Due",
+    "Sun",
+    "Watch",
+    "above",
+    "below",
+    "schedule",
+    "sun_at",
+]
 
 BAD, GOOD, UNKNOWN = Evidence.BAD, Evidence.GOOD, Evidence.UNKNOWN
 LIGHT_NODE: Final = DeviceKind.STREETLIGHT_NODE.value
@@ -211,6 +222,25 @@ class Cabinet:
         self.incident: Alarm | None = None
         self.source = ""  # "meter" or "lights": what showed the outage
         self.held: list[int] = []  # devices whose alarms are held under the incident
+
+
+def schedule(city: CityState, when: float, kind: Due, w: Watch) -> None:
+    """Look at ``w`` for ``kind`` when the city's clock reaches ``when``."""
+    heapq.heappush(city.due, (when, w.profile.device_id, kind))
+    if kind is Due.SILENCE:
+        w.due = when if w.due is None else min(w.due, when)
+
+
+def sun_at(w: Watch, t: float) -> Sun:
+    """Where the sun is at the pole of ``w`` at ``t``, with the city's margin around it."""
+    if not w.day[0] <= t < w.day[1]:
+        w.day = w.city.daylight(w.cell, t)
+    margin = w.city.settings.sun_margin_s
+    if w.rise + margin <= t < w.set - margin:
+        return Sun.DAY
+    if t < w.rise - margin or t >= w.set + margin:
+        return Sun.NIGHT
+    return Sun.TWILIGHT
 
 
 def above(value: float, bad_above: float, good_below: float) -> Evidence:

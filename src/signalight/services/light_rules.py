@@ -8,37 +8,35 @@ from signalight.domain.alarms import AlarmType
 from signalight.domain.faults import HID
 from signalight.services.fault_memory import (
     BAD,
+    DARK_INTERVALS,
     GOOD,
     Due,
     Sun,
     Watch,
     above,
     below,
+    schedule,
+    sun_at,
 )
-from signalight.services.rule_host import RuleHost
 
 if TYPE_CHECKING:
     from signalight.domain.readings import Reading
+    from signalight.services.verdicts import Judge
 
 __all__ = ["LightRules"]
 
 _OK_FAULTS: Final = frozenset({"", "ok", "none"})
 
 
-class LightRules(RuleHost):
-    """The rules of a streetlight node's report, mixed into the Detector."""
+class LightRules:
+    """The rules of a streetlight node's report, and its look at sunrise."""
 
-    def _sun(self, w: Watch, t: float) -> Sun:
-        if not w.day[0] <= t < w.day[1]:
-            w.day = w.city.daylight(w.cell, t)
-        margin = w.city.settings.sun_margin_s
-        if w.rise + margin <= t < w.set - margin:
-            return Sun.DAY
-        if t < w.rise - margin or t >= w.set + margin:
-            return Sun.NIGHT
-        return Sun.TWILIGHT
+    def __init__(self, judge: Judge) -> None:
+        self._judge = judge.judge
+        self._raise = judge.raise_alarm
 
-    def _light(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+    def light(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+        """Judge one report of a streetlight node."""
         s = w.city.settings
         profile = w.profile
         on, power_r, dim_r = values.get("on"), values.get("power"), values.get("dim")
@@ -53,7 +51,7 @@ class LightRules(RuleHost):
             lit = power > 0.2 * rated * curve.share(0.0)  # a fifth of the floor
         else:
             return  # neither its switch nor its power: nothing to judge a light by
-        sun = self._sun(w, t)
+        sun = sun_at(w, t)
         if lit and not w.on:
             w.on_since = t
         w.on = lit
@@ -76,6 +74,28 @@ class LightRules(RuleHost):
             if lit and dim_r is not None:
                 self._dimming(w, values, t, dim)
         self._electrical(w, values, t, lit=lit, dim=dim, quiet=quiet)
+
+    def sunrise(self, w: Watch, now: float) -> None:
+        """Day burning judged at sunrise on what the light last said, if silent since."""
+        if not w.lit or not w.profile.in_service or w.last_seen >= w.sunrise_due:
+            return
+        due = w.last_seen + w.interval
+        if now < due:  # a node that reports now and then may yet say it is off: wait for it
+            schedule(w.city, due + 1.0, Due.SUNRISE, w)
+            return
+        if now - w.last_seen > DARK_INTERVALS * w.interval:
+            return  # silent: the silence rule speaks for it
+        if sun_at(w, now) is not Sun.DAY:
+            return
+        alarm = w.alarms.get(AlarmType.LAMP_UNEXPECTED_ON)
+        if alarm is None or not alarm.active:
+            self._raise(
+                w,
+                AlarmType.LAMP_UNEXPECTED_ON,
+                now,
+                "it said it was on before sunrise and has not said otherwise since",
+                {"on_since": w.on_since},
+            )
 
     @staticmethod
     def _track(w: Watch, t: float, *, lit: bool, burning: bool, night: bool) -> None:
@@ -153,7 +173,7 @@ class LightRules(RuleHost):
         if lit and w.sunrise_due < t:  # judged again at sunrise, whether it reports or not
             tomorrow = 86_400.0 if t >= w.set else 0.0
             w.sunrise_due = w.rise + tomorrow + s.sun_margin_s
-            self._schedule(w.city, w.sunrise_due + 1.0, Due.SUNRISE, w)
+            schedule(w.city, w.sunrise_due + 1.0, Due.SUNRISE, w)
         if len(w.changes) >= s.cycling_changes:
             self._judge(w, AlarmType.CYCLING_FAILURE, BAD, t, values)
         elif not quiet and not w.changes and lit:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from signalight.domain.alarms import Alarm, AlarmType, EventKind
+from signalight.domain.alarms import Alarm, AlarmType
+from signalight.services.alarm_book import Opening
 from signalight.services.alarm_text import duration, figures
 from signalight.services.fault_memory import (
     DARK_INTERVALS,
@@ -15,25 +17,52 @@ from signalight.services.fault_memory import (
     Cabinet,
     CityState,
     Due,
-    Sun,
     Watch,
     above,
     below,
+    schedule,
 )
-from signalight.services.rule_host import RuleHost
 
 if TYPE_CHECKING:
     from signalight.domain.readings import Reading
+    from signalight.services.alarm_book import AlarmBook
+    from signalight.services.verdicts import Judge
 
 __all__ = ["OutageRules"]
 
 log = logging.getLogger(__name__)
 
 
-class OutageRules(RuleHost):
-    """Cabinets' meters and outages, and the rules of silence, mixed into the Detector."""
+class OutageRules:
+    """Cabinets' meters and outages, and the rules of silence.
 
-    def _meter(self, w: Watch, values: dict[str, Reading], t: float) -> None:
+    They look across devices (a cabinet's lights, its meter), so they are
+    given the detector's memory of the fleet: its watches by device, the
+    arrival number of each standing last will, and how to find a cabinet or
+    start watching devices.
+    """
+
+    def __init__(
+        self,
+        judge: Judge,
+        book: AlarmBook,
+        *,
+        watches: dict[int, Watch],
+        wills: dict[int, int],
+        cabinet: Callable[[int], Cabinet],
+        watch_all: Callable[[Iterable[int]], None],
+        flush: Callable[[], object],
+    ) -> None:
+        self._judge = judge.judge
+        self._raise = judge.raise_alarm
+        self._book = book
+        self._watches = watches
+        self._wills = wills
+        self._cabinet = cabinet
+        self._watch_all = watch_all
+        self._flush = flush
+
+    def meter(self, w: Watch, values: dict[str, Reading], t: float) -> None:
         """A cabinet's meter: mains lost is an outage incident; phases out of band an alarm."""
         s = w.city.settings
         mains = values.get("mains")
@@ -93,20 +122,17 @@ class OutageRules(RuleHost):
             else "most lights of the cabinet went dark together"
         )
         cabinet.source = source
-        cabinet.incident = self._open(
+        cabinet.incident = self._book.open(
             city,
-            AlarmType.SUPPLY_LOSS,
-            t,
-            message,
-            detail,
+            Opening(AlarmType.SUPPLY_LOSS, t, message, detail),
+            device=None,
             asset_id=cabinet.asset_id,
             asset_code=cabinet.code,
-            device=None,
             current=incident,
         )
         try:
-            self.flush()  # the incident's id, for the alarms held under it
-        except Exception:  # the store is away: flush() sets the held alarms' parent later
+            self._flush()  # the incident's id, for the alarms held under it
+        except Exception:  # the store is away: the next flush sets the held alarms' parent later
             log.exception("storing an outage incident failed; it is kept for the next flush")
         return cabinet.incident
 
@@ -114,15 +140,15 @@ class OutageRules(RuleHost):
         incident = cabinet.incident
         if incident is None or not incident.active:
             return
-        self._close_out(incident, cabinet, t)
+        self._book.clear(incident, cabinet, t)
         release_at = t + max(city.settings.offline_hold_s, 0.0)
         self._watch_all(cabinet.held)  # a light held since before a restart has no watch yet
         for device_id in cabinet.held:
             w = self._watches.get(device_id)
             if w is not None:
-                self._schedule(city, release_at + DARK_INTERVALS * w.interval, Due.RELEASE, w)
+                schedule(city, release_at + DARK_INTERVALS * w.interval, Due.RELEASE, w)
 
-    def _lights_back(self, cabinet: Cabinet, city: CityState, t: float) -> None:
+    def lights_back(self, cabinet: Cabinet, city: CityState, t: float) -> None:
         """End an outage that the lights showed once most of them report again."""
         incident = cabinet.incident
         if incident is None or not incident.active or cabinet.source != "lights":
@@ -184,7 +210,7 @@ class OutageRules(RuleHost):
         )
         return dark >= s.outage_share * len(seen)
 
-    def _silence(self, city: CityState, w: Watch, now: float) -> None:
+    def silence(self, city: CityState, w: Watch, now: float) -> None:
         """Communication failure: silent past its intervals, or offline by its last will."""
         s = city.settings
         limit = s.silent_intervals * w.interval
@@ -194,7 +220,7 @@ class OutageRules(RuleHost):
             return
         if not offline and now - w.last_seen < limit:
             if w.due is None and w.last_seen > -math.inf:
-                self._schedule(city, w.last_seen + limit, Due.SILENCE, w)
+                schedule(city, w.last_seen + limit, Due.SILENCE, w)
             return
         parent: Alarm | None = None
         if w.profile.kind == LIGHT_NODE and w.profile.cabinet_id is not None:
@@ -204,7 +230,7 @@ class OutageRules(RuleHost):
                 w.waited = True
                 meter = self._watches.get(cabinet.meter) if cabinet.meter is not None else None
                 meter = meter or w
-                self._schedule(city, meter.last_seen + 1.2 * meter.interval, Due.SILENCE, w)
+                schedule(city, meter.last_seen + 1.2 * meter.interval, Due.SILENCE, w)
                 return
             if verdict:
                 parent = self._outage(cabinet, city, now, "lights")
@@ -229,34 +255,12 @@ class OutageRules(RuleHost):
         }
         self._raise(w, AlarmType.COMMUNICATION_FAILURE, now, message, detail, parent=parent)
 
-    def _sunrise(self, w: Watch, now: float) -> None:
-        """Day burning judged at sunrise on what the light last said, if silent since."""
-        if not w.lit or not w.profile.in_service or w.last_seen >= w.sunrise_due:
-            return
-        due = w.last_seen + w.interval
-        if now < due:  # a node that reports now and then may yet say it is off: wait for it
-            self._schedule(w.city, due + 1.0, Due.SUNRISE, w)
-            return
-        if now - w.last_seen > DARK_INTERVALS * w.interval:
-            return  # silent: the silence rule speaks for it
-        if self._sun(w, now) is not Sun.DAY:
-            return
-        alarm = w.alarms.get(AlarmType.LAMP_UNEXPECTED_ON)
-        if alarm is None or not alarm.active:
-            self._raise(
-                w,
-                AlarmType.LAMP_UNEXPECTED_ON,
-                now,
-                "it said it was on before sunrise and has not said otherwise since",
-                {"on_since": w.on_since},
-            )
-
-    def _release(self, w: Watch, now: float) -> None:
+    def release(self, w: Watch, now: float) -> None:
+        """A light held under an incident whose cabinet recovered, still silent: on its own now."""
         comm = w.alarms.get(AlarmType.COMMUNICATION_FAILURE)
         if comm is None or not comm.held or not comm.active:
             return
         comm.held = False
         comm.raised_at = now
         comm.updated_at = now
-        self._changes.append((comm, EventKind.RELEASED, now))
-        self.raised += 1
+        self._book.release(comm, now)
