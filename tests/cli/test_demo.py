@@ -118,3 +118,12 @@ def test_the_history_shows_an_alarm_of_every_kind_whatever_the_hour(env: Path) -
     # The replay itself raises no flood: silence only where a node was made silent
     # or its cabinet lost its supply, not on every node the detector met mid-replay.
     assert counts["communicationFailure"] <= 10
+
+
+def test_a_demo_run_again_replays_only_the_gap_since_the_fleet_last_reported() -> None:
+    now = 1_800_000_000.0
+    full = now - demo_fleet.HISTORY_S
+    assert demo_fleet.history_start(now, None) == full
+    assert demo_fleet.history_start(now, now - 600.0) == now - 600.0
+    assert demo_fleet.history_start(now, full - 3600.0) == full
+    assert demo_fleet.history_start(now, now + 60.0) == full  # a clock that ran ahead

@@ -114,6 +114,8 @@ def run_in_process(container: Container, city: City) -> Callable[[], None]:
                 say(f"replayed to {local} local time, {where.faults_started} faults so far")
 
         stats = simulator.run(feed, until=now, on_progress=progress, stop=halt)
+        if halt.is_set():  # stopped during the replay
+            return
         kinds = ", ".join(sorted(str(i.type) for i in planned)) or "none"
         say(
             f"{simulator.devices:,} devices replayed {stats.simulated_s / 3600:.1f} h in"
