@@ -30,20 +30,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from signalight.domain.alarms import Alarm, AlarmState, AlarmType
-from signalight.domain.faults import DetectionSettings, DeviceProfile
+from signalight.domain.faults import DetectionSettings
 from signalight.services.alarm_book import AlarmBook
 from signalight.services.alarm_recorder import AlarmRecorder
 from signalight.services.fault_memory import (
     GOOD,
     LIGHT_NODE,
     METER,
-    NO_COUNTERS,
     Cabinet,
     CityState,
     Due,
     Watch,
     schedule,
 )
+from signalight.services.inventory_follow import InventoryFollower
 from signalight.services.light_rules import LightRules
 from signalight.services.outage_rules import OutageRules
 from signalight.services.verdicts import Judge
@@ -110,7 +110,6 @@ class Detector:
         self._arrival = 0
         self._wills: dict[int, int] = {}
         self._settings_at = -math.inf
-        self._versions: dict[int, int] | None = None  # each city's inventory version, as followed
         self.messages = 0
         self.book = AlarmBook(AlarmRecorder(store, wall=wall), self._cities, wall)
         self._verdicts = Judge(self.book)
@@ -123,6 +122,9 @@ class Detector:
             cabinet=self._cabinet,
             watch_all=self._watch_all,
             flush=self.flush,
+        )
+        self._inventory_follower = InventoryFollower(
+            inventory, self._watches, self._cabinets, self._cities, self.book, wall
         )
         self._load_cities()
         self._restore()
@@ -376,7 +378,7 @@ class Detector:
                 log.exception("reloading detection settings failed; keeping the old ones")
                 self._settings_at = wall
         try:
-            self._follow_inventory()
+            self._inventory_follower.follow()
         except Exception:
             log.exception("following the inventory failed; trying again at the next tick")
         for city in self._cities.values():
@@ -384,66 +386,9 @@ class Detector:
                 self._run_due(city, city.now(wall))
         self.book.close_settled(wall)
 
-    def _follow_inventory(self) -> None:
-        """Reload the profiles of the cities whose inventory changed since the last tick."""
-        versions = self._inventory.versions()
-        followed, self._versions = self._versions, versions
-        if followed is None:  # the first look: every profile is read fresh anyway
-            return
-        moved = {city for city, version in versions.items() if followed.get(city) != version}
-        if moved:
-            self.refresh(moved)
-
     def refresh(self, city_ids: Collection[int]) -> int:
-        """Reload the profiles of these cities' watched devices; returns how many changed.
-
-        A device whose asset, status or cabinet changed (unbound, bound
-        elsewhere, retired, taken out of service) or that is gone: the alarms
-        open on it are closed (the store closed them already if the change
-        came through it: then nothing is written twice), its streaks are
-        forgotten, and it is judged by its new profile from now on.
-        """
-        cities = set(city_ids)
-        ids = [d for d, w in self._watches.items() if w.city.id in cities]
-        fresh = {p.device_id: p for p in self._inventory.profiles(ids)}
-        wall = self._wall()
-        cabinets: set[int] = set()
-        changed = 0
-        for device_id in ids:
-            w = self._watches[device_id]
-            old, new = w.profile, fresh.get(device_id)
-            if new is not None and _same_duty(old, new):
-                continue
-            changed += 1
-            now = w.city.now(wall)
-            for alarm in list(w.alarms.values()):
-                self.book.end(alarm, w, now)
-            w.alarms, w.counters = {}, NO_COUNTERS
-            cabinets.update(
-                c for c in (old.cabinet_id, new.cabinet_id if new else None) if c is not None
-            )
-            if old.kind == METER and old.asset_id is not None:
-                cabinets.add(old.asset_id)
-            if new is None:
-                del self._watches[device_id]
-                continue
-            w.profile = replace(new, uid=old.uid) if new.uid == old.uid else new
-        for asset_id in cabinets & self._cabinets.keys():
-            self._reload_cabinet(asset_id, wall)
-        return changed
-
-    def _reload_cabinet(self, asset_id: int, wall: float) -> None:
-        """A cabinet's lights and meter read again; an incident over no light and no meter ends."""
-        cabinet = self._cabinets[asset_id]
-        cabinet.lights = self._inventory.cabinet_lights([asset_id]).get(asset_id, [])
-        code, cabinet.meter = self._inventory.cabinet(asset_id)
-        cabinet.code = code or cabinet.code
-        incident = cabinet.incident
-        if cabinet.lights or cabinet.meter is not None or incident is None:
-            return
-        now = self._cities[incident.city_id].now(wall) if incident.city_id in self._cities else wall
-        self.book.end(incident, cabinet, now)
-        del self._cabinets[asset_id]
+        """Reload the profiles of these cities' watched devices (see :class:`InventoryFollower`)."""
+        return self._inventory_follower.refresh(city_ids)
 
     def flush(self) -> list[AlarmEvent]:
         """Store what was decided since the last flush (see :class:`AlarmRecorder`).
@@ -483,16 +428,3 @@ class Detector:
         if city is None or city.stream == -math.inf:
             return None
         return datetime.fromtimestamp(city.now(self._wall()), city.zone)
-
-
-def _same_duty(old: DeviceProfile, new: DeviceProfile) -> bool:
-    """Whether a device's new profile asks the same of the rules (its id strings aside)."""
-    return (
-        old.city_id == new.city_id
-        and old.asset_id == new.asset_id
-        and old.in_service == new.in_service
-        and old.cabinet_id == new.cabinet_id
-        and old.luminaire == new.luminaire
-        and old.rated_watts == new.rated_watts
-        and old.asset_code == new.asset_code
-    )
