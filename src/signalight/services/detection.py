@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from signalight.domain.alarms import AlarmEvent
     from signalight.domain.readings import Reading
     from signalight.domain.telemetry import Accepted, DeviceRef
-    from signalight.ports import AlarmStore, CityRepository, FleetInventory
+    from signalight.ports import CityRepository, DetectorStore, FleetInventory
 
 __all__ = ["Detector", "DetectorStats"]
 
@@ -86,7 +86,7 @@ class Detector:
 
     def __init__(
         self,
-        store: AlarmStore,
+        store: DetectorStore,
         inventory: FleetInventory,
         cities: CityRepository,
         *,
