@@ -10,7 +10,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from signalight.api.deps import CITY_ERRORS, CitySlug, ContainerDep, ReadableCity, UserDep
+from signalight.api.deps import CITY_ERRORS, ContainerDep, OperatorCity, ReadableCity
 from signalight.api.params import IsoTime, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.api.telemetry_schemas import (
@@ -22,12 +22,9 @@ from signalight.api.telemetry_schemas import (
     ReadingOut,
     ReadingPage,
 )
-from signalight.domain.cities import City
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.readings import CATALOGUE
 from signalight.domain.telemetry import DeviceRef
-from signalight.domain.users import Role
-from signalight.services.auth import require_role
 from signalight.services.telemetry import PageMark, TelemetryQueries
 
 router = APIRouter(tags=["telemetry"], responses=CITY_ERRORS)
@@ -48,15 +45,6 @@ To = Annotated[
     IsoTime | None,
     Query(alias="to", description="ISO 8601 with a zone, exclusive; default: now"),
 ]
-
-
-def _operator_city(container: ContainerDep, user: UserDep, city: CitySlug) -> City:
-    found = container.db.cities.get_city(city)
-    require_role(user, found, Role.OPERATOR)
-    return found
-
-
-OperatorCity = Annotated[City, Depends(_operator_city)]
 
 
 def _queries(container: ContainerDep) -> TelemetryQueries:
