@@ -23,6 +23,7 @@ from signalight.services.auth import AuthService
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
+from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.retention import RetentionJob
@@ -47,6 +48,15 @@ class Container:
     def accounts(self) -> AccountService:
         """Tokens revoked, users disabled and removed, the audit log."""
         return AccountService(self.db.users, self.clock)
+
+    @functools.cached_property
+    def inventory(self) -> Inventory:
+        """Cities' assets and devices, as the API and the CLI read and change them."""
+        return Inventory(
+            self.db.assets,
+            self.db.imports,
+            max_distance_m=self.settings.import_max_distance_km * 1000,
+        )
 
     @functools.cached_property
     def gazetteer(self) -> GeoNamesGazetteer:

@@ -1,17 +1,29 @@
-"""Importing and exporting a city's inventory: all or nothing, every bad row named."""
+"""A city's inventory: assets and devices read, saved and removed; imports all or nothing."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from signalight.codecs.inventory_csv import encode_csv, iter_decode_csv
 from signalight.codecs.inventory_fields import Decoded, RowError
 from signalight.codecs.inventory_geojson import decode_geojson, encode_geojson
-from signalight.domain.assets import Asset, AssetQuery, AssetRecord, UpsertResult, record_problems
+from signalight.domain.assets import (
+    Asset,
+    AssetKind,
+    AssetQuery,
+    AssetRecord,
+    Device,
+    DeviceKind,
+    Page,
+    UpsertResult,
+    as_record,
+    record_problems,
+)
 from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, InvalidInputError
 from signalight.domain.inventory import CrossRowChecker, ImportRun, cross_row_problems
@@ -200,3 +212,116 @@ def save_asset(
         raise InvalidInputError("; ".join(problems))
     assets.upsert_assets(city.pk, [record])
     return assets.query_assets(city.pk, AssetQuery(code=record.code, limit=1)).items[0]
+
+
+class Inventory:
+    """A city's inventory as the API and the CLI use it: each step once, under one set of rules.
+
+    The entry points call this, never the repositories, so that a rule (the
+    distance from the city's centre, what deleting an asset means) cannot
+    hold in one and not the other.
+    """
+
+    def __init__(
+        self, assets: AssetRepository, imports: ImportLog, *, max_distance_m: float
+    ) -> None:
+        self._assets = assets
+        self._imports = imports
+        self.max_distance_m = max_distance_m
+
+    def assets(self, city: City, query: AssetQuery) -> Page[Asset]:
+        """One page of the city's assets that match ``query``."""
+        return self._assets.query_assets(city.pk, query)
+
+    def asset(self, city: City, asset_id: int) -> Asset:
+        """One asset of the city; NotFoundError if it is not there."""
+        return self._assets.get_asset(city.pk, asset_id)
+
+    def asset_by_code(self, city: City, code: str) -> Asset | None:
+        """The city's asset with this code, if any."""
+        found = self._assets.query_assets(city.pk, AssetQuery(code=code, limit=1)).items
+        return found[0] if found else None
+
+    def create(self, city: City, record: AssetRecord) -> Asset:
+        """Add one asset under the rules of an import; ConflictError if its code exists."""
+        return save_asset(
+            city, record, assets=self._assets, max_distance_m=self.max_distance_m, create=True
+        )
+
+    def change(self, city: City, asset_id: int, changes: Mapping[str, Any]) -> Asset:
+        """Change fields of one asset; those not given stay.
+
+        Raises:
+            NotFoundError: no such asset in the city.
+            InvalidInputError: the changed asset breaks a rule, or ``device``
+                is None while a device is bound (an asset is unbound by
+                binding its device elsewhere, or by removing the asset).
+        """
+        current = self._assets.get_asset(city.pk, asset_id)
+        if "device" in changes and changes["device"] is None and current.device is not None:
+            raise InvalidInputError(
+                f"device: null cannot unbind {current.device!r}; leave device out to keep it"
+            )
+        record = replace(as_record(current), **changes)
+        return save_asset(
+            city, record, assets=self._assets, max_distance_m=self.max_distance_m, create=False
+        )
+
+    def remove(self, city: City, asset_id: int) -> bool:
+        """Delete an asset, or retire one with a history (``docs/faults.md``); True if deleted."""
+        return self._assets.delete_asset(city.pk, asset_id)
+
+    def write(self, city: City, records: Sequence[AssetRecord]) -> UpsertResult:
+        """Insert or update records already checked (a generated fleet), in one transaction."""
+        return self._assets.upsert_assets(city.pk, records)
+
+    def every_asset(self, city: City) -> Iterator[Asset]:
+        """Every asset of the city, cabinets first."""
+        return self._assets.iter_assets(city.pk)
+
+    def counts(self, city: City) -> dict[AssetKind, int]:
+        """How many assets of each kind the city has."""
+        return self._assets.count_assets(city.pk)
+
+    def devices(
+        self, city: City, kind: DeviceKind | None, after: int, limit: int
+    ) -> Page[Device]:
+        """One page of the city's devices, of one kind if given."""
+        return self._assets.query_devices(city.pk, kind, after, limit)
+
+    def device(self, city: City, uid: str) -> Device:
+        """One device of the city; NotFoundError if it is not there."""
+        return self._assets.get_device(city.pk, uid)
+
+    def import_file(
+        self,
+        city: City,
+        data: bytes,
+        fmt: InventoryFormat,
+        *,
+        actor: str,
+        source: str,
+        mapping: Mapping[str, str | None] | None = None,
+        dry_run: bool = False,
+    ) -> ImportReport:
+        """Check a whole file and write all of it or none (see :func:`import_inventory`)."""
+        return import_inventory(
+            city,
+            data,
+            fmt,
+            assets=self._assets,
+            imports=self._imports,
+            actor=actor,
+            source=source,
+            max_distance_m=self.max_distance_m,
+            mapping=mapping,
+            dry_run=dry_run,
+        )
+
+    def imports(self, city: City, limit: int) -> list[ImportRun]:
+        """The city's latest import attempts, newest first."""
+        return self._imports.list_imports(city.pk, limit)
+
+    def export(self, city: City, fmt: InventoryFormat) -> Iterator[bytes]:
+        """The whole inventory as a file that imports back unchanged, in chunks."""
+        return export_inventory(city, fmt, self._assets)

@@ -38,7 +38,6 @@ from signalight.api.params import MAX_ID, AlarmId, IsoTime, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.container import Container
 from signalight.domain.alarms import OPEN_STATES, AlarmQuery, AlarmState, AlarmType, Severity
-from signalight.domain.assets import AssetQuery
 from signalight.domain.cities import City
 from signalight.domain.errors import InvalidInputError, NotFoundError, SignalightError
 from signalight.domain.geo import BBox
@@ -249,10 +248,10 @@ def put_detection_settings(
 def _asset_id(container: Container, city: City, code: str | None) -> int | None:
     if code is None:
         return None
-    page = container.db.assets.query_assets(city.pk, AssetQuery(code=code, limit=1))
-    if not page.items:
+    found = container.inventory.asset_by_code(city, code)
+    if found is None:
         raise NotFoundError(f"no asset {code!r} in {city.slug!r}")
-    return page.items[0].id
+    return found.id
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:

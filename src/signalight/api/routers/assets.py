@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 import orjson
@@ -31,15 +30,10 @@ from signalight.domain.assets import (
     AssetQuery,
     AssetRecord,
     AssetStatus,
-    as_record,
 )
-from signalight.domain.errors import InvalidInputError
 from signalight.domain.geo import BBox
 from signalight.services.inventory import (
     InventoryFormat,
-    export_inventory,
-    import_inventory,
-    save_asset,
 )
 
 router = APIRouter(tags=["assets"], responses=CITY_ERRORS)
@@ -81,7 +75,7 @@ def list_assets(
         after_id=decode_cursor(cursor),
         limit=limit,
     )
-    page = container.db.assets.query_assets(city.pk, query)
+    page = container.inventory.assets(city, query)
     next_cursor = encode_cursor(page.next_after)
     headers = {"Link": f'<?cursor={next_cursor}>; rel="next"'} if next_cursor else None
     if format == "geojson" or (format is None and GEOJSON in request.headers.get("accept", "")):
@@ -102,7 +96,7 @@ def list_assets(
 )
 def get_asset(city: ReadableCity, container: ContainerDep, asset_id: AssetId) -> AssetOut:
     """One asset of the city."""
-    return AssetOut.model_validate(container.db.assets.get_asset(city.pk, asset_id))
+    return AssetOut.model_validate(container.inventory.asset(city, asset_id))
 
 
 @router.post(
@@ -114,14 +108,7 @@ def get_asset(city: ReadableCity, container: ContainerDep, asset_id: AssetId) ->
 def create_asset(city: AdminCity, body: AssetIn, container: ContainerDep) -> AssetOut:
     """Add one asset (admin), under the same rules as an import."""
     record = AssetRecord(**record_values(body.model_dump()))
-    saved = save_asset(
-        city,
-        record,
-        assets=container.db.assets,
-        max_distance_m=container.settings.import_max_distance_km * 1000,
-        create=True,
-    )
-    return AssetOut.model_validate(saved)
+    return AssetOut.model_validate(container.inventory.create(city, record))
 
 
 @router.patch(
@@ -133,22 +120,8 @@ def update_asset(
     city: AdminCity, asset_id: AssetId, body: AssetPatch, container: ContainerDep
 ) -> AssetOut:
     """Change fields of one asset (admin): those left out stay; null clears an optional one."""
-    current = container.db.assets.get_asset(city.pk, asset_id)
     changes = record_values(body.model_dump(exclude_unset=True))
-    if "device" in changes and changes["device"] is None and current.device is not None:
-        # A record without a device leaves the binding as it is (as in an import).
-        raise InvalidInputError(
-            f"device: null cannot unbind {current.device!r}; leave device out to keep it"
-        )
-    record = replace(as_record(current), **changes)
-    saved = save_asset(
-        city,
-        record,
-        assets=container.db.assets,
-        max_distance_m=container.settings.import_max_distance_km * 1000,
-        create=False,
-    )
-    return AssetOut.model_validate(saved)
+    return AssetOut.model_validate(container.inventory.change(city, asset_id, changes))
 
 
 @router.delete(
@@ -165,7 +138,7 @@ def delete_asset(city: AdminCity, asset_id: AssetId, container: ContainerDep) ->
     by ``inventory``; it stays listed, with its history. A cabinet that still
     feeds lights in the street cannot be removed (409): move them first.
     """
-    container.db.assets.delete_asset(city.pk, asset_id)
+    container.inventory.remove(city, asset_id)
     return Response(status_code=204)
 
 
@@ -200,15 +173,12 @@ async def import_assets(
     data = await read_limited(request, container.settings.max_upload_bytes)
     # Checking and writing a large file takes seconds: keep it off the event loop.
     report = await run_in_threadpool(
-        import_inventory,
+        container.inventory.import_file,
         city,
         data,
         format,
-        assets=container.db.assets,
-        imports=container.db.imports,
         actor=user.username,
         source=source,
-        max_distance_m=container.settings.import_max_distance_km * 1000,
         dry_run=dry_run,
     )
     result = report.result
@@ -237,7 +207,7 @@ def list_imports(
 ) -> list[ImportRunOut]:
     """The latest import attempts, refused ones with their first errors."""
     return [
-        ImportRunOut.model_validate(r) for r in container.db.imports.list_imports(city.pk, limit)
+        ImportRunOut.model_validate(r) for r in container.inventory.imports(city, limit)
     ]
 
 
@@ -254,7 +224,7 @@ def export_assets(
     media = "text/csv; charset=utf-8" if format is InventoryFormat.CSV else GEOJSON
     filename = f"{city.slug}-assets.{format.value}"
     return StreamingResponse(
-        export_inventory(city, format, container.db.assets),
+        container.inventory.export(city, format),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -20,7 +20,7 @@ def list_cities(user: UserDep, container: ContainerDep) -> list[CityOut]:
 def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
     """One city, with how many assets of each kind it has."""
     return CityOut.model_validate(city).model_copy(
-        update={"assets": container.db.assets.count_assets(city.pk)}
+        update={"assets": container.inventory.counts(city)}
     )
 
 

@@ -23,7 +23,7 @@ def list_devices(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> DevicePage:
     """The city's devices, a page at a time."""
-    page = container.db.assets.query_devices(city.pk, kind, decode_cursor(cursor), limit)
+    page = container.inventory.devices(city, kind, decode_cursor(cursor), limit)
     return DevicePage(
         items=[DeviceOut.model_validate(d) for d in page.items],
         next_cursor=encode_cursor(page.next_after),
@@ -37,4 +37,4 @@ def get_device(
     city: ReadableCity, container: ContainerDep, uid: Annotated[str, Path(max_length=64)]
 ) -> DeviceOut:
     """One device by its id."""
-    return DeviceOut.model_validate(container.db.assets.get_device(city.pk, uid))
+    return DeviceOut.model_validate(container.inventory.device(city, uid))
