@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import orjson
 import typer
+from rich import box
 from rich.table import Table
 
 from signalight.cli.context import console, friendly, opened
@@ -29,6 +30,16 @@ def _share(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "-"
 
 
+TIME_HEADERS: Final = ("from start: median / p95", "from visible: median / p95")
+TIME_PAIRS: Final = (("ttd_median_s", "ttd_p95_s"), ("visible_median_s", "visible_p95_s"))
+LEGEND: Final = (
+    "expected: observable long enough for its rule, or caught; detected: expected and"
+    " caught by an alarm; true: alarms that match a fault; from start / from visible:"
+    " time to detect from the fault's start / from when it could first be seen."
+    " Every column: signalight score --help"
+)
+
+
 @friendly
 def score(
     city: Annotated[str, typer.Option(help="City slug")],
@@ -47,8 +58,24 @@ def score(
 ) -> None:
     """Score a city's alarms against the ground truth: recall, precision, time to detect.
 
-    Run it after the simulated faults have had time to show (see docs/faults.md,
-    Scoring, for what counts as expected and how times are measured).
+    Run it after the simulated faults have had time to show (docs/faults.md,
+    Scoring, says what counts as expected and how times are measured). One row
+    per fault type, in two tables:
+
+    type: the fault type, named as the ground truth and the alarm name it.
+    faults: faults of the type in the ground truth that started in the window.
+    expected: those observable long enough for their rule (or caught anyway).
+    detected: expected faults an alarm of their type caught on their asset.
+    recall: detected / expected.
+    alarms: alarms of the type raised in the window (held ones are counted apart).
+    true: those that match a fault of their type on their asset (or its cabinet's supply).
+    precision: true / alarms.
+    from start: median / p95, time from a detected fault's start to its alarm.
+    from visible: median / p95, time from when it could first be seen to its alarm.
+
+    Below them: outages: the supplyLoss row's expected; incidents: supplyLoss
+    alarms matched to them (one each); lamp or silence alarms raised on lights
+    while their cabinet was dark (none); alarms held under incidents.
     """
     if not truth.is_file():
         raise InvalidInputError(f"no ground-truth file at {truth}")
@@ -80,25 +107,44 @@ def score(
     if as_json:
         console.print_json(orjson.dumps({"types": rows, **summary}).decode())
     else:
-        show = Table(
-            "type", "faults", "expected", "detected", "recall", "alarms", "true", "precision",
-            "median from start", "p95 from start", "median from visible", "p95 from visible",
-            title=f"{target.name}: alarms against {truth.name}",
-        )  # fmt: skip
-        for row in rows:
-            show.add_row(
-                str(row["type"]),
-                *(str(row[k]) for k in ("faults", "expected", "detected")),
-                _share(row["recall"]),
-                *(str(row[k]) for k in ("alarms", "true_alarms")),
-                _share(row["precision"]),
-                *(_seconds(row[k]) for k in scoring.TIME_KEYS),
-            )
-        console.print(show)
+        _print_tables(f"{target.name}: alarms against {truth.name}", rows)
         console.print(
             f"outages {result.outages}, incidents {result.incidents}, lamp or silence alarms"
             f" under an outage {result.lamp_alarms_in_outage}, alarms held {result.held}",
             highlight=False,
         )
+        console.print(LEGEND, style="dim", highlight=False)
     if check and not summary["passes"]:
         raise typer.Exit(1)
+
+
+def _table(title: str, rows: list[dict[str, object]]) -> Table:
+    """A table whose columns sit one space apart, with the type never wrapped nor cut."""
+    widest = max((len(str(row["type"])) for row in rows), default=4)
+    show = Table(title=title, box=box.SIMPLE_HEAD, padding=0, show_edge=False)
+    show.add_column("type", no_wrap=True, min_width=widest)
+    return show
+
+
+def _print_tables(title: str, rows: list[dict[str, object]]) -> None:
+    """Counts and shares in one table, times to detect in another: each fits 80 columns."""
+    counts = _table(title, rows)
+    for name in ("faults", "expected", "detected", "recall", "alarms", "true", "precision"):
+        counts.add_column(name, justify="right", no_wrap=True)
+    times = _table("time to detect", rows)
+    for name in TIME_HEADERS:
+        times.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        counts.add_row(
+            str(row["type"]),
+            *(str(row[k]) for k in ("faults", "expected", "detected")),
+            _share(row["recall"]),
+            *(str(row[k]) for k in ("alarms", "true_alarms")),
+            _share(row["precision"]),
+        )
+        times.add_row(
+            str(row["type"]),
+            *(f"{_seconds(row[m])} / {_seconds(row[p])}" for m, p in TIME_PAIRS),
+        )
+    console.print(counts)
+    console.print(times)

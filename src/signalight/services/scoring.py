@@ -1,12 +1,17 @@
 """Scoring the alarms against a ground-truth log: recall, precision and time to detect, per type.
 
 A fault is *expected* to be detected when it was observable long enough for
-its rule: a lamp fault needs the lamp switched on (a lamp that fails at noon
-shows at dusk), day burning needs the sun up, a silence needs the rule's
-number of missed reports. Recall counts only expected faults; an alarm that
-matches any fault of its type on its asset (raised between the fault's start
-and its end plus the rule's allowance) is a true alarm, whether or not the
-fault was expected. Every other alarm is false, whatever its type.
+its rule (``fault_visibility.py``): a lamp fault needs the lamp switched on
+(a lamp that fails at noon shows at dusk), day burning needs the sun up, a
+silence needs the rule's number of missed reports. A fault that an alarm
+caught all the same is expected too: it was observable, since it was seen.
+Recall counts only expected faults; an alarm that matches any fault of its
+type on its asset (raised between the fault's start and its end plus the
+rule's allowance) is a true alarm, whether or not the fault was expected.
+A voltage fault of a cabinet's supply also explains the alarms of its type
+on the lights the cabinet feeds. Every other alarm is false, whatever its
+type. Alarms are matched to assets by code, or by asset id where the code
+is missing or names no asset of the city (an export of another tool).
 
 Times to detect are measured from the fault's start and from when it became
 observable (``visible``), which is what "within two reporting intervals"
@@ -17,7 +22,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +30,14 @@ from typing import TYPE_CHECKING, Final
 from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState, AlarmType
 from signalight.domain.assets import Asset, AssetKind, AssetStatus
 from signalight.domain.faults import DetectionSettings
-from signalight.domain.sun import LocalDays, SunTable
+from signalight.services.fault_visibility import FEEDER, FaultObserver, FaultSite, Truth, feeds
 
 if TYPE_CHECKING:
     from signalight.ports import AlarmStore
     from signalight.sim.truth import TruthEntry
 
 __all__ = [
+    "SCORED",
     "FaultSite",
     "Score",
     "Truth",
@@ -45,18 +50,26 @@ __all__ = [
     "truths_of",
 ]
 
-# The simulator's fault names that the streetlight rules answer, and the alarm each expects.
+# The simulator's fault names and the alarm each expects: one for every alarm type
+# the rules raise, so that no correct alarm is false for want of a fault to match
+# (tests/services/test_scoring.py holds them to AlarmType and the simulator's types).
 SCORED: Final[Mapping[str, AlarmType]] = {
     "lampFailure": AlarmType.LAMP_FAILURE,
     "lampUnexpectedOn": AlarmType.LAMP_UNEXPECTED_ON,
     "cyclingFailure": AlarmType.CYCLING_FAILURE,
     "dimmingFailure": AlarmType.DIMMING_FAILURE,
+    "highPower": AlarmType.HIGH_POWER,
+    "highVoltage": AlarmType.HIGH_VOLTAGE,
+    "lowVoltage": AlarmType.LOW_VOLTAGE,
+    "lowPowerFactor": AlarmType.LOW_POWER_FACTOR,
+    "nodeFault": AlarmType.NODE_FAULT,
     "orientationChanged": AlarmType.ORIENTATION_CHANGED,
     "communicationFailure": AlarmType.COMMUNICATION_FAILURE,
     "supplyLoss": AlarmType.SUPPLY_LOSS,
 }
 TIME_KEYS: Final = ("ttd_median_s", "ttd_p95_s", "visible_median_s", "visible_p95_s")
-_LAMP_ON: Final = frozenset({"lampFailure", "cyclingFailure", "dimmingFailure"})
+CLOCK_SLACK_S: Final = 60.0  # an alarm may carry a stream time a little before the fault's
+REPEAT_WINDOW_S: Final = 3600.0  # a fault's alarm raised again this long after it ended is true
 _LAMP_ALARMS: Final = frozenset(
     {
         AlarmType.LAMP_FAILURE,
@@ -69,39 +82,16 @@ _LAMP_ALARMS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Truth:
-    """One fault of the ground truth, as epoch seconds (``end`` None: to the end of the run)."""
-
-    fault: str
-    asset: str
-    start: float
-    end: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class FaultSite:
-    """What the scorer needs of an asset: where it is, what it is, what it hangs off."""
-
-    code: str
-    kind: AssetKind
-    lat: float
-    lon: float
-    cabinet: str | None = None
-    monitored: bool = True  # has a device
-    lights: int = 0  # cabinets: monitored lights they power
-
-
 @dataclass(slots=True)
 class TypeScore:
     """The figures of one fault type."""
 
     type: str
     faults: int = 0  # in the ground truth, within the window
-    expected: int = 0  # observable long enough for the rule
+    expected: int = 0  # observable long enough for the rule, or detected all the same
     detected: int = 0  # expected and matched by an alarm
     alarms: int = 0  # raised (not held), of this type
-    true_alarms: int = 0  # matched to a fault of this type on the same asset
+    true_alarms: int = 0  # matched to a fault of this type on the same asset (or its cabinet)
     from_start: list[float] = field(default_factory=list)  # seconds, detected expected faults
     from_visible: list[float] = field(default_factory=list)
 
@@ -121,8 +111,8 @@ class Score:
     """The whole score of one run."""
 
     rows: dict[str, TypeScore]
-    outages: int = 0  # expected supply losses
-    incidents: int = 0  # outage incidents matched to them
+    outages: int = 0  # expected supply losses: the supplyLoss row's expected
+    incidents: int = 0  # supplyLoss alarms matched to them (one each when all is well)
     lamp_alarms_in_outage: int = 0  # lamp or comm alarms (not held) on lights of a dark cabinet
     held: int = 0  # alarms held under incidents
 
@@ -138,89 +128,6 @@ def percentile(values: Sequence[float], share: float) -> float | None:
 def median(values: Sequence[float]) -> float | None:
     """The median, or None."""
     return statistics.median(values) if values else None
-
-
-class _Observer:
-    """When a fault on an asset could first be seen by its rule."""
-
-    def __init__(
-        self, zone: str, settings: DetectionSettings, sites: Mapping[str, FaultSite]
-    ) -> None:
-        self.settings = settings
-        self.sites = sites
-        tz = zoneinfo.ZoneInfo(zone)
-        self.days = LocalDays(tz)
-        self.sun = SunTable(tz)
-
-    def interval(self, site: FaultSite) -> float:
-        kind = {
-            AssetKind.STREETLIGHT: "streetlight_node",
-            AssetKind.CABINET: "cabinet_meter",
-            AssetKind.INTERSECTION: "signal_monitor",
-        }[site.kind]
-        return self.settings.default_interval_s.get(kind, 300.0)
-
-    def _sun(self, site: FaultSite, t: float) -> tuple[float, float, float]:
-        day = self.days.at(t)
-        rise, set_ = self.sun.daylight(self.sun.cell(site.lat, site.lon), day.day)
-        return rise, set_, day.end
-
-    def next_night(self, site: FaultSite, t: float) -> float:
-        rise, set_, _ = self._sun(site, t)
-        return t if t < rise or t >= set_ else set_
-
-    def next_day(self, site: FaultSite, t: float) -> float:
-        margin = self.settings.sun_margin_s
-        rise, set_, end = self._sun(site, t)
-        if rise + margin <= t < set_ - margin:
-            return t
-        if t < rise + margin:
-            return rise + margin
-        rise_next, _, _ = self._sun(site, end + 1.0)
-        return rise_next + margin
-
-    def next_dim_window(self, t: float) -> float:
-        """The next moment (from ``t``) well inside the night dimming hours."""
-        s = self.settings
-        for offset in (0.0, 86_400.0, 172_800.0):
-            day = self.days.at(t + offset)
-            low, high = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
-            begin = low + s.dim_edge_s
-            if begin >= t and begin < high:
-                return begin
-            if low <= t < high - s.dim_edge_s:
-                return t
-        return t
-
-    def visible(self, truth: Truth, site: FaultSite) -> float:
-        """When the rule could first see the fault."""
-        if truth.fault == "dimmingFailure":
-            return self.next_dim_window(self.next_night(site, truth.start))
-        if truth.fault in _LAMP_ON:
-            return self.next_night(site, truth.start)
-        if truth.fault == "lampUnexpectedOn":
-            return self.next_day(site, truth.start)
-        return truth.start
-
-    def needs(self, truth: Truth, site: FaultSite) -> float:
-        """How long a fault must stay observable for its rule to see it."""
-        s = self.settings
-        interval = self.interval(site)
-        match truth.fault:
-            case "communicationFailure":
-                return (s.silent_intervals + 1.0) * interval + s.offline_hold_s
-            case "supplyLoss":
-                return 2 * interval + s.offline_hold_s
-            case "cyclingFailure":
-                return s.cycling_window_s
-            case _:
-                return (s.confirm_reports + 1) * interval
-
-    def observable(self, site: FaultSite, truth: Truth) -> bool:
-        """Whether the asset can show the fault at all (a device, or enough monitored lights)."""
-        if truth.fault == "supplyLoss":
-            return site.monitored or site.lights >= self.settings.outage_min_lights
-        return site.monitored
 
 
 def score(
@@ -244,10 +151,9 @@ def score(
         end: Its end: faults that lasted to the end end here.
         settings: The detection settings the alarms were raised with.
     """
-    scorer = _Scorer(
-        list(truths), alarms, sites, _Observer(zone, settings or DetectionSettings(), sites), end
-    )
-    scorer.index(start)
+    observer = FaultObserver(zone, settings or DetectionSettings())
+    scorer = _Scorer(list(truths), sites, observer, end)
+    scorer.index(alarms, start)
     for truth in sorted(scorer.truths, key=lambda t: t.start):
         scorer.judge(truth)
     scorer.count_repeats()
@@ -262,32 +168,50 @@ class _Scorer:
     def __init__(
         self,
         truths: list[Truth],
-        alarms: Iterable[Alarm],
         sites: Mapping[str, FaultSite],
-        observer: _Observer,
+        observer: FaultObserver,
         end: float,
     ) -> None:
         self.truths = truths
-        self.alarms = alarms
         self.sites = sites
         self.observer = observer
         self.end = end
         self.result = Score({name: TypeScore(name) for name in SCORED})
         self.by_key: dict[tuple[AlarmType, str], list[Alarm]] = defaultdict(list)
         self.matched: set[int] = set()
+        self.incidents: set[int] = set()
         self.outages: list[tuple[str, float, float]] = []
+        self.fed = feeds(sites)
+        self.code_of = {site.id: code for code, site in sites.items() if site.id is not None}
 
-    def index(self, start: float) -> None:
+    def code(self, alarm: Alarm) -> str | None:
+        """The asset an alarm is on: its code, or its id's where the code names no asset."""
+        if alarm.asset_code is not None and alarm.asset_code in self.sites:
+            return alarm.asset_code
+        if alarm.asset_id is not None and alarm.asset_id in self.code_of:
+            return self.code_of[alarm.asset_id]
+        return alarm.asset_code
+
+    def index(self, alarms: Iterable[Alarm], start: float) -> None:
         """File the alarms raised since ``start`` by type and asset; count the held apart."""
         rows = self.result.rows
-        for alarm in self.alarms:
-            if alarm.raised_at < start or alarm.asset_code is None:
+        for alarm in alarms:
+            code = self.code(alarm)
+            if alarm.raised_at < start or code is None:
                 continue
             if alarm.held:
                 self.result.held += 1
                 continue
-            self.by_key[alarm.type, alarm.asset_code].append(alarm)
+            self.by_key[alarm.type, code].append(alarm)
             rows.setdefault(str(alarm.type), TypeScore(str(alarm.type))).alarms += 1
+
+    def candidates(self, kind: AlarmType, truth: Truth) -> list[Alarm]:
+        """The alarms that could answer a fault: on its asset, or a light its cabinet feeds."""
+        found = list(self.by_key.get((kind, truth.asset), []))
+        if truth.fault in FEEDER:
+            for light in self.fed.get(truth.asset, ()):
+                found += self.by_key.get((kind, light), [])
+        return found
 
     def judge(self, truth: Truth) -> None:
         """Match one fault to the first alarm of its type and asset within its span."""
@@ -300,27 +224,32 @@ class _Scorer:
         until = min(truth.end if truth.end is not None else self.end, self.end)
         needs = self.observer.needs(truth, site)
         visible = self.observer.visible(truth, site)
-        mine = self.by_key.get((kind, truth.asset), [])
+        mine = [
+            a
+            for a in self.candidates(kind, truth)
+            if truth.start - CLOCK_SLACK_S <= a.raised_at <= until + needs
+        ]
         found = min(
-            (
-                a
-                for a in mine
-                if id(a) not in self.matched and truth.start - 60.0 <= a.raised_at <= until + needs
-            ),
+            (a for a in mine if id(a) not in self.matched),
             key=lambda a: a.raised_at,
             default=None,
         )
         if found is not None:
             self.matched.add(id(found))
             row.true_alarms += 1
-        expected = self.observer.observable(site, truth) and until - visible >= needs
+        # A fault an alarm caught was observable, whatever the rule's usual pace:
+        # counting it expected keeps detected within expected, and the footer's
+        # outages and incidents the same as the supplyLoss row.
+        expected = found is not None or (
+            self.observer.observable(site, truth) and until - visible >= needs
+        )
         if kind is AlarmType.SUPPLY_LOSS:
             self.outages.append((truth.asset, truth.start, until))
             if expected:
                 self.result.outages += 1
-                self.result.incidents += sum(
-                    1 for a in mine if truth.start - 60.0 <= a.raised_at <= until
-                )
+                fresh = {id(a) for a in mine} - self.incidents
+                self.incidents |= fresh
+                self.result.incidents += len(fresh)
         if expected:
             row.expected += 1
             if found is not None:
@@ -329,19 +258,29 @@ class _Scorer:
                 row.from_visible.append(max(0.0, found.raised_at - visible))
 
     def count_repeats(self) -> None:
-        """A second alarm of one fault (raised again after clearing) is true, not false."""
+        """A second alarm of one fault (raised again after clearing) is true, not false.
+
+        So is an alarm on a light while its cabinet's supply was out of band.
+        """
         truths_at: dict[str, list[Truth]] = defaultdict(list)
         for truth in self.truths:
             truths_at[truth.asset].append(truth)
         for (kind, code), found in self.by_key.items():
+            site = self.sites.get(code)
+            cabinet = site.cabinet if site is not None else None
+            causes = [
+                t
+                for t in (*truths_at.get(code, ()), *truths_at.get(cabinet or "", ()))
+                if SCORED.get(t.fault) is kind and (t.asset == code or t.fault in FEEDER)
+            ]
             for alarm in found:
                 if id(alarm) in self.matched:
                     continue
                 if any(
-                    SCORED.get(t.fault) is kind
-                    and t.start <= alarm.raised_at
-                    and alarm.raised_at <= (t.end if t.end is not None else self.end) + 3600.0
-                    for t in truths_at.get(code, ())
+                    t.start - CLOCK_SLACK_S <= alarm.raised_at
+                    and alarm.raised_at
+                    <= (t.end if t.end is not None else self.end) + REPEAT_WINDOW_S
+                    for t in causes
                 ):
                     self.result.rows[str(kind)].true_alarms += 1
 
@@ -384,6 +323,7 @@ def sites_of(assets: Iterable[Asset]) -> dict[str, FaultSite]:
             codes.get(asset.cabinet_id) if asset.cabinet_id else None,
             asset.device is not None and asset.status is AssetStatus.IN_SERVICE,
             lights.get(asset.id, 0),
+            asset.id,
         )
         for asset in listed
     }

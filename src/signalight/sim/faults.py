@@ -31,7 +31,12 @@ class FaultType(StrEnum):
     DIMMING_FAILURE = "dimmingFailure"  # dim level stuck, not what the schedule says
     ORIENTATION_CHANGED = "orientationChanged"  # pole knocked or bent: tilt jumps
     COMMUNICATION_FAILURE = "communicationFailure"  # the device goes silent (any kind)
+    HIGH_POWER = "highPower"  # a driver fault: the lamp draws well above its rating while lit
+    LOW_POWER_FACTOR = "lowPowerFactor"  # a driver's power-factor correction failed
+    NODE_FAULT = "nodeFault"  # the node reports a diagnosis of its own (its ``fault`` reading)
     SUPPLY_LOSS = "supplyLoss"  # a cabinet loses mains: its meter reads 0 V, its lights go dark
+    HIGH_VOLTAGE = "highVoltage"  # a cabinet's supply above the band: its meter and lights see it
+    LOW_VOLTAGE = "lowVoltage"  # a cabinet's supply below the band, yet not lost
     SIGNAL_FLASH = "signalFlash"  # controller in flash
     SIGNAL_DARK = "signalDark"  # controller dark, every lamp off
     CONFLICT = "conflict"  # the MMU saw conflicting greens and put the signal in flash
@@ -72,6 +77,14 @@ DEFAULT_SPECS: Final[dict[FaultType, FaultSpec]] = {
     FaultType.ORIENTATION_CHANGED: FaultSpec(_LIGHT, 0.0001),
     FaultType.COMMUNICATION_FAILURE: FaultSpec(_ANY, 0.002, median_h=3.0, sigma=1.2, lasting=0.1),
     FaultType.SUPPLY_LOSS: FaultSpec(_CABINET, 0.005, median_h=1.5),
+    # Injected on request only (a rate of 0): a supply out of band raises an alarm
+    # on every light of the cabinet, not one incident, and random runs keep the
+    # faults their seeds have always drawn.
+    FaultType.HIGH_POWER: FaultSpec(_LIGHT, 0.0),
+    FaultType.LOW_POWER_FACTOR: FaultSpec(_LIGHT, 0.0),
+    FaultType.NODE_FAULT: FaultSpec(_LIGHT, 0.0, median_h=4.0),
+    FaultType.HIGH_VOLTAGE: FaultSpec(_CABINET, 0.0, median_h=2.0),
+    FaultType.LOW_VOLTAGE: FaultSpec(_CABINET, 0.0, median_h=2.0),
     FaultType.SIGNAL_FLASH: FaultSpec(_SIGNAL, 0.005, median_h=1.0),
     FaultType.SIGNAL_DARK: FaultSpec(_SIGNAL, 0.002, median_h=2.0),
     FaultType.CONFLICT: FaultSpec(_SIGNAL, 0.002, median_h=3.0),
@@ -87,7 +100,8 @@ class Fault:
     """One fault on one asset, from ``start`` to ``end`` (None: to the end of the run).
 
     ``level`` and ``index`` carry what the fault draws when it starts: a stuck
-    dim level, a tilt angle, a cycling period, a phase or a detector channel.
+    dim level, a tilt angle, a cycling period, a power or a power factor, a
+    supply voltage, a phase or a detector channel.
     """
 
     type: FaultType
@@ -117,8 +131,9 @@ class Injection:
     """A request to start a named fault on a named asset at a time, for a while.
 
     ``level`` names what the fault would otherwise draw when it starts: a
-    cycling failure's period in seconds, or the dim level a dimming failure
-    is stuck at. None draws it as for a random fault; other types ignore it.
+    cycling failure's period in seconds, the dim level a dimming failure is
+    stuck at, a driver's power (times the expected) or power factor, or a
+    supply's voltage. None draws it as for a random fault; other types ignore it.
     """
 
     type: FaultType

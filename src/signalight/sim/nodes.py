@@ -28,6 +28,13 @@ HID_BALLAST: Final = 1.1  # a magnetic ballast draws a tenth more than the lamp'
 LED_PF: Final = 0.95
 HID_PF: Final = 0.85
 STUCK_DIM: Final = (100.0, 30.0, 70.0)  # where a failed dimming driver is left stuck
+# A supply out of band, clear of the rules' thresholds (253 V and 207 V) at every light
+# whatever its line drop (up to 4 V) and the daily swing (2.5 V).
+HIGH_SUPPLY_V: Final = (262.0, 275.0)
+LOW_SUPPLY_V: Final = (180.0, 198.0)
+HIGH_POWER: Final = (1.6, 2.0)  # a failed driver's draw, times what the lamp should draw
+LOW_PF: Final = (0.45, 0.6)  # a driver whose power-factor correction failed
+DIAGNOSIS: Final = b',{"n":"fault","vs":"driver overtemperature"}]'  # a node's own fault report
 CYCLE_ON: Final = 0.7  # share of a cycling lamp's period that it burns
 
 _TRUE: Final = b"true"
@@ -131,23 +138,28 @@ class CabinetMeter:
         self.outage = False
         self.fault: Fault | None = None
         self.silent = False
+        self.supply: float | None = None  # the level of a supply out of band
 
-    def begin(self, fault: Fault, _rng: random.Random) -> None:
-        """Start ``fault`` on the cabinet."""
+    def begin(self, fault: Fault, rng: random.Random) -> None:
+        """Start ``fault`` on the cabinet, drawing a supply's voltage if it needs one."""
         self.fault = fault
         self.silent = fault.type is FaultType.COMMUNICATION_FAILURE
         self.outage = fault.type is FaultType.SUPPLY_LOSS
+        band = {FaultType.HIGH_VOLTAGE: HIGH_SUPPLY_V, FaultType.LOW_VOLTAGE: LOW_SUPPLY_V}
+        if fault.type in band:
+            fault.level = self.supply = fault.level or rng.uniform(*band[fault.type])
 
     def finish(self) -> None:
         """End the cabinet's fault."""
-        self.fault = None
+        self.fault = self.supply = None
         self.silent = self.outage = False
 
     def volts(self, t: float) -> float:
         """The mains voltage at the cabinet: a slow daily swing around its nominal level."""
         if self.outage:
             return 0.0
-        return self.nominal + 2.5 * math.sin(t * (2 * math.pi / 86_400.0) + self.swing_phase)
+        level = self.nominal if self.supply is None else self.supply
+        return level + 2.5 * math.sin(t * (2 * math.pi / 86_400.0) + self.swing_phase)
 
     def report(self, t: float) -> bytes | None:
         """The meter's SenML pack at ``t``, or None while it is silent."""
@@ -278,10 +290,13 @@ class LightNode:
             pf = 0.5
             lux = rnd() * 4.0 if self.night else 20_000.0 + 60_000.0 * rnd()
             temp = 27.0 + 4.0 * rnd()
+        fault = self.fault
+        if on and fault is not None and fault.type is FaultType.LOW_POWER_FACTOR:
+            pf = fault.level
         self.power = power
         if self.silent or self.template is None:
             return None
-        return self.template % (
+        pack = self.template % (
             t,
             _TRUE if on else _FALSE,
             dim,
@@ -294,6 +309,9 @@ class LightNode:
             self.tilt,
             temp,
         )
+        if fault is not None and fault.type is FaultType.NODE_FAULT:
+            return pack[:-1] + DIAGNOSIS
+        return pack
 
     def begin(self, fault: Fault, rng: random.Random) -> None:
         """Start ``fault`` on the light, drawing what it needs (a level, a period, an angle)."""
@@ -312,6 +330,10 @@ class LightNode:
                 )
             case FaultType.ORIENTATION_CHANGED:
                 fault.level = self.tilt = rng.uniform(30.0, 80.0)
+            case FaultType.HIGH_POWER:
+                fault.level = fault.level or rng.uniform(*HIGH_POWER)
+            case FaultType.LOW_POWER_FACTOR:
+                fault.level = fault.level or rng.uniform(*LOW_PF)
             case _:
                 pass
 
@@ -322,7 +344,7 @@ class LightNode:
         self.tilt = self.tilt_base
 
     def _faulty(self, fault: Fault, t: float, on: bool, dim: float) -> tuple[bool, float, float]:
-        """What a fault makes of the scheduled state: (on, dim, power factor)."""
+        """What a fault makes of the scheduled state: (on, dim, power over what it should be)."""
         match fault.type:
             case FaultType.LAMP_FAILURE:
                 return on, dim, fault.level
@@ -333,4 +355,6 @@ class LightNode:
                 return burning, dim, 1.0
             case FaultType.DIMMING_FAILURE:
                 return on, fault.level, 1.0
+            case FaultType.HIGH_POWER:
+                return on, dim, fault.level
         return on, dim, 1.0
