@@ -57,7 +57,7 @@ def list_() -> None:
         # The slug is what people copy into other commands: never wrap it.
         table.columns.insert(0, Column("slug", no_wrap=True))
         for city in container.db.cities.list_cities():
-            counts = container.db.assets.count_assets(city.pk)
+            counts = container.inventory.counts(city)
             table.add_row(
                 city.slug,
                 city.name,

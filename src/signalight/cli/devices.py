@@ -177,10 +177,10 @@ def broker_files(
 def list_(city: Annotated[str, typer.Argument(help="City slug")]) -> None:
     """The city's devices, the asset each is bound to, and whether it has credentials."""
     with opened() as container:
-        pk = container.db.cities.get_city(city).pk
+        target = container.db.cities.get_city(city)
         after, count, with_credentials = 0, 0, 0
         while True:
-            page = container.db.assets.query_devices(pk, None, after, PAGE)
+            page = container.inventory.devices(target, None, after, PAGE)
             count += len(page.items)
             with_credentials += sum(item.has_credentials for item in page.items)
             if page.items:

@@ -17,8 +17,6 @@ from signalight.domain.cities import City
 from signalight.services.inventory import (
     ImportReport,
     InventoryFormat,
-    export_inventory,
-    import_inventory,
 )
 from signalight.sim.generator import generate_fleet
 
@@ -43,15 +41,12 @@ def import_(
     fmt = format or InventoryFormat.from_name(file.name)
     with opened() as container:
         target = container.db.cities.get_city(city)
-        report = import_inventory(
+        report = container.inventory.import_file(
             target,
             file.read_bytes(),
             fmt,
-            assets=container.db.assets,
-            imports=container.db.imports,
             actor="cli",
             source=file.name,
-            max_distance_m=container.settings.import_max_distance_km * 1000,
             mapping=mapping,
             dry_run=dry_run,
         )
@@ -90,7 +85,7 @@ def export(
     """Export a city's inventory; the file imports back unchanged."""
     with opened() as container:
         target = container.db.cities.get_city(city)
-        chunks = export_inventory(target, format, container.db.assets)
+        chunks = container.inventory.export(target, format)
         if output is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)
@@ -154,7 +149,7 @@ def generate_into(
             on_progress=lambda done: progress.update(task, completed=done),
         )
         progress.update(task, description="storing", completed=lights or 1)
-        result = container.db.assets.upsert_assets(city.pk, fleet.records)
+        result = container.inventory.write(city, fleet.records)
     console.print(
         f"[green]generated[/] {len(fleet.records)} assets on {len(fleet.streets)} streets "
         f"({result.inserted} new, {result.updated} updated)"
