@@ -166,3 +166,13 @@ def test_every_alarm_type_is_a_fault_type_the_simulator_can_inject() -> None:
     for fault, kind in scoring.SCORED.items():
         assert FaultType(fault) in DEFAULT_SPECS, fault
         assert str(kind) == fault
+
+
+def test_an_incident_raised_late_by_the_lights_still_matches_a_short_outage() -> None:
+    # The meter was late: the lights' silence raised the incident after the outage ended.
+    outage = Truth("supplyLoss", "CB-1", T0 + 3600.0, T0 + 3600.0 + 420.0)
+    late = alarm(AlarmType.SUPPLY_LOSS, T0 + 3600.0 + 420.0 + 600.0, "CB-1", CABINET_ID)
+    result = scored([outage], [late])
+    figures = row(result, "supplyLoss")
+    assert (figures["detected"], figures["true_alarms"], figures["precision"]) == (1, 1, 1.0)
+    assert (result.outages, result.incidents) == (1, 1)

@@ -132,6 +132,17 @@ class FaultObserver:
             case _:
                 return (s.confirm_reports + 1) * interval
 
+    def allowance(self, truth: Truth, site: FaultSite) -> float:
+        """How long after a fault's end its alarm may still come and match it.
+
+        What the rule needs; for an outage at least what its lights need, since
+        the incident also comes from them when the meter is late or silent.
+        """
+        needs = self.needs(truth, site)
+        if truth.fault == "supplyLoss":
+            return max(needs, 2 * self.interval(site) + self.settings.offline_hold_s)
+        return needs
+
     def observable(self, site: FaultSite, truth: Truth) -> bool:
         """Whether the asset can show the fault at all (a device, or enough monitored lights)."""
         if truth.fault == "supplyLoss":

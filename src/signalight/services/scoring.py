@@ -224,10 +224,11 @@ class _Scorer:
         until = min(truth.end if truth.end is not None else self.end, self.end)
         needs = self.observer.needs(truth, site)
         visible = self.observer.visible(truth, site)
+        allowance = self.observer.allowance(truth, site)
         mine = [
             a
             for a in self.candidates(kind, truth)
-            if truth.start - CLOCK_SLACK_S <= a.raised_at <= until + needs
+            if truth.start - CLOCK_SLACK_S <= a.raised_at <= until + allowance
         ]
         found = min(
             (a for a in mine if id(a) not in self.matched),
