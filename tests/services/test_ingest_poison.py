@@ -7,6 +7,7 @@ directory knew it (its live state has a foreign key), on both stores.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import orjson
 import pytest
@@ -17,7 +18,7 @@ from signalight.adapters.sql.tables import devices
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.readings import RejectReason
-from signalight.domain.telemetry import Accepted
+from signalight.domain.telemetry import Accepted, DeadLetter
 from signalight.services.batcher import Batcher
 from signalight.services.ingest import IngestService, Message
 from tests.services.test_ingest import NOW, senml, up
@@ -90,3 +91,38 @@ def test_a_poisoned_message_in_a_stream_is_a_dead_letter_and_the_rest_are_stored
     pack = orjson.loads(letter.payload)
     assert pack[0]["bn"] == "GONE/"
     assert any(record.get("v") == 27.0 for record in pack)
+
+
+class OnceOdd:
+    """The real store, which fails the first write with an error that is not about its rows."""
+
+    def __init__(self, service: IngestService) -> None:
+        self.real = service.telemetry
+        self.calls = 0
+
+    def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("Can't reconnect until invalid transaction is rolled back")
+        return self.real.write(accepted, dead)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_an_error_that_does_not_come_back_files_no_dead_letter(
+    service: IngestService, database: SqlDatabase, city: City
+) -> None:
+    odd = OnceOdd(service)
+    service.telemetry = odd  # type: ignore[assignment]
+    outcome = service.check(Message(up(city, "P-1"), senml("P-1", power=42.0), NOW))
+    assert isinstance(outcome, Accepted)
+    batcher: Batcher[int] = Batcher(service, lambda _tokens: None, transport="mqtt")
+    batcher.store([outcome])
+    assert odd.calls == 2
+    assert batcher.refused == 0
+    assert database.telemetry.dead_letters(city.pk, 5) == []
+    ref = database.telemetry.find_device(city.slug, "P-1")
+    assert ref is not None
+    state = database.telemetry.device_state(city.pk, ref.id)
+    assert state is not None

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Final
 from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator
 
+from signalight.domain.geo import BBox
+
 # Row ids are SQL BIGINTs. A larger number names no row, and the database
 # drivers cannot even bind it (SQLite and psycopg raise OverflowError), so it is
 # refused with 422 before it reaches them.
@@ -27,6 +29,23 @@ def query_id(description: str, *, least: int = 1) -> Any:  # noqa: ANN401 (as pa
 AssetId = Annotated[int, path_id("The asset's id")]
 AlarmId = Annotated[int, path_id("The alarm's id")]
 SubscriptionId = Annotated[int, path_id("The subscription's id")]
+
+# A map's viewport, as the list routes take it; read it with bbox_of.
+BBoxQuery = Annotated[
+    str | None, Query(description="west,south,east,north in degrees", max_length=100)
+]
+
+
+def bbox_of(text: str | None) -> tuple[float, float, float, float] | None:
+    """The ``bbox`` query parameter as (west, south, east, north); None if not given.
+
+    Raises:
+        InvalidInputError: not four numbers, or not a box (a 422 naming the problem).
+    """
+    if text is None:
+        return None
+    box = BBox.parse(text)
+    return (box.west, box.south, box.east, box.north)
 
 
 def _iso_text(value: object) -> object:

@@ -9,9 +9,11 @@ happens next:
   meanwhile, and the broker keeps what it has not had acknowledged;
 - the database refuses the batch for what it holds (a constraint, a value):
   the batch is split in halves, and halves again, until the one message it
-  refuses is alone; that message becomes a dead letter (reason
-  ``not_stored``, its readings as a SenML pack) and the rest are stored. A
-  poisoned message never holds back the others, nor the other cities.
+  refuses is alone; that message is tried once more alone (an odd error
+  that does not come back is no reason to file it), then becomes a dead
+  letter (reason ``not_stored``, its readings as a SenML pack) and the rest
+  are stored. A poisoned message never holds back the others, nor the other
+  cities.
 """
 
 from __future__ import annotations
@@ -60,11 +62,12 @@ def refused_letter(item: Accepted, exc: Exception) -> DeadLetter:
 class _Piece:
     """Part of a batch on its way to the store: its items, and whether they are stored."""
 
-    __slots__ = ("items", "stored")
+    __slots__ = ("items", "stored", "tried")
 
     def __init__(self, items: list[Item]) -> None:
         self.items = items
         self.stored = False
+        self.tried = False  # a lone message refused once: tried again before it is filed
 
 
 class Batcher(Generic[T]):
@@ -187,7 +190,7 @@ class Batcher(Generic[T]):
             try:
                 if not piece.stored:
                     self._write(piece, todo)
-                    if todo[0] is not piece:  # split, or turned into its dead letter
+                    if not piece.stored:  # split, tried again, or turned into its dead letter
                         continue
                 self._service.notify([i for i in piece.items if isinstance(i, Accepted)])
             except StorageUnavailableError as exc:
@@ -225,6 +228,12 @@ class Batcher(Generic[T]):
             if len(items) > 1:
                 mid = len(items) // 2
                 todo.extendleft([_Piece(items[mid:]), _Piece(items[:mid])])
+                return
+            if not piece.tried:
+                # A refusal is about the message and comes back the same; an odd
+                # error that does not is not worth a dead letter.
+                piece.tried = True
+                todo.appendleft(piece)
                 return
             [item] = items
             if isinstance(item, DeadLetter):

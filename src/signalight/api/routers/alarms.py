@@ -34,13 +34,12 @@ from signalight.api.deps import (
     UserDep,
     bearer,
 )
-from signalight.api.params import MAX_ID, AlarmId, IsoTime, query_id
+from signalight.api.params import MAX_ID, AlarmId, BBoxQuery, IsoTime, bbox_of, query_id
 from signalight.api.schemas import ErrorOut
 from signalight.container import Container
 from signalight.domain.alarms import OPEN_STATES, AlarmQuery, AlarmState, AlarmType, Severity
 from signalight.domain.cities import City
 from signalight.domain.errors import InvalidInputError, NotFoundError, SignalightError
-from signalight.domain.geo import BBox
 from signalight.services.alarms import FeedItem
 
 log = logging.getLogger(__name__)
@@ -68,9 +67,7 @@ def list_alarms(
     severity: Annotated[list[Severity] | None, Query(description="Repeat for several")] = None,
     state: States = None,
     asset: Annotated[str | None, Query(max_length=64, description="The asset's code")] = None,
-    bbox: Annotated[
-        str | None, Query(description="west,south,east,north in degrees", max_length=100)
-    ] = None,
+    bbox: BBoxQuery = None,
     since: Annotated[IsoTime | None, Query(description="Raised at or after; ISO 8601")] = None,
     until: Annotated[IsoTime | None, Query(description="Raised before; ISO 8601")] = None,
     held: Annotated[bool, Query(description="Include alarms held under an outage")] = False,
@@ -86,7 +83,7 @@ def list_alarms(
         asset_id=_asset_id(container, city, asset),
         parent_id=parent,
         include_held=held,
-        bbox=_bbox(bbox),
+        bbox=bbox_of(bbox),
         since=since.timestamp() if since else None,
         until=until.timestamp() if until else None,
         before_id=before,
@@ -252,13 +249,6 @@ def _asset_id(container: Container, city: City, code: str | None) -> int | None:
     if found is None:
         raise NotFoundError(f"no asset {code!r} in {city.slug!r}")
     return found.id
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    box = BBox.parse(text)
-    return (box.west, box.south, box.east, box.north)
 
 
 def _resume_point(last_event_id: str | None, after: int | None) -> int | None:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signalight.api.deps import CITY_ERRORS, AdminCity, ContainerDep, ReadableCity, UserDep
 from signalight.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from signalight.api.params import AssetId, query_id
+from signalight.api.params import AssetId, BBoxQuery, bbox_of, query_id
 from signalight.api.schemas import (
     AssetIn,
     AssetOut,
@@ -31,7 +31,6 @@ from signalight.domain.assets import (
     AssetRecord,
     AssetStatus,
 )
-from signalight.domain.geo import BBox
 from signalight.services.inventory import (
     InventoryFormat,
 )
@@ -54,9 +53,7 @@ def list_assets(
     status: AssetStatus | None = None,
     cabinet: Annotated[int | None, query_id("id of the feeding cabinet")] = None,
     code: Annotated[str | None, Query(max_length=64)] = None,
-    bbox: Annotated[
-        str | None, Query(description="west,south,east,north in degrees", max_length=100)
-    ] = None,
+    bbox: BBoxQuery = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     format: Annotated[str | None, Query(pattern="^(json|geojson)$")] = None,  # noqa: A002
@@ -71,7 +68,7 @@ def list_assets(
         status=status,
         cabinet_id=cabinet,
         code=code,
-        bbox=_bbox(bbox),
+        bbox=bbox_of(bbox),
         after_id=decode_cursor(cursor),
         limit=limit,
     )
@@ -228,13 +225,6 @@ def export_assets(
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    box = BBox.parse(text)
-    return (box.west, box.south, box.east, box.north)
 
 
 def _feature(asset: Asset) -> dict[str, object]:
