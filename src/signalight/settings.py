@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,7 +40,17 @@ class Settings(BaseSettings):
     # The MQTT broker ingest reads; empty means none (the demo then feeds its
     # simulator straight into ingest, in the process).
     mqtt_host: str = ""
-    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    # None: 8883 with TLS, 1883 without (see mqtt_effective_port).
+    mqtt_port: int | None = Field(default=None, ge=1, le=65535)
+    # TLS to the broker, verifying its certificate and host name (there is no
+    # way to skip that). With no CA file the system's trusted CAs are used.
+    # None (unset): TLS when any of the files below is set.
+    mqtt_tls: bool | None = None
+    mqtt_tls_ca: FilePath | None = None
+    # A client certificate for a broker that requires one, and its key (PEM,
+    # unencrypted; none if the key is in the certificate's file).
+    mqtt_tls_cert: FilePath | None = None
+    mqtt_tls_key: FilePath | None = None
     mqtt_username: str = "signalight-ingest"
     # Empty: read the secret `signalight device broker-files` made in data_dir.
     mqtt_password: SecretStr = SecretStr("")
@@ -99,6 +109,35 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_consistent(self) -> Self:
+        if self.mqtt_tls_key is not None and self.mqtt_tls_cert is None:
+            raise ValueError(
+                "SIGNALIGHT_MQTT_TLS_KEY is set without SIGNALIGHT_MQTT_TLS_CERT, its certificate"
+            )
+        if self.mqtt_tls is False and self._mqtt_tls_files:
+            # Refused rather than guessed: one of the two settings is a mistake.
+            raise ValueError(
+                "SIGNALIGHT_MQTT_TLS is false, yet SIGNALIGHT_MQTT_TLS_CA or _CERT is set"
+            )
+        return self
+
+    @property
+    def _mqtt_tls_files(self) -> bool:
+        return any(path is not None for path in (self.mqtt_tls_ca, self.mqtt_tls_cert))
+
+    @property
+    def mqtt_tls_on(self) -> bool:
+        """Whether ingest reaches the broker over TLS."""
+        return self.mqtt_tls if self.mqtt_tls is not None else self._mqtt_tls_files
+
+    @property
+    def mqtt_effective_port(self) -> int:
+        """The broker's port: as set, else MQTT's usual one (8883 with TLS, 1883 without)."""
+        if self.mqtt_port is not None:
+            return self.mqtt_port
+        return 8883 if self.mqtt_tls_on else 1883
 
     @property
     def effective_database_url(self) -> str:

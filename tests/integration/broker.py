@@ -21,6 +21,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from tests.pki import Authority, Pair
+
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "signalight.conf"
 TIMEOUT = 5.0
@@ -39,22 +41,41 @@ def free_port() -> int:
         return port
 
 
-def render_conf(port: int, passwd: Path, acl: Path, store: Path) -> str:
-    """The shipped configuration with only the listener, the paths and the user changed."""
+def render_conf(
+    port: int,
+    passwd: Path,
+    acl: Path,
+    store: Path,
+    *,
+    tls_port: int,
+    server: Pair,
+    client_ca: Path | None = None,
+) -> str:
+    """The shipped configuration with only the listeners' ports, the paths and the user changed.
+
+    ``client_ca`` uncomments the shipped lines that require a client
+    certificate signed by that CA on the TLS listener.
+    """
     replacements = {
-        "listener": f"listener {port} 127.0.0.1",
+        "listener 1883": f"listener {port} 127.0.0.1",
+        "listener 8883": f"listener {tls_port} 127.0.0.1",
+        "certfile": f"certfile {server.cert}",
+        "keyfile": f"keyfile {server.key}",
+        "#cafile": f"cafile {client_ca}" if client_ca else None,
+        "#require_certificate": "require_certificate true" if client_ca else None,
         "password_file": f"password_file {passwd}",
         "acl_file": f"acl_file {acl}",
         "persistence_location": f"persistence_location {store}/",
     }
     lines, seen = [], set()
     for line in CONF.read_text().splitlines():
-        key = line.split(" ", 1)[0]
+        words = line.split(" ")
+        key = " ".join(words[:2]) if words[0] == "listener" else words[0]
         if key in replacements:
             seen.add(key)
-            line = replacements[key]  # noqa: PLW2901 (the line, rewritten)
+            line = replacements[key] or line  # noqa: PLW2901 (the line, rewritten)
         lines.append(line)
-    assert seen == set(replacements), f"{CONF} lost one of {sorted(replacements)}"
+    assert seen == set(replacements), f"{CONF} lost one of {sorted(set(replacements) - seen)}"
     # As root Mosquitto drops to the `mosquitto` user, which cannot read the
     # test's private temporary files; run it as whoever runs the tests.
     lines.append(f"user {getpass.getuser()}")
@@ -67,7 +88,18 @@ class Broker:
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    tls_port: int = field(default_factory=free_port)
+    # Whether the TLS listener also requires a client certificate signed by ``ca``.
+    require_certificate: bool = False
     process: subprocess.Popen[bytes] | None = None
+    _ca: Authority | None = field(default=None, init=False, repr=False)
+
+    @property
+    def ca(self) -> Authority:
+        """The test's CA: it signed the TLS listener's certificate (made on first use)."""
+        if self._ca is None:
+            self._ca = Authority.create(self.workdir / "pki")
+        return self._ca
 
     @property
     def passwd(self) -> Path:
@@ -91,7 +123,17 @@ class Broker:
         store = self.workdir / "store"
         store.mkdir(exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
-        conf.write_text(render_conf(self.port, self.passwd, self.acl, store))
+        conf.write_text(
+            render_conf(
+                self.port,
+                self.passwd,
+                self.acl,
+                store,
+                tls_port=self.tls_port,
+                server=self.ca.server(),
+                client_ca=self.ca.cert if self.require_certificate else None,
+            )
+        )
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 (a fixed binary and our own file)
                 [str(MOSQUITTO), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
@@ -101,7 +143,8 @@ class Broker:
             if self.process.poll() is not None:
                 pytest.fail(f"Mosquitto exited at start:\n{self.log.read_text()}", pytrace=False)
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                for port in (self.port, self.tls_port):
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             except OSError:
                 time.sleep(0.05)
             else:

@@ -39,14 +39,21 @@ AHEAD = 2000  # messages published and not yet acknowledged by the broker
 
 
 def start_broker(
-    workdir: Path, workers: int = 1, share_group: str | None = None, primed: int | None = None
+    workdir: Path,
+    workers: int = 1,
+    share_group: str | None = None,
+    primed: int | None = None,
+    *,
+    require_certificate: bool = False,
 ) -> Broker:
     """The shipped broker config, with ingest accounts and a publisher for every device.
 
-    The first ``primed`` accounts (all by default) get their sessions made, in the group.
+    The first ``primed`` accounts (all by default) get their sessions made, in
+    the group. ``require_certificate``: the TLS listener wants a client
+    certificate from the broker's test CA.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    broker = Broker(workdir)
+    broker = Broker(workdir, require_certificate=require_certificate)
     secrets = {**PASSWORDS}
     for worker in range(2, workers + 1):
         secrets[ingest_username(INGEST_USER, worker)] = PASSWORDS[INGEST_USER]

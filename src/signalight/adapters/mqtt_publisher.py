@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
 import time
 from types import TracebackType
@@ -50,7 +51,9 @@ class MqttPublisher:
         password: Its password.
         max_inflight: Messages that may wait for their PUBACK at once.
         timeout: Seconds to wait for the CONNACK or for room in flight.
-        tls: Connect over TLS with the system's trusted certificates.
+        tls: Connect over TLS with this context (``adapters.tls.client_context``:
+            it verifies the broker's certificate and may hold a client
+            certificate); None: plain MQTT.
     """
 
     def __init__(
@@ -62,7 +65,7 @@ class MqttPublisher:
         *,
         max_inflight: int = DEFAULT_INFLIGHT,
         timeout: float = DEFAULT_TIMEOUT,
-        tls: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if max_inflight < 1:
             raise ValueError("max_inflight must be at least 1")
@@ -73,7 +76,9 @@ class MqttPublisher:
         self.acknowledged = 0
         self._room = threading.BoundedSemaphore(max_inflight)
         self._connected = threading.Event()
+        self._answered = threading.Event()  # a CONNACK, or the connection lost before one
         self._connack: ReasonCode | None = None
+        self._last_error: str | None = None
         self._refused: str | None = None
         self._lock = threading.Lock()
         self._client = paho.Client(
@@ -84,9 +89,10 @@ class MqttPublisher:
         self._client.username_pw_set(username, password)
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(1, 30)
-        if tls:
-            self._client.tls_set()
+        if tls is not None:
+            self._client.tls_set_context(tls)
         self._client.on_connect = self._on_connect
+        self._client.on_log = self._on_log
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
 
@@ -102,12 +108,27 @@ class MqttPublisher:
             self._client.connect(
                 self.host, self.port, keepalive=30, clean_start=False, properties=properties
             )
+        except ssl.SSLCertVerificationError as exc:
+            raise PublishError(
+                f"the MQTT broker at {self.where} has a certificate we do not trust"
+                f" ({exc.verify_message}): check --tls-ca and the host name"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise PublishError(f"TLS with the MQTT broker at {self.where} failed: {exc}") from exc
         except OSError as exc:
             raise PublishError(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
         self._client.loop_start()
-        if not self._connected.wait(self.timeout):
+        if not self._answered.wait(self.timeout):
             self._client.loop_stop()
             raise PublishError(f"no answer from the MQTT broker at {self.where}")
+        if not self._connected.is_set():
+            # Over TLS a broker that requires a client certificate says so only
+            # after the handshake, by closing the connection.
+            self._client.loop_stop()
+            raise PublishError(
+                f"the MQTT broker at {self.where} closed the connection before accepting us"
+                f" ({self._last_error or 'no reason given'})"
+            )
         code = self._connack
         if code is not None and code.is_failure:
             self._client.loop_stop()
@@ -182,9 +203,18 @@ class MqttPublisher:
         if self._connected.is_set():
             logger.info("reconnected to the MQTT broker at %s", self.where)
         self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(self, *args: Any) -> None:  # noqa: ANN401 - paho's callback signature
+        if not self._answered.is_set():
+            self._answered.set()  # connect() reports it
+            return
         logger.warning("disconnected from the MQTT broker at %s: %s", self.where, args[3])
+
+    def _on_log(self, _client: paho.Client, _userdata: object, level: int, text: str) -> None:
+        # paho tells why a connection failed (a TLS alert, say) only in its log.
+        if level == paho.MQTT_LOG_ERR:
+            self._last_error = text
 
     def _on_publish(
         self,

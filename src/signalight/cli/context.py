@@ -48,8 +48,11 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            name = "SIGNALIGHT_" + "_".join(str(p) for p in error["loc"]).upper()
-            err_console.print(f"[red]error:[/] {name}: {error['msg']}")
+            if error["loc"]:
+                name = "SIGNALIGHT_" + "_".join(str(p) for p in error["loc"]).upper()
+                err_console.print(f"[red]error:[/] {name}: {error['msg']}")
+            else:  # a rule across settings: the message names them
+                err_console.print(f"[red]error:[/] {error['msg']}")
         raise typer.Exit(2) from None
 
 

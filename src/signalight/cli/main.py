@@ -137,11 +137,11 @@ def _live_fleet(container: Container, city: City) -> Callable[[], None]:
     """
     settings = container.settings
     if settings.mqtt_host:
-        worker = MqttIngest(container.ingest, telemetry.mqtt_settings(container, None))
+        mqtt = telemetry.mqtt_settings(container, None)
+        worker = MqttIngest(container.ingest, mqtt)
         worker.start()
         console.print(
-            f"ingest: reading mqtt://{settings.mqtt_host}:{settings.mqtt_port};"
-            " run `signalight simulate --broker ...` for traffic",
+            f"ingest: reading {mqtt.url}; run `signalight simulate --broker ...` for traffic",
             soft_wrap=True,
         )
         return worker.stop

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from signalight.adapters.mqtt_publisher import MqttPublisher
+from signalight.adapters.tls import client_context
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.domain.errors import InvalidInputError
 from signalight.sim import telemetry
@@ -22,6 +24,7 @@ from signalight.sim.truth import TruthLog
 
 DEFAULT_USER = "signalight-sim"
 MQTT_PORT = 1883
+MQTTS_PORT = 8883  # MQTT over TLS
 
 
 def parse_speed(text: str) -> float:
@@ -37,12 +40,24 @@ def parse_speed(text: str) -> float:
     return speed
 
 
-def parse_broker(text: str) -> tuple[str, int]:
-    """``host`` or ``host:port`` (1883 unless given)."""
+def parse_broker(text: str, default_port: int = MQTT_PORT) -> tuple[str, int]:
+    """``host`` or ``host:port`` (``default_port`` unless given)."""
     host, colon, port = text.rpartition(":")
     if not colon or not port.isdigit():
-        return text, MQTT_PORT
+        return text, default_port
     return host, int(port)
+
+
+def tls_context(
+    on: bool, ca: Path | None, cert: Path | None, key: Path | None
+) -> ssl.SSLContext | None:
+    """The TLS client context the options ask for (any file turns TLS on); None: plain MQTT.
+
+    The broker's certificate is always verified.
+    """
+    if not (on or ca or cert or key):
+        return None
+    return client_context(ca, cert, key)
 
 
 def _iso(t: float) -> str:
@@ -50,7 +65,9 @@ def _iso(t: float) -> str:
 
 
 @contextlib.contextmanager
-def _sink(broker: str | None, username: str, password: str | None) -> Iterator[Sink]:
+def _sink(
+    broker: str | None, username: str, password: str | None, tls: ssl.SSLContext | None
+) -> Iterator[Sink]:
     if broker is None:
         yield lambda _topic, _payload: None
         return
@@ -58,8 +75,8 @@ def _sink(broker: str | None, username: str, password: str | None) -> Iterator[S
         raise InvalidInputError(
             "give the MQTT password with --password or SIGNALIGHT_MQTT_PASSWORD"
         )
-    host, port = parse_broker(broker)
-    with MqttPublisher(host, port, username, password) as publisher:
+    host, port = parse_broker(broker, MQTTS_PORT if tls is not None else MQTT_PORT)
+    with MqttPublisher(host, port, username, password, tls=tls) as publisher:
         yield publisher
 
 
@@ -92,6 +109,34 @@ def simulate(
     password: Annotated[
         str | None, typer.Option(envvar="SIGNALIGHT_MQTT_PASSWORD", show_default=False)
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="MQTT over TLS (port 8883 unless given), trusting the system's CAs"
+        ),
+    ] = False,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="TLS, trusting the CA certificates in this PEM file for the broker's",
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="TLS client certificate (PEM), if the broker wants one",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Its private key (PEM, unencrypted), if not in it"
+        ),
+    ] = None,
     fault_rate_scale: Annotated[
         float, typer.Option(min=0.0, help="Multiplies every fault rate; 0: only --inject")
     ] = 1.0,
@@ -113,6 +158,9 @@ def simulate(
     See docs/simulator.md.
     """
     settings = load_settings()
+    if broker is None and (tls or tls_ca or tls_cert or tls_key):
+        raise InvalidInputError("the --tls options need --broker")
+    context = tls_context(tls, tls_ca, tls_cert, tls_key)  # a wrong file stops it here
     pace = parse_speed(speed)
     origin = parse_time(start, datetime.now(UTC)) if start else datetime.now(UTC)
     span = parse_span(duration) if duration else None
@@ -133,7 +181,7 @@ def simulate(
             )
             if broker is None:
                 err_console.print("[yellow]no --broker: messages are generated, not sent[/]")
-            with _sink(broker, username, password) as sink:
+            with _sink(broker, username, password, context) as sink:
                 _run(sim, sink, span, pace)
         finally:
             log.close()

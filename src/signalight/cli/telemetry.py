@@ -12,6 +12,7 @@ import typer
 from prometheus_client import start_http_server
 from rich.table import Table
 
+from signalight.adapters.tls import client_context
 from signalight.cli.context import console, err_console, friendly, opened, stop_on_signals
 from signalight.cli.devices import INGEST_SECRET_FILE
 from signalight.consumers.mqtt import SHARE_GROUP, MqttIngest, MqttSettings
@@ -29,10 +30,11 @@ METRICS_HOST = "127.0.0.1"
 def mqtt_settings(
     container: Container, share_group: str | None, worker: int = 1, *, alone: bool = False
 ) -> MqttSettings:
-    """Where ingest connects and as whom, from the settings and the data directory.
+    """Where ingest connects, how, and as whom, from the settings and the data directory.
 
     The password is SIGNALIGHT_MQTT_PASSWORD or, failing that, the secret
-    `signalight device broker-files` keeps in the data directory.
+    `signalight device broker-files` keeps in the data directory. The TLS
+    files are read here, so that a wrong one stops the command at once.
     """
     settings = container.settings
     if not settings.mqtt_host:
@@ -48,9 +50,13 @@ def mqtt_settings(
             "several workers share the topics through a group: set SIGNALIGHT_MQTT_SHARE_GROUP"
             f" (e.g. {SHARE_GROUP}) for every worker, the first one too"
         )
+    tls = None
+    if settings.mqtt_tls_on:
+        tls = client_context(settings.mqtt_tls_ca, settings.mqtt_tls_cert, settings.mqtt_tls_key)
     return MqttSettings(
         host=settings.mqtt_host,
-        port=settings.mqtt_port,
+        port=settings.mqtt_effective_port,
+        tls=tls,
         username=username,
         password=password,
         client_id=username,
@@ -114,7 +120,7 @@ def ingest(
             max_wait=settings.ingest_wait_ms / 1000,
         )
         console.print(
-            f"ingest: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
+            f"ingest: {len(service.directory)} devices; broker {mqtt.url}"
             f" as {mqtt.username}; database {container.db.url}"
             + (f"; metrics http://{METRICS_HOST}:{metrics_port}/metrics" if metrics_port else ""),
             soft_wrap=True,
@@ -169,7 +175,7 @@ def detect(
             raise InvalidInputError("SIGNALIGHT_DETECT is false: there is nothing to run")
         consumer = MqttIngest(service, mqtt)
         console.print(
-            f"detect: {len(service.directory)} devices; broker mqtt://{mqtt.host}:{mqtt.port}"
+            f"detect: {len(service.directory)} devices; broker {mqtt.url}"
             f" as {mqtt.username}; alarms in {container.db.url}",
             soft_wrap=True,
         )

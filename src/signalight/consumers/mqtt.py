@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -59,6 +60,13 @@ class MqttSettings:
     share_group: str | None = None
     lorawan: bool = False  # also read ChirpStack and The Things Stack uplinks
     keepalive: int = 30
+    # TLS with this context, which verifies the broker's certificate; None: plain MQTT.
+    tls: ssl.SSLContext | None = None
+
+    @property
+    def url(self) -> str:
+        """The broker, as ``mqtt://host:port`` or ``mqtts://host:port`` (TLS)."""
+        return f"{'mqtts' if self.tls is not None else 'mqtt'}://{self.host}:{self.port}"
 
 
 def subscriptions(settings: MqttSettings, *, shared: bool | None = None) -> list[str]:
@@ -103,6 +111,7 @@ class MqttIngest:
             keepalive=settings.keepalive,
             session_expiry=SESSION_EXPIRY_S,
             receive_maximum=min(RECEIVE_MAXIMUM_CAP, 2 * max_messages),
+            tls=settings.tls,
         )
         self._generation = 0  # bumped on every connection; PUBACKs belong to one
         self._subscriber: Subscriber | None = None
@@ -131,7 +140,7 @@ class MqttIngest:
 
     def _read(self) -> None:
         pause = 1.0
-        where = f"mqtt://{self._settings.host}:{self._settings.port}"
+        where = self._settings.url
         while not self._stop.is_set():
             subscriber = Subscriber(self._session, self._on_message)
             try:
@@ -152,6 +161,15 @@ class MqttIngest:
                 subscriber.run(self._stop)
             except ConnectionRefused as exc:
                 log.error("ingest at %s: %s", where, exc)  # noqa: TRY400 - no traceback to show
+            except ssl.SSLCertVerificationError as exc:
+                # Not a lost connection: it will fail the same way until the CA
+                # setting or the broker's certificate changes. Retried all the same.
+                log.error(  # noqa: TRY400 - no traceback to show
+                    "ingest at %s: the broker's certificate is not trusted (%s);"
+                    " check SIGNALIGHT_MQTT_TLS_CA and the host name",
+                    where,
+                    exc.verify_message or exc,
+                )
             except (MqttProtocolError, OSError) as exc:
                 if not self._stop.is_set():
                     log.warning("ingest lost the MQTT broker at %s (%s); reconnecting", where, exc)

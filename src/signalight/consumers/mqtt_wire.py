@@ -16,6 +16,8 @@ session expiry, receive maximum, keep alive, user name and password;
 CONNACK; SUBSCRIBE and SUBACK; UNSUBSCRIBE and UNSUBACK; PUBLISH at QoS 0 and
 1 (QoS 2 is never granted: subscriptions ask for 1); PUBACK; PINGREQ and
 PINGRESP; DISCONNECT both ways. It asks for no topic aliases, so none come.
+Over TLS it reads and writes through ``tls_stream.TlsStream``, which lets the
+PUBACKs go out from another thread safely.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+from signalight.consumers.tls_stream import TlsStream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -71,6 +75,7 @@ class SessionSettings:
     session_expiry: int = 14 * 86_400
     receive_maximum: int = 4000
     maximum_packet: int = 1 << 20  # the broker must not send us more in one packet
+    # TLS with this context (it verifies the broker's certificate for ``host``); None: plain TCP.
     tls: ssl.SSLContext | None = None
     connect_timeout: float = 10.0
 
@@ -147,7 +152,7 @@ class Subscriber:
     ) -> None:
         self._settings = settings
         self._on_message = on_message
-        self._sock: socket.socket | None = None
+        self._sock: socket.socket | TlsStream | None = None
         self._send_lock = threading.Lock()
         self._buffer = bytearray()
         self._last_sent = 0.0
@@ -158,12 +163,17 @@ class Subscriber:
     def connect(self) -> None:
         """Open the connection and the session; raises on failure."""
         settings = self._settings
-        sock = socket.create_connection(
+        plain = socket.create_connection(
             (settings.host, settings.port), timeout=settings.connect_timeout
         )
+        plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock: socket.socket | TlsStream = plain
         if settings.tls is not None:
-            sock = settings.tls.wrap_socket(sock, server_hostname=settings.host)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                sock = TlsStream.connect(plain, settings.tls, settings.host)
+            except BaseException:
+                plain.close()
+                raise
         self._sock = sock
         self._buffer.clear()
         self._send(connect_packet(settings))
