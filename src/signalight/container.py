@@ -82,7 +82,7 @@ class Container:
         settings = self.settings
         limits = IngestLimits(
             max_bytes=settings.ingest_max_bytes,
-            max_past_s=settings.ingest_max_past_days * 86_400.0,
+            max_past_s=settings.ingest_max_past_s,
         )
         routes = {}
         if settings.lorawan_file is not None:
@@ -174,7 +174,7 @@ class Container:
             return None
         loop = self.detection
         if every_device:
-            since = time.time() - self.settings.ingest_max_past_days * 86_400.0
+            since = time.time() - self.settings.ingest_max_past_s
             loop.detector.seed(self.db.telemetry.heard_since(since))
         loop.start()
         (service or self.ingest).listeners.append(loop.submit)

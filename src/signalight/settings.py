@@ -9,6 +9,8 @@ import platformdirs
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from signalight.domain.telemetry import DAY, MAX_MESSAGE_BYTES, MAX_PAST_S
+
 
 def default_data_dir() -> Path:
     """Where the embedded database lives unless ``SIGNALIGHT_DATA_DIR`` says otherwise."""
@@ -62,12 +64,12 @@ class Settings(BaseSettings):
     mqtt_lorawan: bool = False
     lorawan_file: Path | None = None
     # A SenML pack longer than this is refused before it is parsed.
-    ingest_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
+    ingest_max_bytes: int = Field(default=MAX_MESSAGE_BYTES, ge=256, le=1_048_576)
     # Messages per stored batch, and the longest a message waits for its batch.
     ingest_batch: int = Field(default=2000, ge=1, le=30_000)
     ingest_wait_ms: int = Field(default=50, ge=1, le=10_000)
     # Readings older than this far in the past are refused (nodes buffer offline).
-    ingest_max_past_days: float = Field(default=7.0, gt=0)
+    ingest_max_past_days: float = Field(default=MAX_PAST_S / DAY, gt=0)
     # Raw readings and dead letters are deleted after this many days (0: kept);
     # hourly rollups and live state are kept.
     retention_days: float = Field(default=90.0, ge=0)
@@ -138,6 +140,11 @@ class Settings(BaseSettings):
         if self.mqtt_port is not None:
             return self.mqtt_port
         return 8883 if self.mqtt_tls_on else 1883
+
+    @property
+    def ingest_max_past_s(self) -> float:
+        """How far back a reading may be, in seconds (``ingest_max_past_days``)."""
+        return self.ingest_max_past_days * DAY
 
     @property
     def effective_database_url(self) -> str:

@@ -23,6 +23,7 @@ import orjson
 
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.readings import CATALOGUE, PayloadError, Reading, RejectReason, unit_factor
+from signalight.domain.telemetry import MAX_FUTURE_S, MAX_PAST_S
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -38,8 +39,6 @@ __all__ = [
 ]
 
 MAX_BYTES: Final = 65_536  # an uplink heard by many gateways carries an rxInfo entry for each
-MAX_PAST_S: Final = 7 * 86_400.0
-MAX_FUTURE_S: Final = 300.0
 MAX_DEPTH: Final = 8  # decoded objects nested deeper are not read
 _EUI_DIGITS: Final = 16
 _HEX: Final = frozenset("0123456789abcdefABCDEF")

@@ -44,6 +44,7 @@ from signalight.domain.readings import (
     canonical_unit,
     value_problem,
 )
+from signalight.domain.telemetry import MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_PAST_S
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -53,9 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PayloadError", "decode_pack", "encode_pack"]
 
-MAX_BYTES: Final = 16_384
-MAX_PAST_S: Final = 7 * 86_400.0
-MAX_FUTURE_S: Final = 300.0
 SENML_VERSION: Final = 10  # the version RFC 8428 defines
 
 _RELATIVE_BELOW: Final = 2.0**28  # RFC 8428 section 4.5.3
@@ -85,7 +83,7 @@ def decode_pack(
     device: str,
     kind: DeviceKind,
     now: float,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = MAX_MESSAGE_BYTES,
     max_past_s: float = MAX_PAST_S,
     max_future_s: float = MAX_FUTURE_S,
 ) -> list[Reading]:

@@ -15,8 +15,12 @@ if TYPE_CHECKING:
     from signalight.domain.readings import Reading, RejectReason
 
 __all__ = [
+    "DAY",
     "DEAD_PAYLOAD_MAX",
     "HOUR",
+    "MAX_FUTURE_S",
+    "MAX_MESSAGE_BYTES",
+    "MAX_PAST_S",
     "Accepted",
     "DeadLetter",
     "DeviceRef",
@@ -27,6 +31,14 @@ __all__ = [
 ]
 
 HOUR: Final = 3600.0
+DAY: Final = 86_400.0
+# What ingest accepts of a device message unless the settings say otherwise
+# (SIGNALIGHT_INGEST_MAX_BYTES, SIGNALIGHT_INGEST_MAX_PAST_DAYS); the codecs'
+# defaults and the settings' are these. The size is the broker's packet limit
+# (deploy/mosquitto), and HTTP ingest applies it too.
+MAX_MESSAGE_BYTES: Final = 16_384
+MAX_PAST_S: Final = 7 * DAY  # a node buffers at most a week offline
+MAX_FUTURE_S: Final = 300.0  # clock drift a node may have
 # A dead letter keeps at most this much of the refused payload: enough to see
 # what was wrong, never enough for a hostile client to fill the database.
 DEAD_PAYLOAD_MAX: Final = 4096
