@@ -1,8 +1,8 @@
 """Ingest benchmark: MQTT to stored readings and live state, on SQLite and PostgreSQL.
 
 Each figure is printed beside a reference measured in the same run on the
-same machine, and beside the floor from the issue (PASS/BELOW, never a
-failed run):
+same machine, and beside the floor from the issue (PASS or BELOW; the run
+exits 1 if any figure is BELOW):
 
 1. Broker ceiling, the reference: ``mosquitto_pub -l`` into ``mosquitto_sub``
    through a broker started from deploy/mosquitto/signalight.conf, at QoS 1
@@ -135,6 +135,10 @@ class Summary:
 
     def add(self, figure: str, value: str, reference: str, floor: str, ok: bool | None) -> None:
         self.rows.append((figure, value, reference, floor, "" if ok is None else verdict(ok)))
+
+    def below(self) -> list[str]:
+        """The figures that missed their floor."""
+        return [row[0] for row in self.rows if row[4] == verdict(ok=False)]
 
     def print(self) -> None:
         header = ("figure", "measured", "reference (same run)", "floor", "")
@@ -758,7 +762,7 @@ def memory(workdir: Path, devices: int) -> dict[str, float]:
 # --- main -------------------------------------------------------------------------------------
 
 
-def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
+def main() -> int:  # noqa: PLR0915 - the bench's script, top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="LIVE run; DRAIN backlog")
     parser.add_argument(
@@ -948,7 +952,11 @@ def main() -> None:  # noqa: PLR0915 - the bench's script, top to bottom
         )
     summary.print()
     print(f"\ntotal {time.monotonic() - started:.0f} s")
+    below = summary.below()
+    if below:
+        print(f"below the floor: {'; '.join(below)}", file=sys.stderr)
+    return 1 if below else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
