@@ -14,7 +14,7 @@ from signalight.api.app import create_app
 from signalight.cli import demo_fleet
 from signalight.cli.main import app
 from signalight.container import Container, build
-from signalight.services.ingest import EmbeddedFeed
+from signalight.services.embedded_feed import EmbeddedFeed
 from signalight.settings import Settings
 from signalight.sim import showcase
 

@@ -21,7 +21,7 @@ from typing import Final
 from signalight.cli.context import console
 from signalight.container import Container
 from signalight.domain.cities import City
-from signalight.services.ingest import EmbeddedFeed
+from signalight.services.embedded_feed import EmbeddedFeed
 from signalight.sim import showcase
 from signalight.sim.faults import Injection
 from signalight.sim.fleet_model import SimConfig

@@ -2,17 +2,18 @@
 
 The path is the same whatever carries the messages (MQTT, HTTP, the demo's
 in-process simulator): :meth:`IngestService.check` turns one message into
-an :class:`Accepted` or a :class:`DeadLetter`, and a :class:`Batcher` gathers
-messages, writes each batch in one transaction and then calls back, so that
-the MQTT adapter acknowledges a message only once it is stored. A process
-killed at any moment has acknowledged nothing that is not stored, and the
-store skips a redelivered reading it already holds.
+an :class:`Accepted` or a :class:`DeadLetter` (devices found through the
+``device_directory``), and a ``Batcher`` (``batcher.py``) gathers messages,
+writes each batch in one transaction and then calls back, so that the MQTT
+adapter acknowledges a message only once it is stored; the demo feeds it
+through an ``EmbeddedFeed`` (``embedded_feed.py``). A process killed at any
+moment has acknowledged nothing that is not stored, and the store skips a
+redelivered reading it already holds.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
@@ -23,7 +24,7 @@ from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import PayloadError, Reading, RejectReason, reading_problem
 from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef
 from signalight.domain.topics import TOPIC_ROOT, Channel
-from signalight.services.batcher import Batcher
+from signalight.services.device_directory import DeviceDirectory
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from signalight.ports import TelemetryStore
 
 __all__ = [
-    "DeviceDirectory",
-    "EmbeddedFeed",
     "IngestLimits",
     "IngestObserver",
     "IngestService",
@@ -93,53 +92,6 @@ class _NoObserver:
 
     def store_failed(self, *, refused: bool) -> None:
         pass
-
-
-class DeviceDirectory:
-    """Registered devices by (city, id), loaded once and looked up again on a miss.
-
-    A miss asks the store at most once a minute per name, so a flood of
-    messages from an unknown device cannot become a flood of queries.
-    """
-
-    RETRY_S: Final = 60.0
-
-    def __init__(self, store: TelemetryStore) -> None:
-        self._store = store
-        self._devices: dict[tuple[str, str], DeviceRef] = {}
-        self._misses: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-        self.reload()
-
-    def reload(self) -> None:
-        """Read every device again (after an inventory import, say)."""
-        devices = {(ref.city_slug, ref.uid): ref for ref in self._store.devices()}
-        with self._lock:
-            self._devices = devices
-            self._misses.clear()
-
-    def __len__(self) -> int:
-        return len(self._devices)
-
-    def get(self, city_slug: str, uid: str) -> DeviceRef | None:
-        """The device, or None if the city has none of that id."""
-        key = (city_slug, uid)
-        found = self._devices.get(key)
-        if found is not None:
-            return found
-        now = time.monotonic()
-        with self._lock:
-            missed = self._misses.get(key)
-            if missed is not None and now - missed < self.RETRY_S:
-                return None
-            found = self._store.find_device(city_slug, uid)
-            if found is None:
-                if len(self._misses) > 100_000:  # noqa: PLR2004 - a bound, not a tunable
-                    self._misses.clear()
-                self._misses[key] = now
-            else:
-                self._devices[key] = found
-            return found
 
 
 class IngestService:
@@ -345,32 +297,3 @@ class IngestService:
             city_id=city_id,
             device_uid=device_uid,
         )
-
-
-class EmbeddedFeed:
-    """Ingest for messages made in this process (the demo's simulator): no broker between.
-
-    Call it with a topic and a payload, as a simulator's sink; messages go
-    through the same checks and batches as MQTT's.
-    """
-
-    def __init__(
-        self, service: IngestService, *, max_messages: int = 2000, max_wait: float = 0.2
-    ) -> None:
-        self._service = service
-        self._batcher: Batcher[None] = Batcher(
-            service,
-            lambda _tokens: None,
-            transport="embedded",
-            max_messages=max_messages,
-            max_wait=max_wait,
-        )
-        self._batcher.start()
-
-    def __call__(self, topic: str, payload: bytes) -> None:
-        """Take one message; it is checked now and stored with its batch."""
-        self._batcher.put(self._service.check(Message(topic, payload, time.time())), None)
-
-    def close(self) -> None:
-        """Store what is queued and stop."""
-        self._batcher.stop()
