@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from signalight.adapters.sql.alarm_rows import insert_alarm
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.alarms import (
     Alarm,
@@ -386,9 +387,7 @@ def test_event_writers_wait_for_each_other_so_ids_commit_in_order(
         target=lambda: written.extend(store.record([(second, EventKind.RAISED, T0)]))
     )
     with store._writing() as conn:
-        from signalight.adapters.sql import alarms as module
-
-        held_event = module._insert(conn, first, held=False, at=T0)
+        held_event = insert_alarm(conn, first, held=False, at=T0)
         writer.start()
         time.sleep(0.3)
         assert written == []  # waits for this transaction, which holds the smaller id

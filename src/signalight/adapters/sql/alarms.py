@@ -20,11 +20,24 @@ import copy
 import dataclasses
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from signalight.adapters.sql.alarm_rows import (
+    EVENTS_LOCK,
+    MESSAGE_MAX,
+    NOTE_MAX,
+    SYNCED,
+    alarm_of,
+    event_of,
+    insert_alarm,
+    insert_event,
+    insert_many,
+    stored_state,
+    sync,
+)
 from signalight.adapters.sql.dead_letters import insert_letters
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import (
@@ -41,7 +54,6 @@ from signalight.domain.alarms import (
     AlarmState,
     AlarmType,
     EventKind,
-    Severity,
 )
 from signalight.domain.assets import Page
 from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
@@ -50,10 +62,6 @@ from signalight.domain.telemetry import DeadLetter
 __all__ = ["SqlAlarmStore"]
 
 _ACTIVE = tuple(str(s) for s in ACTIVE_STATES)
-_NOTE_MAX = 2000
-_MESSAGE_MAX = 1000
-# The advisory lock that orders event writers on PostgreSQL ("SLALARMS" as a number).
-_EVENTS_LOCK: Final = 0x534C414C41524D53
 
 
 class SqlAlarmStore:
@@ -69,7 +77,7 @@ class SqlAlarmStore:
         with self._engine.connect() as conn:
             if self._postgres:
                 conn.begin()
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
             else:
                 # The write lock up front: a transaction that reads and then
                 # writes cannot wait for another writer in WAL mode.
@@ -103,12 +111,12 @@ class SqlAlarmStore:
                     if kind in (EventKind.RAISED, EventKind.HELD):
                         run.append((alarm, alarm.held or kind is EventKind.HELD, at))
                         continue
-                    events += _insert_many(conn, run)
+                    events += insert_many(conn, run)
                     run = []
                     event = self._step(conn, alarm, kind, at)
                     if event is not None:
                         events.append(event)
-                events += _insert_many(conn, run)
+                events += insert_many(conn, run)
         except BaseException:
             for alarm, saved in before.values():
                 for f in dataclasses.fields(saved):
@@ -122,7 +130,7 @@ class SqlAlarmStore:
         if kind in (EventKind.RAISED, EventKind.HELD) or (
             kind is EventKind.REOPENED and alarm.id is None
         ):
-            return _insert(conn, alarm, held=alarm.held or kind is EventKind.HELD, at=at)
+            return insert_alarm(conn, alarm, held=alarm.held or kind is EventKind.HELD, at=at)
         guard: ColumnElement[bool]
         values: dict[str, Any] = {"updated_at": at}
         match kind:
@@ -151,31 +159,28 @@ class SqlAlarmStore:
                     "acknowledged_at": None,
                     "acknowledged_by": None,
                     "observed_at": alarm.observed_at,
-                    "message": alarm.message[:_MESSAGE_MAX],
+                    "message": alarm.message[:MESSAGE_MAX],
                     "detail": alarm.detail,
                 }
             case _:  # escalated, reminded: history only
                 stored = conn.execute(select(alarms).where(alarms.c.id == alarm.pk)).first()
                 if stored is None:
                     return None
-                _sync(alarm, stored)
-                return _event(conn, alarm, kind, at)
+                sync(alarm, stored)
+                return insert_event(conn, alarm, kind, at)
         row = conn.execute(
-            update(alarms)
-            .where(alarms.c.id == alarm.pk, guard)
-            .values(**values)
-            .returning(*_SYNCED)
+            update(alarms).where(alarms.c.id == alarm.pk, guard).values(**values).returning(*SYNCED)
         ).first()
         if row is not None:
-            _sync(alarm, row)
-            return _event(conn, alarm, kind, at)
-        if kind is EventKind.REOPENED and _stored_state(conn, alarm.pk) is AlarmState.CLOSED:
+            sync(alarm, row)
+            return insert_event(conn, alarm, kind, at)
+        if kind is EventKind.REOPENED and stored_state(conn, alarm.pk) is AlarmState.CLOSED:
             # An operator closed it meanwhile: the returning condition is a new alarm.
             alarm.occurrences = 1
             alarm.raised_at = at
             alarm.acknowledged_at = alarm.acknowledged_by = None
             alarm.cleared_at = alarm.closed_at = alarm.closed_by = None
-            return _insert(conn, alarm, held=alarm.held, at=at)
+            return insert_alarm(conn, alarm, held=alarm.held, at=at)
         return None
 
     def reject(self, letters: Sequence[DeadLetter]) -> None:
@@ -189,7 +194,7 @@ class SqlAlarmStore:
             rows = conn.execute(
                 select(alarms).where(alarms.c.state != AlarmState.CLOSED).order_by(alarms.c.id)
             )
-            return [_alarm(row) for row in rows]
+            return [alarm_of(row) for row in rows]
 
     # Operators.
 
@@ -205,7 +210,7 @@ class SqlAlarmStore:
         ).first()
         if row is None:
             raise NotFoundError(f"no alarm {alarm_id} in this city")
-        return _alarm(row)
+        return alarm_of(row)
 
     def query_alarms(self, city_id: int, query: AlarmQuery) -> Page[Alarm]:
         """The city's alarms that match, newest first."""
@@ -222,7 +227,7 @@ class SqlAlarmStore:
             ]
         statement = statement.where(*where).order_by(alarms.c.id.desc()).limit(query.limit + 1)
         with translated("list alarms"), self._engine.connect() as conn:
-            found = [_alarm(row) for row in conn.execute(statement)]
+            found = [alarm_of(row) for row in conn.execute(statement)]
         more = len(found) > query.limit
         found = found[: query.limit]
         return Page(found, found[-1].id if more and found else None)
@@ -248,7 +253,7 @@ class SqlAlarmStore:
         self, city_id: int, alarm_id: int, kind: EventKind, actor: str, at: float, note: str
     ) -> Alarm:
         """An operator's step: acknowledge, note or close."""
-        note = note[:_NOTE_MAX]
+        note = note[:NOTE_MAX]
         with translated("update alarm"), self._writing() as conn:
             alarm = self._get(conn, city_id, alarm_id)
             values: dict[str, Any] = {"updated_at": max(at, alarm.updated_at)}
@@ -281,7 +286,7 @@ class SqlAlarmStore:
             if not done:
                 raise ConflictError(f"alarm {alarm_id} changed meanwhile; look again")
             alarm = self._get(conn, city_id, alarm_id)
-            _event(conn, alarm, kind, at, actor, note)
+            insert_event(conn, alarm, kind, at, actor, note)
             return alarm
 
     def history(self, city_id: int, alarm_id: int) -> list[AlarmEvent]:
@@ -293,7 +298,7 @@ class SqlAlarmStore:
                 .where(alarm_events.c.alarm_id == alarm_id)
                 .order_by(alarm_events.c.id)
             )
-            return [_event_of(row) for row in rows]
+            return [event_of(row) for row in rows]
 
     def events_after(
         self, after_id: int, limit: int, city_ids: Collection[int] | None = None
@@ -306,7 +311,7 @@ class SqlAlarmStore:
             rows = conn.execute(
                 select(alarm_events).where(*where).order_by(alarm_events.c.id).limit(limit)
             )
-            return [_event_of(row) for row in rows]
+            return [event_of(row) for row in rows]
 
     def last_event_id(self) -> int:
         """The newest event's id, 0 if there is none: where a live feed starts."""
@@ -355,207 +360,3 @@ def _filters(city_id: int, query: AlarmQuery) -> list[ColumnElement[bool]]:
     if query.before_id is not None:
         where.append(alarms.c.id < query.before_id)
     return where
-
-
-# What a step reads back into the detector's copy of the alarm.
-_SYNCED: Final = (
-    alarms.c.state,
-    alarms.c.updated_at,
-    alarms.c.held,
-    alarms.c.occurrences,
-    alarms.c.acknowledged_at,
-    alarms.c.acknowledged_by,
-    alarms.c.cleared_at,
-    alarms.c.closed_at,
-    alarms.c.closed_by,
-)
-
-
-def _insert(conn: Connection, alarm: Alarm, *, held: bool, at: float) -> AlarmEvent:
-    """Store ``alarm`` as a new alarm and its first event; sets its id."""
-    return _insert_many(conn, [(alarm, held, at)])[0]
-
-
-def _insert_many(conn: Connection, run: Sequence[tuple[Alarm, bool, float]]) -> list[AlarmEvent]:
-    """Store new alarms and their first events, many rows to a statement (an outage's burst)."""
-    if not run:
-        return []
-    for alarm, held, at in run:
-        alarm.state = AlarmState.RAISED
-        alarm.held = held
-        alarm.updated_at = max(alarm.updated_at, at)
-    ids = _insert_rows(conn, alarms, [_row(alarm) for alarm, _, _ in run])
-    for (alarm, _, _), alarm_id in zip(run, ids, strict=True):
-        alarm.id = alarm_id
-    kinds = [EventKind.HELD if held else EventKind.RAISED for _, held, _ in run]
-    event_ids = _insert_rows(
-        conn,
-        alarm_events,
-        [
-            {
-                "alarm_id": alarm.pk,
-                "city_id": alarm.city_id,
-                "kind": str(kind),
-                "at": at,
-                "state": str(alarm.state),
-                "actor": None,
-                "note": "",
-            }
-            for (alarm, _, at), kind in zip(run, kinds, strict=True)
-        ],
-    )
-    return [
-        AlarmEvent(
-            id=event_id,
-            alarm_id=alarm.pk,
-            city_id=alarm.city_id,
-            kind=kind,
-            at=at,
-            state=alarm.state,
-        )
-        for (alarm, _, at), kind, event_id in zip(run, kinds, event_ids, strict=True)
-    ]
-
-
-def _insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows``; their new ids, in order.
-
-    PostgreSQL takes the ids from the table's sequence first and inserts
-    without RETURNING: four times faster for 20,000 rows (0.7 s against 2.8,
-    measured), which is what a city-wide outage writes.
-    """
-    if conn.dialect.name == "postgresql":
-        ids = [
-            int(i)
-            for i in conn.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
-                ),
-                {"t": table.name, "n": len(rows)},
-            ).scalars()
-        ]
-        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-        return ids
-    found = conn.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
-    return [int(i) for i in found]
-
-
-def _stored_state(conn: Connection, alarm_id: int) -> AlarmState | None:
-    found = conn.execute(select(alarms.c.state).where(alarms.c.id == alarm_id)).scalar()
-    return None if found is None else AlarmState(found)
-
-
-def _sync(alarm: Alarm, row: Any) -> None:  # noqa: ANN401 - a result row
-    """Bring the detector's copy of an alarm up to date with the stored row."""
-    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
-    alarm.state = AlarmState(m["state"])
-    alarm.updated_at = m["updated_at"]
-    alarm.held = bool(m["held"])
-    alarm.occurrences = m["occurrences"]
-    alarm.acknowledged_at = m["acknowledged_at"]
-    alarm.acknowledged_by = m["acknowledged_by"]
-    alarm.cleared_at = m["cleared_at"]
-    alarm.closed_at = m["closed_at"]
-    alarm.closed_by = m["closed_by"]
-
-
-def _row(alarm: Alarm) -> dict[str, Any]:
-    return {
-        "city_id": alarm.city_id,
-        "type": str(alarm.type),
-        "severity": str(alarm.severity),
-        "state": str(alarm.state),
-        "asset_id": alarm.asset_id,
-        "asset_code": alarm.asset_code,
-        "device_id": alarm.device_id,
-        "device_uid": alarm.device_uid,
-        "raised_at": alarm.raised_at,
-        "observed_at": alarm.observed_at,
-        "updated_at": alarm.updated_at,
-        "message": alarm.message[:_MESSAGE_MAX],
-        "detail": alarm.detail,
-        "occurrences": alarm.occurrences,
-        "held": alarm.held,
-        "parent_id": alarm.parent_id,
-        "acknowledged_at": alarm.acknowledged_at,
-        "acknowledged_by": alarm.acknowledged_by,
-        "cleared_at": alarm.cleared_at,
-        "closed_at": alarm.closed_at,
-        "closed_by": alarm.closed_by,
-    }
-
-
-def _alarm(row: Any) -> Alarm:  # noqa: ANN401 - a result row
-    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
-    return Alarm(
-        id=m["id"],
-        city_id=m["city_id"],
-        type=AlarmType(m["type"]),
-        severity=Severity(m["severity"]),
-        state=AlarmState(m["state"]),
-        asset_id=m["asset_id"],
-        asset_code=m["asset_code"],
-        device_id=m["device_id"],
-        device_uid=m["device_uid"],
-        raised_at=m["raised_at"],
-        observed_at=m["observed_at"],
-        updated_at=m["updated_at"],
-        message=m["message"],
-        detail=dict(m["detail"] or {}),
-        occurrences=m["occurrences"],
-        held=bool(m["held"]),
-        parent_id=m["parent_id"],
-        acknowledged_at=m["acknowledged_at"],
-        acknowledged_by=m["acknowledged_by"],
-        cleared_at=m["cleared_at"],
-        closed_at=m["closed_at"],
-        closed_by=m["closed_by"],
-    )
-
-
-def _event(
-    conn: Connection,
-    alarm: Alarm,
-    kind: EventKind,
-    at: float,
-    actor: str | None = None,
-    note: str = "",
-) -> AlarmEvent:
-    values = {
-        "alarm_id": alarm.pk,
-        "city_id": alarm.city_id,
-        "kind": str(kind),
-        "at": at,
-        "state": str(alarm.state),
-        "actor": actor,
-        "note": note[:_NOTE_MAX],
-    }
-    event_id = conn.execute(
-        insert(alarm_events).values(values).returning(alarm_events.c.id)
-    ).scalar_one()
-    return AlarmEvent(
-        id=event_id,
-        alarm_id=alarm.pk,
-        city_id=alarm.city_id,
-        kind=kind,
-        at=at,
-        state=alarm.state,
-        actor=actor,
-        note=note[:_NOTE_MAX],
-    )
-
-
-def _event_of(row: Any) -> AlarmEvent:  # noqa: ANN401 - a result row
-    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public mapping view of a row
-    return AlarmEvent(
-        id=m["id"],
-        alarm_id=m["alarm_id"],
-        city_id=m["city_id"],
-        kind=EventKind(m["kind"]),
-        at=m["at"],
-        state=AlarmState(m["state"]),
-        actor=m["actor"],
-        note=m["note"],
-    )

@@ -15,6 +15,7 @@ from typing import Final
 
 from sqlalchemy import Connection, and_, exists, func, insert, select, text, update
 
+from signalight.adapters.sql.alarm_rows import EVENTS_LOCK
 from signalight.adapters.sql.tables import alarm_events, alarms, assets, devices
 from signalight.domain.alarms import AlarmState, EventKind
 from signalight.domain.assets import AssetStatus
@@ -22,8 +23,6 @@ from signalight.domain.assets import AssetStatus
 __all__ = ["INVENTORY_ACTOR", "settle_inventory"]
 
 INVENTORY_ACTOR: Final = "inventory"
-# The advisory lock that orders alarm event writers on PostgreSQL (see adapters/sql/alarms.py).
-_EVENTS_LOCK: Final = 0x534C414C41524D53
 _BUMP: Final = text(
     "INSERT INTO inventory_versions (city_id, version) VALUES (:city, 1) "
     "ON CONFLICT (city_id) DO UPDATE SET version = inventory_versions.version + 1"
@@ -62,7 +61,7 @@ def settle_inventory(conn: Connection, city_id: int, at: float) -> int:
     if not found:
         return 0
     if conn.dialect.name == "postgresql":  # events become visible in id order
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_LOCK})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
     ids = [alarm_id for (alarm_id,) in found]
     conn.execute(
         update(alarms)
