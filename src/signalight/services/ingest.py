@@ -22,7 +22,14 @@ from signalight.codecs import lorawan
 from signalight.codecs.senml import decode_pack
 from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import PayloadError, Reading, RejectReason, reading_problem
-from signalight.domain.telemetry import Accepted, DeadLetter, DeviceRef
+from signalight.domain.telemetry import (
+    MAX_FUTURE_S,
+    MAX_MESSAGE_BYTES,
+    MAX_PAST_S,
+    Accepted,
+    DeadLetter,
+    DeviceRef,
+)
 from signalight.domain.topics import TOPIC_ROOT, Channel
 from signalight.services.device_directory import DeviceDirectory
 
@@ -55,9 +62,9 @@ class Message(NamedTuple):
 class IngestLimits:
     """What ingest accepts."""
 
-    max_bytes: int = 16_384  # the broker's packet limit; HTTP applies it too
-    max_past_s: float = 7 * 86_400.0  # a node buffers at most a week offline
-    max_future_s: float = 300.0  # clock drift a node may have
+    max_bytes: int = MAX_MESSAGE_BYTES  # the broker's packet limit; HTTP applies it too
+    max_past_s: float = MAX_PAST_S  # a node buffers at most a week offline
+    max_future_s: float = MAX_FUTURE_S  # clock drift a node may have
 
 
 class IngestObserver(Protocol):

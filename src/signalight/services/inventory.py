@@ -283,9 +283,7 @@ class Inventory:
         """How many assets of each kind the city has."""
         return self._assets.count_assets(city.pk)
 
-    def devices(
-        self, city: City, kind: DeviceKind | None, after: int, limit: int
-    ) -> Page[Device]:
+    def devices(self, city: City, kind: DeviceKind | None, after: int, limit: int) -> Page[Device]:
         """One page of the city's devices, of one kind if given."""
         return self._assets.query_devices(city.pk, kind, after, limit)
 

@@ -203,9 +203,7 @@ def list_imports(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ImportRunOut]:
     """The latest import attempts, refused ones with their first errors."""
-    return [
-        ImportRunOut.model_validate(r) for r in container.inventory.imports(city, limit)
-    ]
+    return [ImportRunOut.model_validate(r) for r in container.inventory.imports(city, limit)]
 
 
 @router.get(
