@@ -8,6 +8,10 @@ resolved time below 2**28 counts from now (section 4.5.3); the value is ``bv`` +
 record that holds only base fields carries no reading. Unknown labels are
 ignored, except those ending in ``_``, which section 4.4 says must be understood.
 
+Its length (about 430 lines) is on purpose: the decoder's hot loop is one
+frame (see ``_resolve``), and each refusal's words sit beside the rule they
+explain.
+
 Signalight's own rules on top:
 
 * Identity comes from the MQTT topic and credentials, so the codec is told the

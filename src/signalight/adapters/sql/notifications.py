@@ -3,6 +3,9 @@
 Queueing is idempotent: one delivery per subscription and event (a unique
 key, inserted with ON CONFLICT DO NOTHING on both backends), so that an
 event the notifier reads twice is still sent once.
+
+About 420 lines: the queue, the lease and the follow-ups are one
+transaction's worth of rules and share their statements.
 """
 
 from __future__ import annotations
