@@ -78,7 +78,7 @@ class MqttPublisher:
         self._connected = threading.Event()
         self._answered = threading.Event()  # a CONNACK, or the connection lost before one
         self._connack: ReasonCode | None = None
-        self._last_error: str | None = None
+        self._first_error: str | None = None  # paho's first error log line
         self._refused: str | None = None
         self._lock = threading.Lock()
         self._client = paho.Client(
@@ -127,7 +127,7 @@ class MqttPublisher:
             self._client.loop_stop()
             raise PublishError(
                 f"the MQTT broker at {self.where} closed the connection before accepting us"
-                f" ({self._last_error or 'no reason given'})"
+                f" ({self._first_error or 'no reason given'})"
             )
         code = self._connack
         if code is not None and code.is_failure:
@@ -213,8 +213,9 @@ class MqttPublisher:
 
     def _on_log(self, _client: paho.Client, _userdata: object, level: int, text: str) -> None:
         # paho tells why a connection failed (a TLS alert, say) only in its log.
-        if level == paho.MQTT_LOG_ERR:
-            self._last_error = text
+        # The first error is the cause; those after it tell of the loop's retries.
+        if level == paho.MQTT_LOG_ERR and self._first_error is None:
+            self._first_error = text
 
     def _on_publish(
         self,
