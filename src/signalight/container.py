@@ -20,6 +20,7 @@ from signalight.ports import Clock
 from signalight.services.accounts import AccountService
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
+from signalight.services.cities import Cities
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
@@ -48,6 +49,11 @@ class Container:
     def accounts(self) -> AccountService:
         """Tokens revoked, users disabled and removed, the audit log."""
         return AccountService(self.db.users, self.clock)
+
+    @functools.cached_property
+    def cities(self) -> Cities:
+        """The network's cities, as the API and the CLI read, add and change them."""
+        return Cities(self.db.cities, lambda: self.gazetteer)
 
     @functools.cached_property
     def inventory(self) -> Inventory:

@@ -39,7 +39,7 @@ CitySlug = Annotated[str, Path(description="The city's slug", max_length=64)]
 
 def _city_with(needed: Role) -> object:
     def dependency(container: ContainerDep, user: UserDep, city: CitySlug) -> City:
-        found = container.db.cities.get_city(city)
+        found = container.cities.get(city)
         require_role(user, found, needed)
         return found
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Column, Table
 
 from signalight.cli.context import console, friendly, opened
-from signalight.services.cities import CityRequest, add_city
+from signalight.services.cities import CityRequest
 
 app = typer.Typer(help="Cities (tenants).", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ def add(
     """Add a city; what is not given comes from the offline gazetteer."""
     request = CityRequest(name, country, slug, lat, lon, timezone, currency, tariff, co2)
     with opened() as container:
-        added = add_city(request, container.db.cities, container.gazetteer)
+        added = container.cities.add(request)
     city = added.city
     if added.matched:
         console.print(f"centre from the gazetteer: {added.matched}")
@@ -56,7 +56,7 @@ def list_() -> None:
         table = Table("name", "country", "timezone", "lights", "cabinets", "intersections")
         # The slug is what people copy into other commands: never wrap it.
         table.columns.insert(0, Column("slug", no_wrap=True))
-        for city in container.db.cities.list_cities():
+        for city in container.cities.all():
             counts = container.inventory.counts(city)
             table.add_row(
                 city.slug,

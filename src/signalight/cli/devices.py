@@ -80,9 +80,7 @@ def credentials(
     fd = create_private(out) if out is not None else None
     try:
         with opened() as container:
-            result = _service(container).issue(
-                container.db.cities.get_city(city), device, rotate=rotate
-            )
+            result = _service(container).issue(container.cities.get(city), device, rotate=rotate)
     except BaseException:
         if fd is not None and out is not None:
             os.close(fd)
@@ -110,7 +108,7 @@ def revoke(
 ) -> None:
     """Take a device's MQTT credentials away (after broker-files and a reload)."""
     with opened() as container:
-        _service(container).revoke(container.db.cities.get_city(city), device)
+        _service(container).revoke(container.cities.get(city), device)
     console.print(f"revoked {device} in {city}; run `signalight device broker-files`")
 
 
@@ -177,7 +175,7 @@ def broker_files(
 def list_(city: Annotated[str, typer.Argument(help="City slug")]) -> None:
     """The city's devices, the asset each is bound to, and whether it has credentials."""
     with opened() as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         after, count, with_credentials = 0, 0, 0
         while True:
             page = container.inventory.devices(target, None, after, PAGE)

@@ -81,7 +81,7 @@ def score(
         raise InvalidInputError(f"no ground-truth file at {truth}")
     now = datetime.now(UTC)
     with opened() as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         truths = scoring.truths_of(read_truth(truth), target.slug)
         overrides = container.db.alarms.detection_overrides().get(target.pk, {})
         settings = DetectionSettings().merged(overrides)

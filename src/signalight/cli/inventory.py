@@ -40,7 +40,7 @@ def import_(
     mapping = parse_mapping(map_ or [])
     fmt = format or InventoryFormat.from_name(file.name)
     with opened() as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         report = container.inventory.import_file(
             target,
             file.read_bytes(),
@@ -84,7 +84,7 @@ def export(
 ) -> None:
     """Export a city's inventory; the file imports back unchanged."""
     with opened() as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         chunks = container.inventory.export(target, format)
         if output is None:
             for chunk in chunks:
@@ -104,7 +104,7 @@ def imports(
 ) -> None:
     """List the latest import attempts, refused ones with their first errors."""
     with opened() as container:
-        runs = container.db.imports.list_imports(container.db.cities.get_city(city).pk, limit)
+        runs = container.db.imports.list_imports(container.cities.get(city).pk, limit)
     table = Table("id", "at (UTC)", "source", "actor", "rows", "errors", "result")
     for run in runs:
         table.add_row(
@@ -131,7 +131,7 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic inventory around the city's centre and store it."""
     with opened() as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         generate_into(container, target, lights, intersections, seed)
 
 

@@ -21,7 +21,7 @@ from signalight.domain.cities import City
 from signalight.domain.errors import ConflictError, NotFoundError
 from signalight.domain.users import Role
 from signalight.gcpause import settle_for_streaming
-from signalight.services.cities import CityRequest, add_city
+from signalight.services.cities import CityRequest
 
 app = typer.Typer(
     help="Signalight: a city's streetlights and traffic signals, watched and run.",
@@ -92,11 +92,9 @@ def demo(
         console.print(f"data directory: {settings.data_dir}")
         console.print(f"database: {container.db.url}")
         try:
-            city = container.db.cities.get_city("seberang-perai")
+            city = container.cities.get("seberang-perai")
         except NotFoundError:
-            added = add_city(
-                CityRequest(DEMO_CITY, DEMO_COUNTRY), container.db.cities, container.gazetteer
-            )
+            added = container.cities.add(CityRequest(DEMO_CITY, DEMO_COUNTRY))
             city = added.city
             console.print(
                 f"added {city.name}: centre from the gazetteer, {added.matched}", soft_wrap=True

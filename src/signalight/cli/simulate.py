@@ -167,7 +167,7 @@ def simulate(
     config = SimConfig(seed=seed, fault_rate_scale=fault_rate_scale, night_dim=night_dim)
     truth_path = truth or settings.data_dir / "sim" / f"{city}-truth.jsonl"
     with opened(settings) as container:
-        target = container.db.cities.get_city(city)
+        target = container.cities.get(city)
         injections = [parse_injection(text, origin) for text in inject or ()]
         log = TruthLog.open(truth_path, target.slug)
         try:

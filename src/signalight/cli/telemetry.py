@@ -212,7 +212,7 @@ def deadletters(
 ) -> None:
     """The messages ingest refused, newest first, with the reason for each."""
     with opened() as container:
-        city_id = container.db.cities.get_city(city).pk if city else None
+        city_id = container.cities.get(city).pk if city else None
         store = container.db.telemetry
         letters = store.dead_letters(city_id, limit)
         counts = store.dead_letter_counts(city_id)

@@ -44,7 +44,7 @@ def add(
     with opened() as container:
         container.auth.add_user(username, password, actor=actor)
         for slug in city or []:
-            container.auth.grant(username, container.db.cities.get_city(slug), role, actor=actor)
+            container.auth.grant(username, container.cities.get(slug), role, actor=actor)
         token = container.auth.issue_token(username, label="cli", actor=actor)
     err_console.print(f"added {username} as {role} in {', '.join(city or []) or 'no city yet'}")
     err_console.print("API token (shown once, stored only as a hash):")
@@ -60,7 +60,7 @@ def grant(
 ) -> None:
     """Give a user a role in a city, or take it away."""
     with opened() as container:
-        container.auth.grant(username, container.db.cities.get_city(city), role, cli_actor())
+        container.auth.grant(username, container.cities.get(city), role, cli_actor())
     console.print(f"{username}: {role or 'no role'} in {city}")
 
 
@@ -83,8 +83,8 @@ def list_(
 ) -> None:
     """List users with their roles, and whether each is disabled."""
     with opened() as container:
-        cities = {c.pk: c.slug for c in container.db.cities.list_cities()}
-        city_id = container.db.cities.get_city(city).pk if city else None
+        cities = {c.pk: c.slug for c in container.cities.all()}
+        city_id = container.cities.get(city).pk if city else None
         users = container.accounts.users(city_id)
     table = Table(Column("user", no_wrap=True), "state", "roles")
     for user in users:
@@ -165,7 +165,7 @@ def audit(
 ) -> None:
     """Who did what to which account, newest first."""
     with opened() as container:
-        city_id = container.db.cities.get_city(city).pk if city else None
+        city_id = container.cities.get(city).pk if city else None
         entries = container.accounts.audit(city_id, limit)
     table = Table("id", "at", "actor", "action", Column("user", no_wrap=True), "detail")
     for entry in entries:

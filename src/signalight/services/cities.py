@@ -1,7 +1,8 @@
-"""Adding cities, filled in from the offline gazetteer where the caller gives no value."""
+"""The network's cities: added (filled in from the offline gazetteer), read and changed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from signalight.domain.cities import City, slugify
@@ -76,3 +77,27 @@ def add_city(request: CityRequest, cities: CityRepository, gazetteer: Gazetteer)
         co2_kg_per_kwh=request.co2_kg_per_kwh,
     )
     return AddedCity(cities.add_city(city), matched, country_from)
+
+
+class Cities:
+    """The network's cities as the API and the CLI read and change them."""
+
+    def __init__(self, repository: CityRepository, gazetteer: Callable[[], Gazetteer]) -> None:
+        self._repository = repository
+        self._gazetteer = gazetteer  # loaded on first use: it reads a large file
+
+    def get(self, slug: str) -> City:
+        """One city by its slug; NotFoundError if there is none."""
+        return self._repository.get_city(slug)
+
+    def all(self, ids: Sequence[int] | None = None) -> list[City]:
+        """Every city (or those with these ids), by name."""
+        return self._repository.list_cities(ids)
+
+    def add(self, request: CityRequest) -> AddedCity:
+        """Store a new city (see :func:`add_city`)."""
+        return add_city(request, self._repository, self._gazetteer())
+
+    def update(self, city: City) -> City:
+        """Store a city's changed settings."""
+        return self._repository.update_city(city)

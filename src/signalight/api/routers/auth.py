@@ -66,5 +66,5 @@ def login(body: TokenIn, request: Request, container: ContainerDep) -> TokenOut 
 @router.get("/me", response_model=MeOut, responses={401: {"model": ErrorOut}})
 def me(user: UserDep, container: ContainerDep) -> MeOut:
     """The caller and the role they hold in each city."""
-    cities = container.db.cities.list_cities(list(user.roles))
+    cities = container.cities.all(list(user.roles))
     return MeOut(username=user.username, roles={c.slug: user.roles[c.id] for c in cities if c.id})

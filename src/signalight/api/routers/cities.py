@@ -13,7 +13,7 @@ router = APIRouter(tags=["cities"])
 @router.get("/cities", response_model=list[CityOut], responses={401: {"model": ErrorOut}})
 def list_cities(user: UserDep, container: ContainerDep) -> list[CityOut]:
     """The cities the caller holds a role in."""
-    return [CityOut.model_validate(c) for c in container.db.cities.list_cities(list(user.roles))]
+    return [CityOut.model_validate(c) for c in container.cities.all(list(user.roles))]
 
 
 @router.get("/cities/{city}", response_model=CityOut, responses=CITY_ERRORS)
@@ -28,4 +28,4 @@ def get_city(city: ReadableCity, container: ContainerDep) -> CityOut:
 def update_city(city: AdminCity, body: CityPatch, container: ContainerDep) -> CityOut:
     """Change a city's settings (admin): tariff, CO2 factor, centre, time zone."""
     changed = city.with_changes(**body.model_dump(exclude_unset=True))
-    return CityOut.model_validate(container.db.cities.update_city(changed))
+    return CityOut.model_validate(container.cities.update(changed))
