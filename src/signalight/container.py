@@ -28,6 +28,7 @@ from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.retention import RetentionJob
+from signalight.services.subscriptions import Subscriptions
 from signalight.settings import Settings
 
 
@@ -49,6 +50,15 @@ class Container:
     def accounts(self) -> AccountService:
         """Tokens revoked, users disabled and removed, the audit log."""
         return AccountService(self.db.users, self.clock)
+
+    @functools.cached_property
+    def subscriptions(self) -> Subscriptions:
+        """Cities' notification subscriptions and delivery logs, as the API manages them."""
+        return Subscriptions(
+            self.db.notifications,
+            self.clock,
+            mail_configured=lambda: bool(self.settings.smtp_host),
+        )
 
     @functools.cached_property
     def cities(self) -> Cities:

@@ -21,9 +21,6 @@ from signalight.api.schemas import ErrorOut
 from signalight.domain.notifications import DeliveryQuery, DeliveryStatus, Subscription
 from signalight.services.subscriptions import (
     SubscriptionRequest,
-    change_subscription,
-    create_subscription,
-    rotate_secret,
 )
 
 router = APIRouter(tags=["notifications"], responses=CITY_ERRORS)
@@ -39,7 +36,7 @@ def _created(subscription: Subscription) -> SubscriptionCreated:
 @router.get("/cities/{city}/subscriptions", response_model=list[SubscriptionOut])
 def list_subscriptions(city: AdminCity, container: ContainerDep) -> list[SubscriptionOut]:
     """The city's subscriptions (admin), without their secrets."""
-    found = container.db.notifications.list_subscriptions(city.pk)
+    found = container.subscriptions.all(city)
     return [SubscriptionOut.model_validate(s) for s in found]
 
 
@@ -53,13 +50,7 @@ def add_subscription(
     city: AdminCity, body: SubscriptionIn, container: ContainerDep
 ) -> SubscriptionCreated:
     """Subscribe a webhook or an e-mail address (admin); a webhook's secret is shown this once."""
-    subscription = create_subscription(
-        container.db.notifications,
-        city.pk,
-        SubscriptionRequest(**body.model_dump()),
-        container.clock.now().timestamp(),
-        mail_configured=bool(container.settings.smtp_host),
-    )
+    subscription = container.subscriptions.add(city, SubscriptionRequest(**body.model_dump()))
     return _created(subscription)
 
 
@@ -68,7 +59,7 @@ def get_subscription(
     city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
 ) -> SubscriptionOut:
     """One subscription (admin)."""
-    found = container.db.notifications.get_subscription(city.pk, subscription_id)
+    found = container.subscriptions.get(city, subscription_id)
     return SubscriptionOut.model_validate(found)
 
 
@@ -85,7 +76,7 @@ def update_subscription(
 ) -> SubscriptionOut:
     """Change a subscription (admin); disabling it fails its pending deliveries."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    changed = change_subscription(container.db.notifications, city.pk, subscription_id, changes)
+    changed = container.subscriptions.change(city, subscription_id, changes)
     return SubscriptionOut.model_validate(changed)
 
 
@@ -98,7 +89,7 @@ def new_secret(
     city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
 ) -> SubscriptionCreated:
     """Give a webhook subscription a new secret (admin), shown this once; the old one stops."""
-    return _created(rotate_secret(container.db.notifications, city.pk, subscription_id))
+    return _created(container.subscriptions.rotate(city, subscription_id))
 
 
 @router.delete(_ONE, status_code=204, responses={404: {"model": ErrorOut}})
@@ -106,7 +97,7 @@ def delete_subscription(
     city: AdminCity, subscription_id: SubscriptionId, container: ContainerDep
 ) -> Response:
     """Remove a subscription and its delivery log (admin)."""
-    container.db.notifications.delete_subscription(city.pk, subscription_id)
+    container.subscriptions.remove(city, subscription_id)
     return Response(status_code=204)
 
 
@@ -125,7 +116,7 @@ def list_deliveries(
     query = DeliveryQuery(
         status=status, subscription_id=subscription, alarm_id=alarm, before_id=before, limit=limit
     )
-    page = container.db.notifications.deliveries(city.pk, query)
+    page = container.subscriptions.deliveries(city, query)
     return DeliveryPage(
         items=[DeliveryOut.model_validate(d) for d in page.items],
         next_cursor=encode_cursor(page.next_after),
