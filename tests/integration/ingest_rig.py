@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +170,7 @@ class IngestProcess:
     env: dict[str, str] = field(default_factory=dict)
     worker: int = 1
     command: str = "ingest"  # or "detect": the fault rules alone
+    metrics_port: int = 0  # 0: no metrics served
 
     @property
     def log(self) -> Path:
@@ -192,7 +195,11 @@ class IngestProcess:
                 [
                     str(SIGNALIGHT),
                     self.command,
-                    *(["--metrics-port", "0"] if self.command == "ingest" else []),
+                    *(
+                        ["--metrics-port", str(self.metrics_port)]
+                        if self.command == "ingest"
+                        else []
+                    ),
                     "--worker",
                     str(self.worker),
                 ],
@@ -201,6 +208,16 @@ class IngestProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
+
+    def received(self) -> float:
+        """The messages it says it received over MQTT (its own /metrics; needs a metrics port)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        found = re.search(
+            r'^signalight_ingest_messages_total\{transport="mqtt"\} (\S+)$', text, re.MULTILINE
+        )
+        assert found, text
+        return float(found.group(1))
 
     def kill(self) -> None:
         """SIGKILL: no chance to store or acknowledge anything more."""

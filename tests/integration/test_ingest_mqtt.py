@@ -21,7 +21,7 @@ from signalight.domain.assets import AssetKind, AssetRecord, LuminaireType
 from signalight.domain.readings import Reading, RejectReason
 from signalight.domain.topics import INGEST_USER, Channel, device_topic, ingest_username
 from tests.conftest import make_city
-from tests.integration.broker import Broker
+from tests.integration.broker import Broker, free_port
 from tests.integration.ingest_rig import (
     READINGS_PER_MESSAGE,
     IngestProcess,
@@ -249,7 +249,10 @@ def test_two_workers_share_the_load_and_store_each_message_once(
     uids = add_fleet(sqlite_db, city, DEVICES)
     url = sqlite_db.engine.url.render_as_string(hide_password=False)
     env = {"SIGNALIGHT_MQTT_SHARE_GROUP": group}
-    workers = [IngestProcess(tmp_path, url, broker.port, env=env, worker=n) for n in (1, 2)]
+    workers = [
+        IngestProcess(tmp_path, url, broker.port, env=env, worker=n, metrics_port=free_port())
+        for n in (1, 2)
+    ]
     publisher = Publisher(broker.port)
     try:
         for worker in workers:
@@ -259,7 +262,10 @@ def test_two_workers_share_the_load_and_store_each_message_once(
         time.sleep(0.5)
         assert stored(sqlite_db, city) == (total * READINGS_PER_MESSAGE,) * 2
         assert all(worker.alive() for worker in workers)
-        # Both took a share: each logged its connection and neither pushed the other off.
+        # Both took a share, and neither pushed the other off.
+        shares = [worker.received() for worker in workers]
+        assert sum(shares) >= total
+        assert min(shares) >= 0.2 * total, shares
         assert "lost the MQTT broker" not in workers[0].log.read_text()
         assert "lost the MQTT broker" not in workers[1].log.read_text()
     finally:
@@ -305,7 +311,10 @@ def test_beside_shared_workers_detect_judges_every_message_once(
     )
     url = sqlite_db.engine.url.render_as_string(hide_password=False)
     env = {"SIGNALIGHT_MQTT_SHARE_GROUP": group}
-    workers = [IngestProcess(tmp_path, url, broker.port, env=env, worker=n) for n in (1, 2)]
+    workers = [
+        IngestProcess(tmp_path, url, broker.port, env=env, worker=n, metrics_port=free_port())
+        for n in (1, 2)
+    ]
     judge = IngestProcess(tmp_path, url, broker.port, worker=3, command="detect")
     publisher = Publisher(broker.port)
     packs = []
