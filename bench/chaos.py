@@ -187,6 +187,7 @@ def table(rows: list[Row]) -> str:
         "duplicated",
         "rollup = readings",
         "0x10 re-sent",
+        "all stored after",
         "floor 0/0",
     )
     cells = [header]
@@ -203,6 +204,7 @@ def table(rows: list[Row]) -> str:
                 f"{t.duplicated:,}",
                 "yes" if t.rolled == t.readings else f"no ({t.rolled:,}/{t.readings:,})",
                 f"{row.refused:,}",
+                f"{row.caught_up_s:.1f} s",
                 ("PASS" if row.ok else "FAIL") + (f" ({row.note})" if row.note else ""),
             )
         )
@@ -271,7 +273,10 @@ def main() -> None:
             finally:
                 server.stop()
                 server.remove()
-    print("\nsummary (published: messages the broker accepted; lost and duplicated in the store)")
+    print(
+        "\nsummary (published: messages the broker accepted; lost and duplicated in the store;"
+        " all stored after: from the end of publishing)"
+    )
     print(table(rows))
     failed = [row for row in rows if not row.ok]
     print(
