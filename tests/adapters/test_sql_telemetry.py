@@ -10,7 +10,8 @@ from sqlalchemy import create_engine
 
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.report_values import encoded
-from signalight.adapters.sql.telemetry import SqlTelemetryStore, gather
+from signalight.adapters.sql.telemetry import SqlTelemetryStore
+from signalight.adapters.sql.telemetry_batch import gather
 from signalight.domain.assets import AssetKind, AssetRecord, DeviceKind
 from signalight.domain.cities import City
 from signalight.domain.errors import StorageError
@@ -333,8 +334,9 @@ def test_gather_keeps_each_value_as_report_values_encodes_it() -> None:
     ]
     batch = gather([Accepted(device, readings, T0)])
     assert batch.reports == {
-        (7, T0): [1, {r.name: encoded(r.value, r.bool_value, r.string_value) for r in readings}]
+        (7, T0): {r.name: encoded(r.value, r.bool_value, r.string_value) for r in readings}
     }
+    assert batch.states[7].city_id == 1
     assert batch.readings == len(readings)
 
 

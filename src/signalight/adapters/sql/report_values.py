@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from signalight.domain.readings import Reading
 
-__all__ = ["decoded", "encoded"]
+__all__ = ["data_of", "decoded", "encoded"]
 
 
 def encoded(value: float | None, bool_value: bool | None, string_value: str | None) -> Any:  # noqa: ANN401 - JSON
@@ -54,3 +56,9 @@ def decoded(
             )
         else:
             yield Reading(time, name, None if raw is None else float(raw), None, None)
+
+
+def data_of(raw: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON text, or parsed by the driver
+    """A stored ``data`` value as a dict: SQLite gives JSON text, PostgreSQL's driver a dict."""
+    data: dict[str, Any] = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return data
