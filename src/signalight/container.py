@@ -193,7 +193,9 @@ class Container:
             since = time.time() - self.settings.ingest_max_past_s
             loop.detector.seed(self.db.telemetry.heard_since(since))
         loop.start()
-        (service or self.ingest).listeners.append(loop.submit)
+        target = service or self.ingest
+        target.listeners.append(loop.submit)
+        target.stall_listeners.append(loop.stalled)
         return loop
 
     def close(self) -> None:

@@ -862,6 +862,31 @@ def test_the_loop_judges_silence_on_its_own_clock_while_nothing_comes(
         loop.stop(timeout=10)
 
 
+def test_while_ingest_cannot_store_no_news_is_not_silence(db: SqlDatabase) -> None:
+    # The database is away for twenty minutes: the devices go on speaking into
+    # the broker's queue. The clocks stop, nothing is raised, and the backlog
+    # that comes after is judged on its own clock.
+    fleet = evening(db)
+    loop = DetectionLoop(fleet.detector, tick_s=0.02)
+    loop.stalled(True)  # noqa: FBT003 - the listener's argument
+    backlog = [fleet.batch() for _ in range(4)]  # 22:05 to 22:20, queued at the broker
+    fleet.wall.now += 4 * STEP
+    fleet.detector.tick()
+    fleet.detector.flush()
+    assert fleet.summary() == []
+    loop.stalled(False)  # noqa: FBT003
+    for batch in backlog:
+        loop.submit(batch)
+    fleet.detector.tick()
+    fleet.detector.flush()
+    assert fleet.summary() == []
+    # The clocks go on: a device that then falls silent is raised on time.
+    fleet.nodes["N21"].silent = True
+    fleet.step(3)
+    fleet.idle(fleet.wall.now + STEP)
+    assert [a.asset_code for a in fleet.alarms(COMM)] == ["SL-21"]
+
+
 # The settings and the power curves (domain/faults.py)
 
 

@@ -187,6 +187,8 @@ def test_the_batcher_acknowledges_only_after_storing_and_retries_a_failed_batch(
 ) -> None:
     flaky = FlakyStore(service, failures=2)
     service.telemetry = flaky  # type: ignore[assignment]
+    stalls: list[bool] = []
+    service.stall_listeners.append(stalls.append)
     stored: list[list[int]] = []
     done = threading.Event()
 
@@ -210,6 +212,7 @@ def test_the_batcher_acknowledges_only_after_storing_and_retries_a_failed_batch(
     assert stored == [[0, 1, 2]]
     assert flaky.calls == 3
     assert batcher.failures == 0
+    assert stalls == [True, False]  # told once when storing stopped, once when it came back
 
 
 def test_the_batcher_holds_the_reader_back_and_stores_batches_of_at_most_its_size(

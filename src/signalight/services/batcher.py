@@ -116,6 +116,7 @@ class Batcher(Generic[T]):
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.failures = 0  # consecutive failed writes; 0 when the store is healthy
         self.refused = 0  # messages the database refused, filed as dead letters
+        self._stalled = False  # storing has stopped working, and the listeners were told
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -192,10 +193,12 @@ class Batcher(Generic[T]):
                     self._write(piece, todo)
                     if not piece.stored:  # split, tried again, or turned into its dead letter
                         continue
+                    self._stall(stalled=False)  # before the listeners judge the backlog
                 self._service.notify([i for i in piece.items if isinstance(i, Accepted)])
             except StorageUnavailableError as exc:
                 self.failures += 1
                 self._service.observer.store_failed(refused=False)
+                self._stall(stalled=True)
                 if self.failures == 1 or self.failures % 20 == 0:
                     log.warning(
                         "storing %d messages failed (%d in a row): %s; trying again in %.1f s",
@@ -211,7 +214,14 @@ class Batcher(Generic[T]):
             if self.failures:
                 log.warning("storing works again after %d failures", self.failures)
                 self.failures = 0
+                self._stall(stalled=False)
                 pause = _PAUSE_FIRST
+
+    def _stall(self, *, stalled: bool) -> None:
+        """Tell ingest's stall listeners when storing stops or works again, once each way."""
+        if stalled != self._stalled:
+            self._stalled = stalled
+            self._service.stalled(stalled)
 
     def _write(self, piece: _Piece, todo: deque[_Piece]) -> None:
         """Store one piece; on a refusal, put its halves (or its dead letter) in its place."""

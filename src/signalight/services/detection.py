@@ -114,6 +114,7 @@ class Detector:
         self._wills: dict[int, int] = {}
         self._settings_at = -math.inf
         self.messages = 0
+        self._held_at: float | None = None  # when ingest stalled (wall), while it is
         self.book = AlarmBook(AlarmRecorder(store, wall=wall), self._cities, wall)
         self._verdicts = Judge(self.book)
         self.lights = LightRules(self._verdicts)
@@ -371,8 +372,25 @@ class Detector:
 
     # The clock and the store.
 
+    def hold(self) -> None:
+        """Stop the cities' clocks: ingest cannot store, so no news says nothing of the devices."""
+        if self._held_at is None:
+            self._held_at = self._wall()
+            log.warning("ingest cannot store: the fault rules' clocks stop until it can")
+
+    def resume(self) -> None:
+        """Start the clocks again where they stopped: the held time never passed for the rules."""
+        if self._held_at is None:
+            return
+        held, self._held_at = max(0.0, self._wall() - self._held_at), None
+        for city in self._cities.values():
+            city.wall += held
+        log.warning("ingest stores again: the fault rules' clocks go on (held %.0f s)", held)
+
     def tick(self) -> None:
         """Run the timed rules of every city up to its clock; close alarms cleared long enough."""
+        if self._held_at is not None:
+            return  # no timed rule while the clocks are held
         wall = self._wall()
         if wall - self._settings_at >= _SETTINGS_EVERY:
             try:

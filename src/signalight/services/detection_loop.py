@@ -68,6 +68,19 @@ class DetectionLoop:
                 self._safely(self.detector.tick)
             self._flush(raising=True)
 
+    def stalled(self, stalled: bool) -> None:
+        """Ingest cannot store (True), or can again (False): the stream's clocks stop meanwhile.
+
+        While ingest is stalled no news is not silence: the devices may be
+        speaking into a broker queue that ingest cannot empty. The cities'
+        clocks stop, so the backlog is judged on the clock it was spoken on.
+        """
+        with self._lock:
+            if stalled:
+                self.detector.hold()
+            else:
+                self.detector.resume()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Run the timed rules once more, store the alarms, and stop."""
         self._stop.set()

@@ -122,6 +122,9 @@ class IngestService:
         self._lorawan = dict(lorawan_routes or {})
         # Called with each batch's accepted messages once they are stored (fault detection).
         self.listeners: list[Callable[[Sequence[Accepted]], None]] = []
+        # Told True when storing stops working (the database is away) and False
+        # when it works again: fault detection stops its clocks meanwhile.
+        self.stall_listeners: list[Callable[[bool], None]] = []
 
     def check(self, message: Message) -> Accepted | DeadLetter:
         """Decode and check one MQTT message; never raises for bad input."""
@@ -191,6 +194,14 @@ class IngestService:
                 raise
             except Exception:  # a listener's bug must not stop ingest
                 log.exception("a listener of stored messages failed; carrying on")
+
+    def stalled(self, stalled: bool) -> None:
+        """Tell the stall listeners that storing stopped (True) or works again (False)."""
+        for listener in self.stall_listeners:
+            try:
+                listener(stalled)
+            except Exception:  # a listener's bug must not stop ingest
+                log.exception("a stall listener failed; carrying on")
 
     def ingest(self, messages: Sequence[Message]) -> tuple[list[Accepted], list[DeadLetter]]:
         """Check and store ``messages`` as one batch; returns what was accepted and refused."""
