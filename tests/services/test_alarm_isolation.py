@@ -21,6 +21,7 @@ from signalight.adapters.sql.inventory_changes import settle_inventory
 from signalight.adapters.sql.tables import assets
 from signalight.domain.alarms import AlarmState, AlarmType
 from signalight.domain.assets import AssetStatus
+from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import RejectReason
 from signalight.services.credentials import CredentialService
 from tests.conftest import make_city
@@ -189,3 +190,23 @@ def test_a_change_made_by_another_process_is_followed_at_the_next_tick(db: SqlDa
     step(a, b)
     assert [x.state for x in a.alarms(LAMP, "SL-2")] == [AlarmState.CLOSED]
     keeps_flowing(a, b, db)
+
+
+def test_steps_kept_while_the_database_was_away_are_stored_with_no_new_step(
+    db: SqlDatabase,
+) -> None:
+    a, b = two_cities(db)
+    a.nodes["N1"].power = 0.0
+    real = db.alarms.record
+
+    def away(*_args: object) -> list[object]:
+        raise StorageUnavailableError("store alarms: database unavailable")
+
+    db.alarms.record = away  # type: ignore[method-assign]
+    with pytest.raises(StorageUnavailableError):
+        step(a, b)
+    assert a.detector.recorder.waiting == 1
+    db.alarms.record = real  # type: ignore[method-assign]
+    a.detector.flush()  # nothing new was decided: what waited is stored all the same
+    assert a.detector.recorder.waiting == 0
+    assert [x.asset_code for x in a.alarms(LAMP)] == ["SL-1"]

@@ -188,7 +188,7 @@ class AlarmBook:
             StorageUnavailableError: the database was away; what it could not
                 store is kept and stored first at the next flush.
         """
-        if not self._steps:
+        if not self._steps and not self.recorder.waiting:
             return []
         steps, self._steps = self._steps, []
         for alarm, kind, _at in steps:
