@@ -8,7 +8,7 @@ refused one is kept as a dead letter with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from signalight.adapters.mosquitto import hash_password
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.inventory_changes import settle_inventory
 from signalight.adapters.sql.tables import assets
-from signalight.domain.alarms import AlarmState, AlarmType
+from signalight.domain.alarms import Alarm, AlarmEvent, AlarmState, AlarmType, EventKind
 from signalight.domain.assets import AssetStatus
 from signalight.domain.errors import StorageUnavailableError
 from signalight.domain.readings import RejectReason
@@ -199,7 +199,7 @@ def test_steps_kept_while_the_database_was_away_are_stored_with_no_new_step(
     a.nodes["N1"].power = 0.0
     real = db.alarms.record
 
-    def away(*_args: object) -> list[object]:
+    def away(_changes: Sequence[tuple[Alarm, EventKind, float]]) -> list[AlarmEvent]:
         raise StorageUnavailableError("store alarms: database unavailable")
 
     db.alarms.record = away  # type: ignore[method-assign]
