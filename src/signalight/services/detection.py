@@ -10,8 +10,9 @@ and each timed check to the rules, which it holds as objects:
 (``verdicts.py``), and an :class:`AlarmBook` (``alarm_book.py``) keeps the
 alarms' life and the steps to store.
 
-About 430 lines: the stream's clock, the watches and their seeding, which
-every rule shares; the rules, the book and the inventory follower are out.
+About 450 lines: the stream's clock (held while ingest cannot store), the
+watches and their seeding, which every rule shares; the rules, the book and
+the inventory follower are out.
 
 Time is the stream's own: each city has a clock that follows the times its
 devices report (a replayed week is judged on its own clock) and runs on with
