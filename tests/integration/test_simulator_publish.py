@@ -91,3 +91,26 @@ def test_a_wrong_password_or_no_broker_is_a_clear_error(broker: Broker) -> None:
         MqttPublisher("127.0.0.1", broker.port, SIM_USER, "wrong", timeout=5).connect()
     with pytest.raises(PublishError, match="cannot reach"):
         MqttPublisher("127.0.0.1", free_port(), SIM_USER, "x", timeout=5).connect()
+
+
+def test_a_message_nobody_was_subscribed_to_is_sent_again_until_someone_is(
+    broker: Broker,
+) -> None:
+    # As right after a broker restart, before shared workers subscribe again:
+    # the broker answers 0x10 and drops the message; the publisher sends it again.
+    sent = [(f"signalight/city/n-{n}/up", f"[{n}]".encode()) for n in range(5)]
+    with MqttPublisher("127.0.0.1", broker.port, SIM_USER, PASSWORDS[SIM_USER], timeout=10) as out:
+        for topic, payload in sent:
+            out(topic, payload)
+        deadline = time.monotonic() + 10
+        while out.resent < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert out.resent >= len(sent)  # each was answered 0x10 at least once
+        ingest = Client(broker.port, INGEST_USER, PASSWORDS[INGEST_USER])
+        assert ingest.connect() == 0
+        assert ingest.subscribe("signalight/#") == 1
+        got = collect(ingest, len(sent))
+        assert out.flush(timeout=10)
+    assert sorted((m.topic, m.payload) for m in got) == sorted(sent)
+    assert out.unheard == 0
+    ingest.disconnect()

@@ -4,10 +4,18 @@ The simulator publishes for the whole fleet over one connection, so it needs
 an account that may write every device's ``up`` and ``status`` topics (the
 broker's ACL gives devices only their own, and the ingest account none).
 Messages to a ``status`` topic are retained, as a device's own are.
+
+A PUBACK of 0x10 ("no matching subscribers") means the broker dropped the
+message: nobody was subscribed at that instant. Mosquitto 2.0 answers so
+right after a restart, before shared-subscription workers have subscribed
+again (it does not keep shared subscriptions, see ``docs/operations.md``).
+Such a message is sent again, after a short pause, for up to
+``RESEND_WINDOW_S``; past that it is counted as unheard and logged.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import ssl
@@ -31,6 +39,9 @@ DEFAULT_INFLIGHT: Final = 100  # the broker's max_inflight_messages in deploy/mo
 DEFAULT_TIMEOUT: Final = 30.0
 SESSION_EXPIRY_S: Final = 3_600  # unacknowledged messages survive a reconnect within this
 _STATUS_SUFFIX: Final = f"/{Channel.STATUS}"
+NO_SUBSCRIBERS: Final = 0x10  # PUBACK reason: accepted, and dropped for want of a subscriber
+RESEND_WINDOW_S: Final = 30.0  # how long a 0x10 message is sent again before it is given up
+RESEND_PAUSE_S: Final = 0.25
 
 
 class PublishError(SignalightError):
@@ -81,6 +92,18 @@ class MqttPublisher:
         self._first_error: str | None = None  # paho's first error log line
         self._refused: str | None = None
         self._lock = threading.Lock()
+        # Messages waiting for their PUBACK, by paho's message id: topic, payload and
+        # when first sent. A PUBACK may come before publish() returns the id: it
+        # waits in _early. (The lock is never held across a paho call: paho runs
+        # on_publish holding its own lock, which publish() takes too.)
+        self._sent: dict[int, tuple[str, bytes, float]] = {}
+        self._early: dict[int, ReasonCode] = {}
+        self._again: list[tuple[float, str, bytes, float]] = []  # due, topic, payload, first
+        self._wake = threading.Condition(self._lock)
+        self._closing = False
+        self._resender = threading.Thread(target=self._resend, name="mqtt-resend", daemon=True)
+        self.resent = 0  # messages sent again after a 0x10
+        self.unheard = 0  # messages still answered 0x10 when the window closed
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"signalight-sim-{os.getpid()}",
@@ -118,6 +141,8 @@ class MqttPublisher:
         except OSError as exc:
             raise PublishError(f"cannot reach the MQTT broker at {self.where}: {exc}") from exc
         self._client.loop_start()
+        if not self._resender.is_alive():
+            self._resender.start()
         if not self._answered.wait(self.timeout):
             self._client.loop_stop()
             raise PublishError(f"no answer from the MQTT broker at {self.where}")
@@ -160,12 +185,21 @@ class MqttPublisher:
             )
         with self._lock:
             self.published += 1
+        self._send(topic, payload, time.monotonic())
+
+    def _send(self, topic: str, payload: bytes, first: float) -> None:
         info = self._client.publish(topic, payload, qos=1, retain=topic.endswith(_STATUS_SUFFIX))
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             # Not sent and never to be acknowledged; while disconnected paho
             # keeps the message and sends it on reconnecting.
             self._release()
             raise PublishError(f"cannot publish to {topic}: {paho.error_string(info.rc)}")
+        with self._lock:
+            code = self._early.pop(info.mid, None)
+            if code is None:
+                self._sent[info.mid] = (topic, payload, first)
+        if code is not None:
+            self._answer(topic, payload, first, code)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every message is acknowledged; False if some still are not."""
@@ -178,6 +212,15 @@ class MqttPublisher:
         """Wait for the acknowledgements (up to the timeout) and disconnect."""
         if not self.flush():
             logger.warning("%d messages were not acknowledged by the broker", self.in_flight)
+        with self._lock:
+            self._closing = True
+            self._wake.notify_all()
+        if self.unheard:
+            logger.warning(
+                "%d messages found no subscriber for %.0f s and were given up",
+                self.unheard,
+                RESEND_WINDOW_S,
+            )
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -225,6 +268,41 @@ class MqttPublisher:
         code: ReasonCode,
         _properties: Properties,
     ) -> None:
-        if code.is_failure and self._refused is None:
-            self._refused = f"the MQTT broker refused message {mid}: {code}"
+        with self._lock:
+            sent = self._sent.pop(mid, None)
+            if sent is None:  # publish() has not stored its id yet
+                self._early[mid] = code
+                return
+        self._answer(*sent, code)
+
+    def _answer(self, topic: str, payload: bytes, first: float, code: ReasonCode) -> None:
+        """A message's PUBACK: done, refused, or to be sent again (0x10)."""
+        if code.value == NO_SUBSCRIBERS:
+            now = time.monotonic()
+            with self._lock:
+                if not self._closing and now - first < RESEND_WINDOW_S:
+                    heapq.heappush(self._again, (now + RESEND_PAUSE_S, topic, payload, first))
+                    self._wake.notify()
+                    return
+                self.unheard += 1
+        elif code.is_failure and self._refused is None:
+            self._refused = f"the MQTT broker refused a message to {topic}: {code}"
         self._release()
+
+    def _resend(self) -> None:
+        """Send again, after a pause, the messages answered 0x10 (the resend thread)."""
+        while True:
+            with self._lock:
+                while not self._closing and (
+                    not self._again or self._again[0][0] > time.monotonic()
+                ):
+                    wait = self._again[0][0] - time.monotonic() if self._again else None
+                    self._wake.wait(wait)
+                if self._closing:
+                    return
+                _due, topic, payload, first = heapq.heappop(self._again)
+                self.resent += 1
+            try:
+                self._send(topic, payload, first)
+            except PublishError:
+                logger.exception("sending a message again failed")
