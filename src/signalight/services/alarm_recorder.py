@@ -18,6 +18,7 @@ same city:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -180,25 +181,8 @@ class AlarmRecorder:
 
 def _steps_json(group: list[Step]) -> bytes:
     """The alarm as it was decided and its steps, for the operator (and a replay)."""
-    alarm = group[0][0]
     body = {
-        "alarm": {
-            "id": alarm.id,
-            "city_id": alarm.city_id,
-            "type": str(alarm.type),
-            "severity": str(alarm.severity),
-            "state": str(alarm.state),
-            "asset_id": alarm.asset_id,
-            "asset_code": alarm.asset_code,
-            "device_id": alarm.device_id,
-            "device_uid": alarm.device_uid,
-            "raised_at": alarm.raised_at,
-            "observed_at": alarm.observed_at,
-            "message": alarm.message,
-            "detail": alarm.detail,
-            "held": alarm.held,
-            "parent_id": alarm.parent_id,
-        },
+        "alarm": dataclasses.asdict(group[0][0]),
         "steps": [{"kind": str(kind), "at": at} for _, kind, at in group],
     }
     return orjson.dumps(body, default=str)
