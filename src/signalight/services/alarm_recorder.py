@@ -83,7 +83,6 @@ class AlarmRecorder:
         self.observer: RecorderObserver = observer or _NoObserver()
         self._waiting: list[Step] = []  # kept while the database was away, oldest first
         self.rejected = 0  # steps sent to the dead letters since start
-        self.unavailable = 0  # flushes that found the database away
 
     @property
     def waiting(self) -> int:
@@ -128,7 +127,6 @@ class AlarmRecorder:
         if len(self._waiting) != waited:
             self.observer.alarm_steps_waiting(len(self._waiting))
         if away is not None:
-            self.unavailable += 1
             self.observer.alarm_store_failed()
             raise away
         return events

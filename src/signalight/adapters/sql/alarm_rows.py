@@ -24,6 +24,7 @@ __all__ = [
     "alarm_of",
     "alarm_row",
     "event_of",
+    "event_row",
     "insert_alarm",
     "insert_event",
     "insert_many",
@@ -73,15 +74,7 @@ def insert_many(conn: Connection, run: Sequence[tuple[Alarm, bool, float]]) -> l
         conn,
         alarm_events,
         [
-            {
-                "alarm_id": alarm.pk,
-                "city_id": alarm.city_id,
-                "kind": str(kind),
-                "at": at,
-                "state": str(alarm.state),
-                "actor": None,
-                "note": "",
-            }
+            event_row(alarm.pk, alarm.city_id, kind, at, alarm.state)
             for (alarm, _, at), kind in zip(run, kinds, strict=True)
         ],
     )
@@ -96,6 +89,27 @@ def insert_many(conn: Connection, run: Sequence[tuple[Alarm, bool, float]]) -> l
         )
         for (alarm, _, at), kind, event_id in zip(run, kinds, event_ids, strict=True)
     ]
+
+
+def event_row(
+    alarm_id: int,
+    city_id: int,
+    kind: EventKind,
+    at: float,
+    state: AlarmState,
+    actor: str | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """The row of one alarm event: the one way every writer of alarm events builds it."""
+    return {
+        "alarm_id": alarm_id,
+        "city_id": city_id,
+        "kind": str(kind),
+        "at": at,
+        "state": str(state),
+        "actor": actor,
+        "note": note[:NOTE_MAX],
+    }
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
@@ -208,15 +222,7 @@ def insert_event(
     note: str = "",
 ) -> AlarmEvent:
     """Store one event of ``alarm`` (its state as it is now); returns it with its id."""
-    values = {
-        "alarm_id": alarm.pk,
-        "city_id": alarm.city_id,
-        "kind": str(kind),
-        "at": at,
-        "state": str(alarm.state),
-        "actor": actor,
-        "note": note[:NOTE_MAX],
-    }
+    values = event_row(alarm.pk, alarm.city_id, kind, at, alarm.state, actor, note)
     event_id = conn.execute(
         insert(alarm_events).values(values).returning(alarm_events.c.id)
     ).scalar_one()

@@ -15,7 +15,7 @@ from typing import Final
 
 from sqlalchemy import Connection, and_, exists, func, insert, select, text, update
 
-from signalight.adapters.sql.alarm_rows import EVENTS_LOCK
+from signalight.adapters.sql.alarm_rows import EVENTS_LOCK, event_row
 from signalight.adapters.sql.tables import alarm_events, alarms, assets, devices
 from signalight.domain.alarms import AlarmState, EventKind
 from signalight.domain.assets import AssetStatus
@@ -77,15 +77,15 @@ def settle_inventory(conn: Connection, city_id: int, at: float) -> int:
     conn.execute(
         insert(alarm_events),
         [
-            {
-                "alarm_id": alarm_id,
-                "city_id": city_id,
-                "kind": str(EventKind.CLOSED),
-                "at": at,
-                "state": str(AlarmState.CLOSED),
-                "actor": INVENTORY_ACTOR,
-                "note": _NOT_WATCHED,
-            }
+            event_row(
+                alarm_id,
+                city_id,
+                EventKind.CLOSED,
+                at,
+                AlarmState.CLOSED,
+                INVENTORY_ACTOR,
+                _NOT_WATCHED,
+            )
             for alarm_id in ids
         ],
     )
