@@ -21,12 +21,20 @@ $(STAMP): pyproject.toml constraints.txt
 
 # --ignore-scripts: swagger-ui-dist's one dependency (@scarf/scarf) would report the
 # install to its analytics service from a postinstall script; nothing here needs scripts.
+# The console's libraries are copied as their packages build them (the map's CSP
+# build needs no blob: workers); axe-core stays in node_modules for the tests.
+NM := web/node_modules
 $(VENDOR_STAMP): web/package.json web/package-lock.json
-	@command -v $(NPM) >/dev/null || { echo "npm is needed to install the API docs page (apt-get install npm)" >&2; exit 1; }
+	@command -v $(NPM) >/dev/null || { echo "npm is needed to install the console's and the API docs' browser files (apt-get install npm)" >&2; exit 1; }
 	cd web && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR)
-	mkdir -p $(VENDOR)/swagger-ui
-	cp $(addprefix web/node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(VENDOR)/swagger-ui/
+	mkdir -p $(addprefix $(VENDOR)/,swagger-ui maplibre uplot topojson pmtiles world-atlas)
+	cp $(addprefix $(NM)/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(VENDOR)/swagger-ui/
+	cp $(addprefix $(NM)/maplibre-gl/dist/,maplibre-gl-csp.js maplibre-gl-csp-worker.js maplibre-gl.css LICENSE.txt) $(VENDOR)/maplibre/
+	cp $(NM)/uplot/dist/uPlot.iife.min.js $(NM)/uplot/dist/uPlot.min.css $(NM)/uplot/LICENSE $(VENDOR)/uplot/
+	cp $(NM)/topojson-client/dist/topojson-client.min.js $(NM)/topojson-client/LICENSE $(VENDOR)/topojson/
+	cp $(NM)/pmtiles/dist/pmtiles.js $(NM)/pmtiles/package.json $(VENDOR)/pmtiles/  # BSD-3-Clause, as its package.json says (no LICENSE file in the package)
+	cp $(NM)/world-atlas/countries-50m.json $(NM)/world-atlas/LICENSE $(VENDOR)/world-atlas/
 	@touch $(VENDOR_STAMP)
 
 install: $(STAMP) $(VENDOR_STAMP)
