@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Password checks (argon2, a core for some 150 ms each) running at once in
     # this process; more logins at the same moment are answered 503 at once.
     login_concurrency: int = Field(default=1, ge=1, le=16)
+    # A browser session (POST /auth/session, the console's cookie) lives this long.
+    session_hours: int = Field(default=12, ge=1, le=720)
+    # Mark the session cookie Secure (sent over HTTPS only): set it behind HTTPS.
+    cookie_secure: bool = False
 
     # The MQTT broker ingest reads; empty means none (the demo then feeds its
     # simulator straight into ingest, in the process).
