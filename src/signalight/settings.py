@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The console's base map: a MapLibre style URL (a city's own tile server, or
+    # a style whose sources are "pmtiles://https://.../city.pmtiles"). Empty: the
+    # light offline layer shipped in the package (Natural Earth borders).
+    map_style_url: str = Field(default="", max_length=2000, pattern=r"^(https?://\S+)?$")
     # Uploads above this are refused before they are read in full.
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # An imported asset farther than this from the city centre is a data error

@@ -1,13 +1,14 @@
-"""The inventory map page at /, the favicon, and the security headers every response carries."""
+"""The operations console at /, its configuration, the favicon, and the security headers every response carries."""
 
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
@@ -15,13 +16,22 @@ STATIC = Path(__file__).parent / "static"
 # (pinned in web/package-lock.json, ignored by git).
 SWAGGER_UI = STATIC / "vendor" / "swagger-ui"
 
-# The page loads only its own files; nothing from any other host, and it
-# cannot be framed (clickjacking). Swagger UI at /docs needs an inline script,
-# so it gets the other headers but not this policy.
+# The console loads only its own files (and, when one is configured, the base
+# map's tiles from their host); it cannot be framed (clickjacking). MapLibre's
+# CSP build runs its worker from our own file, so no blob: workers. Swagger UI
+# at /docs needs an inline script, so it gets the other headers but not this.
 PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "default-src 'self'; img-src 'self' data: blob:{tiles}; style-src 'self'; "
+    "script-src 'self'; worker-src 'self'; connect-src 'self'{tiles}; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+def page_policy(map_style_url: str) -> str:
+    """The console's Content-Security-Policy, letting in the host of a configured base map."""
+    parts = urlsplit(map_style_url)
+    origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} else ""
+    return PAGE_POLICY.format(tiles=origin)
 COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -39,6 +49,12 @@ def install(app: FastAPI) -> None:
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/console/config.json", include_in_schema=False)
+    def console_config(request: Request) -> JSONResponse:
+        """What the console needs before it signs in: the base map (not a secret)."""
+        settings = request.app.state.container.settings
+        return JSONResponse({"map_style_url": settings.map_style_url})
+
     # Browsers ask for /favicon.ico by themselves, whatever a page links.
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:
@@ -52,5 +68,6 @@ def install(app: FastAPI) -> None:
         response.headers.update(COMMON_HEADERS)
         path = request.url.path
         if path == "/" or path.startswith("/static/web/"):
-            response.headers["Content-Security-Policy"] = PAGE_POLICY
+            settings = request.app.state.container.settings
+            response.headers["Content-Security-Policy"] = page_policy(settings.map_style_url)
         return response

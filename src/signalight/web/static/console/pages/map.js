@@ -1,0 +1,286 @@
+/*
+ * The live map: every light, cabinet and intersection of the city coloured by
+ * its status, clustered so that 100,000 lights stay fluid. A cluster takes the
+ * colour of its worst member. Alarm events from the stream recolour an asset
+ * at once; the city's snapshot is read again shortly after, so that a cleared
+ * or closed alarm leaves the status the server judges.
+ */
+
+import { baseStyle } from "../basemap.js";
+import { STATUSES, STATUS_BY_KEY, badge, displayStatus, fmt, h, field } from "../ui.js";
+
+export const title = "Map";
+
+const REFRESH_AFTER_EVENT_MS = 3000;
+const OPEN_STATES = new Set(["raised", "acknowledged"]);
+const RANK_COLOURS = ["step", ["get", "rank"]];
+{
+  const ascending = [...STATUSES].sort((a, b) => a.rank - b.rank);
+  RANK_COLOURS.push(ascending[0].color);
+  for (const s of ascending.slice(1)) RANK_COLOURS.push(s.rank, s.color);
+}
+const CLUSTER_COLOURS = ["step", ["get", "worst"], ...RANK_COLOURS.slice(2)];
+
+export async function render(root, ctx) {
+  const config = await (await fetch("/console/config.json", { cache: "no-store" })).json();
+  const stop = new AbortController();
+  const mapNode = h("div", { class: "map", role: "region", "aria-label": "Map of the city's assets by status" });
+  const box = h("div", { class: "mapbox", id: "mapbox" }, mapNode);
+  const legend = h("ul", { class: "legend", "aria-label": "Statuses shown" });
+  const typeSelect = h("select", {}, h("option", { value: "" }, "All"));
+  const cabinetSelect = h("select", {}, h("option", { value: "" }, "All"));
+  const classSelect = h("select", {}, h("option", { value: "" }, "All"));
+  const search = h("input", { type: "search", placeholder: "Pole code", autocomplete: "off" });
+  const found = h("p", { class: "hint", "aria-live": "polite" });
+  const side = h(
+    "aside",
+    { class: "mapside card", "aria-label": "Filters" },
+    h("form", { role: "search", onsubmit: (e) => (e.preventDefault(), locate(search.value)) }, field("Find by code", search), found),
+    h("h2", {}, "Status"),
+    legend,
+    field("Alarm type", typeSelect),
+    field("Cabinet", cabinetSelect),
+    field("Street class", classSelect),
+    h("p", { class: "hint", id: "as-of" }),
+  );
+  root.append(h("div", { class: "pagehead" }, h("h1", {}, "Live map")), h("div", { class: "mappage" }, box, side));
+
+  const maplibregl = window.maplibregl;
+  maplibregl.setWorkerUrl("/static/web/vendor/maplibre/maplibre-gl-csp-worker.js");
+  const map = new maplibregl.Map({
+    container: mapNode,
+    style: await baseStyle(config),
+    center: [0, 0],
+    zoom: 1,
+    attributionControl: { compact: true },
+    fadeDuration: 0,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  window.signalightMap = map; // for the browser tests and the benchmark
+
+  let rows = []; // as the server sent them, by field name
+  let fields = {};
+  const hiddenStatuses = new Set();
+  let popup = null;
+
+  const loaded = new Promise((resolve) => map.on("load", resolve));
+
+  async function fetchSnapshot() {
+    const data = await ctx.api(`/cities/${encodeURIComponent(ctx.city)}/map`, { signal: stop.signal });
+    fields = Object.fromEntries(data.fields.map((name, i) => [name, i]));
+    rows = data.rows;
+    document.getElementById("as-of").textContent = `As of ${new Date(data.as_of).toLocaleTimeString("en-GB")}`;
+    return data;
+  }
+
+  const get = (row, name) => row[fields[name]];
+  const shownOf = (row) => displayStatus(get(row, "status"), get(row, "severity"));
+
+  function featureCollection() {
+    const type = typeSelect.value;
+    const cabinet = cabinetSelect.value;
+    const streetClass = classSelect.value;
+    const features = [];
+    for (const row of rows) {
+      const shown = shownOf(row);
+      if (hiddenStatuses.has(shown)) continue;
+      if (type && !(get(row, "alarm_types") || []).includes(type)) continue;
+      if (cabinet && String(get(row, "cabinet")) !== cabinet && String(get(row, "id")) !== cabinet) continue;
+      if (streetClass && get(row, "street_class") !== streetClass) continue;
+      features.push({
+        type: "Feature",
+        id: get(row, "id"),
+        geometry: { type: "Point", coordinates: [get(row, "lon"), get(row, "lat")] },
+        properties: { id: get(row, "id"), code: get(row, "code"), kind: get(row, "kind"), shown, rank: STATUS_BY_KEY[shown].rank },
+      });
+    }
+    return { type: "FeatureCollection", features };
+  }
+
+  function updateLegend() {
+    const counts = {};
+    for (const row of rows) counts[shownOf(row)] = (counts[shownOf(row)] || 0) + 1;
+    legend.replaceChildren(
+      ...STATUSES.map((s) => {
+        const box = h("input", { type: "checkbox", checked: !hiddenStatuses.has(s.key), dataset: { status: s.key } });
+        box.addEventListener("change", () => {
+          if (box.checked) hiddenStatuses.delete(s.key);
+          else hiddenStatuses.add(s.key);
+          redraw();
+        });
+        return h("li", {}, h("label", {}, box, badge(s.key), h("span", { class: "count", dataset: { count: counts[s.key] || 0 } }, fmt(counts[s.key] || 0))));
+      }),
+    );
+  }
+
+  function fillFilters() {
+    const types = new Set();
+    const classes = new Set();
+    const cabinets = [];
+    for (const row of rows) {
+      for (const t of get(row, "alarm_types") || []) types.add(t);
+      if (get(row, "street_class")) classes.add(get(row, "street_class"));
+      if (get(row, "kind") === "cabinet") cabinets.push([get(row, "id"), get(row, "code")]);
+    }
+    const keep = (select, options) => {
+      const value = select.value;
+      select.replaceChildren(new Option("All", ""), ...options.map(([v, text]) => new Option(text, v)));
+      select.value = options.some(([v]) => String(v) === value) ? value : "";
+    };
+    keep(typeSelect, [...types].sort().map((t) => [t, t]));
+    keep(classSelect, [...classes].sort().map((c) => [c, c]));
+    keep(cabinetSelect, cabinets.sort((a, b) => String(a[1]).localeCompare(String(b[1]))).map(([id, code]) => [String(id), code]));
+  }
+
+  function redraw() {
+    const source = map.getSource("assets");
+    const data = featureCollection();
+    if (source) source.setData(data);
+    box.dataset.shown = String(data.features.length);
+    updateLegend();
+  }
+
+  function addLayers() {
+    map.addSource("assets", {
+      type: "geojson",
+      data: featureCollection(),
+      cluster: true,
+      clusterRadius: 45,
+      clusterMaxZoom: 16,
+      clusterProperties: { worst: ["max", ["get", "rank"]] },
+    });
+    map.addLayer({
+      id: "clusters",
+      type: "circle",
+      source: "assets",
+      filter: ["has", "point_count"],
+      paint: {
+        "circle-color": CLUSTER_COLOURS,
+        "circle-radius": ["step", ["get", "point_count"], 9, 50, 13, 500, 18, 5000, 24],
+        "circle-stroke-color": "#0b1118",
+        "circle-stroke-width": 2,
+        "circle-opacity": 0.92,
+      },
+    });
+    map.addLayer({
+      id: "assets",
+      type: "circle",
+      source: "assets",
+      filter: ["!", ["has", "point_count"]],
+      paint: {
+        "circle-color": RANK_COLOURS,
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 3, 16, 6, 19, 9],
+        "circle-stroke-color": "#0b1118",
+        "circle-stroke-width": 1,
+      },
+    });
+    map.on("click", "clusters", async (event) => {
+      const feature = event.features[0];
+      const zoom = await map.getSource("assets").getClusterExpansionZoom(feature.properties.cluster_id);
+      map.easeTo({ center: feature.geometry.coordinates, zoom });
+    });
+    map.on("click", "assets", (event) => show(event.features[0].properties.id));
+    for (const layer of ["clusters", "assets"]) {
+      map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    }
+  }
+
+  function show(id) {
+    const row = rows.find((r) => get(r, "id") === id);
+    if (!row) return;
+    popup?.remove();
+    const types = get(row, "alarm_types") || [];
+    const content = h(
+      "div",
+      { class: "popup" },
+      h("strong", {}, `${get(row, "kind")} ${get(row, "code")}`),
+      h("div", {}, badge(shownOf(row))),
+      types.length ? h("div", {}, types.join(", ")) : null,
+      h("a", { href: ctx.link("/c/:city/assets/:id", { city: ctx.city, id }) }, "Open the asset page"),
+    );
+    popup = new maplibregl.Popup({ closeButton: true, maxWidth: "18rem" })
+      .setLngLat([get(row, "lon"), get(row, "lat")])
+      .setDOMContent(content)
+      .addTo(map);
+  }
+
+  function locate(text) {
+    const wanted = text.trim().toLowerCase();
+    if (!wanted) return;
+    const row = rows.find((r) => String(get(r, "code")).toLowerCase() === wanted) ||
+      rows.find((r) => String(get(r, "code")).toLowerCase().startsWith(wanted));
+    if (!row) {
+      found.textContent = `No asset with the code ${text}.`;
+      return;
+    }
+    found.textContent = `${get(row, "code")}: ${STATUS_BY_KEY[shownOf(row)].label}`;
+    map.flyTo({ center: [get(row, "lon"), get(row, "lat")], zoom: 18, duration: 600 });
+    map.once("moveend", () => show(get(row, "id")));
+  }
+
+  function fit() {
+    if (!rows.length) return;
+    let [w, s, e, n] = [180, 90, -180, -90];
+    for (const row of rows) {
+      const lon = get(row, "lon");
+      const lat = get(row, "lat");
+      if (lon < w) w = lon;
+      if (lon > e) e = lon;
+      if (lat < s) s = lat;
+      if (lat > n) n = lat;
+    }
+    map.fitBounds([[w, s], [e, n]], { padding: 40, duration: 0, maxZoom: 17 });
+  }
+
+  // Live: an alarm raised recolours its asset at once; any event re-reads the snapshot soon.
+  let refresh = null;
+  const unlisten = ctx.onAlarmEvent((event) => {
+    const alarm = event.alarm;
+    if (alarm && alarm.asset_id !== null && OPEN_STATES.has(alarm.state)) {
+      const row = rows.find((r) => get(r, "id") === alarm.asset_id);
+      if (row) {
+        const before = get(row, "severity");
+        const worse = !before || (["critical", "major", "minor", "warning"].indexOf(alarm.severity) < ["critical", "major", "minor", "warning"].indexOf(before));
+        row[fields.status] = "alarm";
+        if (worse) row[fields.severity] = alarm.severity;
+        const types = get(row, "alarm_types") || [];
+        if (!types.includes(alarm.type)) row[fields.alarm_types] = [...types, alarm.type];
+        redraw();
+      }
+    }
+    clearTimeout(refresh);
+    refresh = setTimeout(async () => {
+      try {
+        await fetchSnapshot();
+        fillFilters();
+        redraw();
+      } catch {
+        // the next event tries again
+      }
+    }, REFRESH_AFTER_EVENT_MS);
+  });
+
+  for (const select of [typeSelect, cabinetSelect, classSelect]) select.addEventListener("change", redraw);
+
+  ctx.say("Loading the map…", "busy");
+  const [data] = await Promise.all([fetchSnapshot(), loaded]);
+  fillFilters();
+  addLayers();
+  updateLegend();
+  fit();
+  box.dataset.shown = String(rows.length);
+  map.once("idle", () => {
+    box.dataset.ready = "true";
+    ctx.say(`${fmt(data.rows.length)} assets on the map.`);
+  });
+
+  return () => {
+    stop.abort();
+    clearTimeout(refresh);
+    unlisten();
+    popup?.remove();
+    map.remove();
+    delete window.signalightMap;
+  };
+}
