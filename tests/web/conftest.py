@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.console_rig import site  # noqa: F401 - the console's seeded server, one per module
 
 
 @pytest.fixture(scope="module")

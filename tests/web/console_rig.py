@@ -33,7 +33,7 @@ from tests.web.browser import serve
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "var" / "test-output" / "console"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "correct horse battery staple"  # noqa: S105 - the test users' password
+PASSWORD = "correct horse battery staple"  # the test users' password
 TIMEOUT_MS = 20_000
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -136,9 +136,7 @@ def console_site(tmp: Path, **settings: Any) -> Iterator[ConsoleSite]:
         }
     try:
         with serve(container) as base:
-            yield ConsoleSite(
-                base, container, city, other, found[city.slug], found[other.slug]
-            )
+            yield ConsoleSite(base, container, city, other, found[city.slug], found[other.slug])
     finally:
         db.close()
 
