@@ -54,6 +54,10 @@ class UserRepository(Protocol):
         """The enabled user whose unexpired, unrevoked token has that hash, else None."""
         ...
 
+    def find_token(self, token_hash: str) -> ApiToken | None:
+        """The token with that hash, whatever its state, else None."""
+        ...
+
     def list_tokens(self, user_id: int) -> list[ApiToken]:
         """The user's tokens, newest first, revoked and expired ones too."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import secrets
 from datetime import timedelta
@@ -27,11 +28,27 @@ log = logging.getLogger(__name__)
 TOKEN_PREFIX = "slt_"  # noqa: S105 (a prefix, not a secret); makes a leaked token easy to recognise in secret scanners
 MIN_PASSWORD = 12
 USERNAME_MAX = 64
+SESSION_LABEL = "browser session"
+# The key of a session's CSRF token: a fixed context string, as the secret is
+# the session token itself, which a page of another site cannot read.
+_CSRF_CONTEXT = b"signalight browser session csrf"
 
 
 def hash_token(token: str) -> str:
     """The stored form of an API token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token(session_token: str) -> str:
+    """The CSRF token of a browser session: HMAC-SHA256 (hex) of its session token."""
+    return hmac.new(_CSRF_CONTEXT, session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(session_token: str, given: str | None) -> bool:
+    """Whether ``given`` is the session's CSRF token, compared in constant time."""
+    if given is None:
+        return False
+    return hmac.compare_digest(csrf_token(session_token).encode(), given.encode())
 
 
 class AuthService:
@@ -85,17 +102,71 @@ class AuthService:
         self._users.set_role(user.id, city.pk, role, actor=actor, at=self._clock.now())
         return self._users.get_user(username)[0]
 
-    def issue_token(self, username: str, label: str = "", actor: str = SYSTEM_ACTOR) -> str:
-        """A new API token for the user. Only its hash is stored; show it once."""
+    def issue_token(
+        self,
+        username: str,
+        label: str = "",
+        actor: str = SYSTEM_ACTOR,
+        *,
+        lifetime: timedelta | None = None,
+    ) -> str:
+        """A new API token for the user. Only its hash is stored; show it once.
+
+        Args:
+            username: Whose token.
+            label: What it is for, as the user's token list shows it.
+            actor: Who issued it, for the audit log.
+            lifetime: How long it lives; None: the service's token lifetime.
+        """
         user, _ = self._users.get_user(username)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self._clock.now()
-        expires = now + self._ttl if self._ttl else None
+        ttl = lifetime if lifetime is not None else self._ttl
+        expires = now + ttl if ttl else None
         self._users.add_token(user.id, hash_token(token), label, expires, actor=actor, at=now)
         return token
 
     def login(self, username: str, password: str, address: str = "") -> str:
-        """Check a password and issue a token.
+        """Check a password (see :meth:`check_password`) and issue an API token."""
+        self.check_password(username, password, address)
+        return self.issue_token(username, label="login", actor=username)
+
+    def start_session(
+        self,
+        username: str,
+        password: str,
+        address: str,
+        *,
+        lifetime: timedelta,
+        replaces: str | None = None,
+    ) -> str:
+        """Check a password (see :meth:`check_password`) and issue a browser session's token.
+
+        Args:
+            username: The name given.
+            password: The password given.
+            address: The client's address, for the per-address back-off.
+            lifetime: How long the session lives.
+            replaces: The token of a session the browser still held, if any:
+                revoked once the password is right, so every login has a new
+                session (no session fixation).
+        """
+        self.check_password(username, password, address)
+        if replaces:
+            self.end_session(replaces, actor=username)
+        return self.issue_token(username, label=SESSION_LABEL, actor=username, lifetime=lifetime)
+
+    def end_session(self, token: str, actor: str) -> bool:
+        """Revoke the token a session holds; False if no token has that value."""
+        found = self._users.find_token(hash_token(token))
+        if found is None:
+            return False
+        self._users.revoke_token(found.user_id, found.id, actor=actor, at=self._clock.now())
+        log.info("session token %s of user id %s ended", found.id, found.user_id)
+        return True
+
+    def check_password(self, username: str, password: str, address: str = "") -> None:
+        """Check a password behind the login guard, or raise.
 
         Every outcome costs one argon2 verification, against the user's hash
         or against :attr:`dummy_hash` for an unknown user, a user without a
@@ -128,7 +199,6 @@ class AuthService:
                 log.info("failed login for user id %s", user.id)
             raise AuthenticationError("wrong username or password")
         self._guard.succeeded(username)
-        return self.issue_token(username, label="login", actor=username)
 
     def _verify(self, stored: str, password: str) -> bool:
         try:

@@ -142,6 +142,13 @@ class SqlUserRepository:
                 return None
             return User(row.id, row.username, _roles(conn, row.id))
 
+    def find_token(self, token_hash: str) -> ApiToken | None:
+        """The token with that hash, whatever its state, else None."""
+        query = select(*_TOKEN_COLUMNS).where(api_tokens.c.token_hash == token_hash)
+        with translated("find token"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _api_token(row) if row is not None else None
+
     def list_tokens(self, user_id: int) -> list[ApiToken]:
         """The user's tokens, newest first, revoked and expired ones too."""
         query = (
