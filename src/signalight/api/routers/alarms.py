@@ -11,7 +11,6 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from signalight.api.alarm_schemas import (
@@ -32,7 +31,7 @@ from signalight.api.deps import (
     OperatorCity,
     ReadableCity,
     UserDep,
-    bearer,
+    caller_token,
 )
 from signalight.api.params import MAX_ID, AlarmId, BBoxQuery, IsoTime, bbox_of, query_id
 from signalight.api.schemas import ErrorOut
@@ -113,7 +112,7 @@ async def stream_alarms(
     request: Request,
     city: ReadableCity,
     container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[str | None, Depends(caller_token)],
     after: Annotated[
         int | None, query_id("Start after this event id; default: from now", least=0)
     ] = None,
@@ -139,7 +138,6 @@ async def stream_alarms(
     # The start is fixed before the answer begins: an event stored once the
     # client has the response headers is sure to be sent.
     cursor = await run_in_threadpool(service.feed_start, start)
-    token = credentials.credentials if credentials else None
 
     def allowed() -> bool:
         return _still_allowed(container, token, city)
