@@ -1,0 +1,122 @@
+"""A city's live state for the map and its figures: three whole-city reads, none per asset.
+
+The map of a hundred thousand lights is one join (each asset with its
+cabinet's code, its device and the device's newest message) and one read of
+the few thousand open alarms; the rules that turn them into statuses are
+``signalight.services.map_status``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.orm import aliased
+
+from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.tables import alarm_events, alarms, assets, device_states, devices
+from signalight.domain.alarms import ACTIVE_STATES, EventKind, Severity
+from signalight.domain.assets import AssetKind
+from signalight.domain.status import AlarmMark, MapAsset
+
+__all__ = ["SqlStatusReads"]
+
+_ACTIVE: Final = sorted(str(s) for s in ACTIVE_STATES)
+# The steps that start an occurrence of an alarm: the clock of its repair starts there.
+_BEGINS: Final = sorted(str(k) for k in (EventKind.RAISED, EventKind.HELD, EventKind.REOPENED))
+_cabinet = aliased(assets, name="map_cabinet")
+
+
+class SqlStatusReads:
+    """Implements ``StatusReads`` over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def map_assets(
+        self,
+        city_id: int,
+        bbox: tuple[float, float, float, float] | None = None,
+        kind: AssetKind | None = None,
+    ) -> list[MapAsset]:
+        """The city's assets (in the bbox, of the kind, if given) by id, with their devices."""
+        statement = (
+            select(
+                assets.c.id,
+                assets.c.kind,
+                assets.c.code,
+                assets.c.lon,
+                assets.c.lat,
+                assets.c.status,
+                _cabinet.c.code,
+                assets.c.street_class,
+                devices.c.kind,
+                device_states.c.last_seen,
+            )
+            .select_from(assets)
+            .outerjoin(_cabinet, _cabinet.c.id == assets.c.cabinet_id)
+            .outerjoin(devices, devices.c.asset_id == assets.c.id)
+            .outerjoin(device_states, device_states.c.device_id == devices.c.id)
+            .where(assets.c.city_id == city_id)
+            .order_by(assets.c.id)
+        )
+        if kind is not None:
+            statement = statement.where(assets.c.kind == kind.value)
+        if bbox is not None:
+            west, south, east, north = bbox
+            statement = statement.where(
+                assets.c.lon.between(west, east), assets.c.lat.between(south, north)
+            )
+        with translated("read the map"), self._engine.connect() as conn:
+            return [MapAsset._make(row) for row in conn.execute(statement)]
+
+    def open_alarms(self, city_id: int) -> dict[int, list[AlarmMark]]:
+        """The city's raised and acknowledged alarms (held ones too), by asset id."""
+        statement = select(
+            alarms.c.asset_id, alarms.c.type, alarms.c.severity, alarms.c.held
+        ).where(
+            alarms.c.city_id == city_id,
+            alarms.c.state.in_(_ACTIVE),
+            alarms.c.asset_id.is_not(None),
+        )
+        found: dict[int, list[AlarmMark]] = {}
+        severities = {s.value: s for s in Severity}
+        with translated("read open alarms"), self._engine.connect() as conn:
+            for asset_id, kind, severity, held in conn.execute(statement):
+                found.setdefault(asset_id, []).append(
+                    AlarmMark(kind, severities[severity], bool(held))
+                )
+        return found
+
+    def repairs(self, city_id: int, since: float, until: float) -> list[tuple[float, float]]:
+        """(began, cleared) of each clearing of an alarm in [since, until), epoch seconds.
+
+        The events say when: an inventory change closes alarms with no
+        ``cleared`` event (nothing was repaired), and a reopened alarm's
+        occurrence began at its ``reopened`` event, not at its first raise.
+        """
+        began_step = aliased(alarm_events, name="began_step")
+        began = (
+            select(func.max(began_step.c.at))
+            .where(
+                began_step.c.alarm_id == alarm_events.c.alarm_id,
+                began_step.c.id < alarm_events.c.id,
+                began_step.c.kind.in_(_BEGINS),
+            )
+            .scalar_subquery()
+        )
+        statement = (
+            select(func.coalesce(began, alarms.c.raised_at), alarm_events.c.at)
+            .select_from(alarm_events)
+            .join(alarms, alarms.c.id == alarm_events.c.alarm_id)
+            .where(
+                and_(
+                    alarm_events.c.city_id == city_id,
+                    alarm_events.c.kind == EventKind.CLEARED.value,
+                    alarm_events.c.at >= since,
+                    alarm_events.c.at < until,
+                )
+            )
+        )
+        with translated("read repairs"), self._engine.connect() as conn:
+            return [(float(start), float(end)) for start, end in conn.execute(statement)]

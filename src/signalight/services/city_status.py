@@ -1,0 +1,131 @@
+"""A city at a glance: the map snapshot of every asset's live status, and the home figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from signalight.domain.alarms import ACTIVE_STATES, AlarmType
+from signalight.domain.assets import AssetKind, AssetStatus
+from signalight.domain.cities import City
+from signalight.domain.faults import DetectionSettings
+from signalight.domain.status import MapStatus
+from signalight.ports import AlarmStore, Clock
+from signalight.ports.status import StatusReads
+from signalight.services.map_status import MAP_FIELDS, StatusJudge
+
+__all__ = ["CityFigures", "CityStatus", "MapSnapshot", "WorkOrderCounts", "mean_hours"]
+
+MTTR_WINDOW: Final = timedelta(days=30)
+# A light counts as working when it is heard and fault-free: lit by night, dark by day.
+WORKING: Final = frozenset({MapStatus.WORKING.value, MapStatus.OFF_BY_SCHEDULE.value})
+
+# (city id, now) -> (open, past due): the maintenance store's work-order counts.
+WorkOrderCounts = Callable[[int, datetime], tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class MapSnapshot:
+    """Every asset asked for, one row each in ``fields`` order, as of one instant."""
+
+    fields: tuple[str, ...]
+    rows: list[list[object]]
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CityFigures:
+    """A city's headline figures."""
+
+    lights: int  # streetlights in service
+    working: int  # of them, heard and without an open alarm (dark by day counts)
+    open_faults_by_type: dict[AlarmType, int] = field(default_factory=dict)
+    mttr_hours: float | None  # mean hours from raise to clear, alarms cleared in the window
+    work_orders_open: int = 0
+    work_orders_past_due: int = 0
+    as_of: datetime
+
+    @property
+    def working_share(self) -> float:
+        """``working / lights``; 0 for a city without lights."""
+        return self.working / self.lights if self.lights else 0.0
+
+    @property
+    def open_alarms(self) -> int:
+        """Raised and acknowledged alarms, not counting those held under an outage."""
+        return sum(self.open_faults_by_type.values())
+
+
+def mean_hours(repairs: list[tuple[float, float]]) -> float | None:
+    """The mean of ``cleared - began`` in hours, None without repairs."""
+    if not repairs:
+        return None
+    return sum(end - start for start, end in repairs) / len(repairs) / 3600.0
+
+
+class CityStatus:
+    """Reads a city's live state once and judges every asset with the map's rules."""
+
+    def __init__(
+        self,
+        reads: StatusReads,
+        alarms: AlarmStore,
+        clock: Clock,
+        work_orders: WorkOrderCounts | None = None,
+    ) -> None:
+        self._reads = reads
+        self._alarms = alarms
+        self._clock = clock
+        # The maintenance store's counts (the container wires them); None: 0 and 0.
+        self._work_orders = work_orders
+
+    def judge(self, city: City, now: datetime) -> StatusJudge:
+        """The rules at ``now`` with the city's own detection settings (its silence threshold)."""
+        overrides = self._alarms.detection_overrides().get(city.pk, {})
+        return StatusJudge(city.timezone, DetectionSettings().merged(overrides), now)
+
+    def snapshot(
+        self,
+        city: City,
+        bbox: tuple[float, float, float, float] | None = None,
+        kind: AssetKind | None = None,
+    ) -> MapSnapshot:
+        """Every asset of the city (in the bbox, of the kind, if given) with its live status."""
+        now = self._clock.now()
+        judge = self.judge(city, now)
+        found = self._reads.open_alarms(city.pk)
+        rows = [
+            judge.row(asset, found.get(asset.id, ()))
+            for asset in self._reads.map_assets(city.pk, bbox, kind)
+        ]
+        return MapSnapshot(MAP_FIELDS, rows, now)
+
+    def figures(self, city: City, *, work_orders: bool = True) -> CityFigures:
+        """The city's headline figures (``work_orders=False`` leaves the orders' counts 0)."""
+        now = self._clock.now()
+        judge = self.judge(city, now)
+        found = self._reads.open_alarms(city.pk)
+        lights = working = 0
+        for asset in self._reads.map_assets(city.pk, kind=AssetKind.STREETLIGHT):
+            if asset.status != AssetStatus.IN_SERVICE:
+                continue
+            lights += 1
+            working += judge.judge(asset, found.get(asset.id, ())).status in WORKING
+        by_type: dict[AlarmType, int] = {}
+        for kind, _severity, n in self._alarms.alarm_counts(city.pk, ACTIVE_STATES):
+            by_type[kind] = by_type.get(kind, 0) + n
+        repairs = self._reads.repairs(city.pk, (now - MTTR_WINDOW).timestamp(), now.timestamp())
+        open_orders = past_due = 0
+        if work_orders and self._work_orders is not None:
+            open_orders, past_due = self._work_orders(city.pk, now)
+        return CityFigures(
+            lights=lights,
+            working=working,
+            open_faults_by_type=by_type,
+            mttr_hours=mean_hours(repairs),
+            work_orders_open=open_orders,
+            work_orders_past_due=past_due,
+            as_of=now,
+        )
