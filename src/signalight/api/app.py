@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +23,9 @@ from signalight.api.routers import (
     health,
     ingest,
     metrics,
+    networks,
     notifications,
+    status,
     telemetry,
     users,
 )
@@ -60,6 +63,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    # The map snapshot of a large city is megabytes of JSON that compresses ~10:1.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     for module in (
         health,
         auth,
@@ -71,6 +76,8 @@ def create_app(container: Container) -> FastAPI:
         ingest,
         alarms,
         notifications,
+        status,
+        networks,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
