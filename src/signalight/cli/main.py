@@ -12,7 +12,17 @@ import uvicorn
 from signalight import __version__
 from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
-from signalight.cli import cities, demo_fleet, devices, faults, inventory, notify, telemetry, users
+from signalight.cli import (
+    cities,
+    demo_fleet,
+    devices,
+    faults,
+    inventory,
+    networks,
+    notify,
+    telemetry,
+    users,
+)
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
 from signalight.consumers.mqtt import MqttIngest
@@ -31,6 +41,7 @@ app = typer.Typer(
 app.add_typer(cities.app, name="city")
 app.add_typer(users.app, name="user")
 app.add_typer(devices.app, name="device")
+app.add_typer(networks.app, name="network")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)
