@@ -21,6 +21,7 @@ from signalight.api.routers import (
     cities,
     devices,
     health,
+    incidents,
     ingest,
     metrics,
     networks,
@@ -28,6 +29,7 @@ from signalight.api.routers import (
     status,
     telemetry,
     users,
+    work_orders,
 )
 from signalight.container import Container
 from signalight.web import pages
@@ -78,6 +80,8 @@ def create_app(container: Container) -> FastAPI:
         notifications,
         status,
         networks,
+        work_orders,
+        incidents,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API

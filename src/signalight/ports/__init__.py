@@ -13,6 +13,7 @@ from signalight.ports.inventory import (
     FleetInventory,
     ImportLog,
 )
+from signalight.ports.maintenance import MaintenanceStore
 from signalight.ports.notifications import MailSender, NotificationStore, WebhookSender
 from signalight.ports.telemetry import TelemetryStore
 from signalight.ports.world import Clock, Gazetteer
@@ -30,6 +31,7 @@ __all__ = [
     "Gazetteer",
     "ImportLog",
     "MailSender",
+    "MaintenanceStore",
     "NotificationStore",
     "TelemetryStore",
     "UserRepository",

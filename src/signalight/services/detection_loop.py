@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from signalight.domain.errors import StorageUnavailableError
 
 if TYPE_CHECKING:
+    from signalight.domain.alarms import AlarmEvent
     from signalight.domain.telemetry import Accepted
     from signalight.services.detection import Detector
 
@@ -48,6 +50,9 @@ class DetectionLoop:
         self._thread = threading.Thread(target=self._idle, name="detection", daemon=True)
         self.failures = 0  # steps that raised: a rule's bug, or the database away
         self._away = False
+        # Called with the events of each flush that stored some, on this
+        # loop's thread (work orders confirm their repairs when alarms clear).
+        self.event_listeners: list[Callable[[Sequence[AlarmEvent]], None]] = []
 
     def start(self) -> None:
         """Start the idle clock."""
@@ -101,7 +106,7 @@ class DetectionLoop:
 
     def _flush(self, *, raising: bool) -> None:
         try:
-            self.detector.flush()
+            events = self.detector.flush()
         except StorageUnavailableError:
             self.failures += 1
             if not self._away:  # logged on the transition, not at every try
@@ -120,6 +125,9 @@ class DetectionLoop:
         if self._away:
             log.warning("storing alarms works again")
             self._away = False
+        if events:
+            for listener in self.event_listeners:
+                self._safely(functools.partial(listener, events))
 
     def _safely(self, step: Callable[[], object]) -> None:
         try:

@@ -15,6 +15,7 @@ from signalight.adapters.sql.engine import describe, make_engine
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.fleet import SqlFleetInventory
 from signalight.adapters.sql.imports import SqlImportLog
+from signalight.adapters.sql.maintenance import SqlMaintenanceStore
 from signalight.adapters.sql.notifications import SqlNotificationStore
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
 from signalight.adapters.sql.users import SqlUserRepository
@@ -36,6 +37,7 @@ class SqlDatabase:
         self.alarms = SqlAlarmStore(engine)
         self.fleet = SqlFleetInventory(engine)
         self.notifications = SqlNotificationStore(engine)
+        self.maintenance = SqlMaintenanceStore(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:
