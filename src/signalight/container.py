@@ -26,7 +26,9 @@ from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
+from signalight.services.maintenance import MaintenanceService
 from signalight.services.notifications import Notifier, NotifierConfig
+from signalight.services.repairs import Repairs
 from signalight.services.retention import RetentionJob
 from signalight.services.subscriptions import Subscriptions
 from signalight.settings import Settings
@@ -126,6 +128,21 @@ class Container:
         return AlarmService(self.db.alarms, self.clock)
 
     @functools.cached_property
+    def repairs(self) -> Repairs:
+        """Done means fixed: finished work orders confirmed by their alarms; cabinet doors."""
+        return Repairs(
+            self.db.maintenance, self.alarms, self.inventory, self.db.cities, self.clock
+        )
+
+    @functools.cached_property
+    def maintenance(self) -> MaintenanceService:
+        """Incidents and work orders (docs/maintenance.md)."""
+        return MaintenanceService(
+            self.db.maintenance, self.alarms, self.inventory, self.db.users, self.repairs,
+            self.clock,
+        )  # fmt: skip
+
+    @functools.cached_property
     def notifier(self) -> Notifier:
         """Alarm notifications: webhooks, e-mail, escalation, reminders (docs/notifications.md)."""
         s = self.settings
@@ -168,7 +185,10 @@ class Container:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
         detector = Detector(self.db.alarms, self.db.fleet, self.db.cities)
         detector.recorder.observer = self.metrics
-        return DetectionLoop(detector)
+        loop = DetectionLoop(detector)
+        # Work orders waiting for their alarms to clear are confirmed when they do.
+        loop.event_listeners.append(self.repairs.on_alarm_events)
+        return loop
 
     def watch_ingest(
         self, service: IngestService | None = None, *, every_device: bool = True
