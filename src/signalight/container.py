@@ -12,6 +12,8 @@ from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.networks import SqlNetworkStore
+from signalight.adapters.sql.status_reads import SqlStatusReads
 from signalight.adapters.webhook import WebhookClient
 from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
@@ -21,12 +23,14 @@ from signalight.services.accounts import AccountService
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.cities import Cities
+from signalight.services.city_status import CityStatus
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
 from signalight.services.maintenance import MaintenanceService
+from signalight.services.networks import Networks
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.repairs import Repairs
 from signalight.services.retention import RetentionJob
@@ -141,6 +145,21 @@ class Container:
             self.db.maintenance, self.alarms, self.inventory, self.db.users, self.repairs,
             self.clock,
         )  # fmt: skip
+
+    @functools.cached_property
+    def status(self) -> CityStatus:
+        """A city at a glance: the live map snapshot and the home figures."""
+        return CityStatus(
+            SqlStatusReads(self.db.engine),
+            self.db.alarms,
+            self.clock,
+            work_orders=self.db.maintenance.counts,
+        )
+
+    @functools.cached_property
+    def networks(self) -> Networks:
+        """Networks of cities, their roles, and their member cities side by side."""
+        return Networks(SqlNetworkStore(self.db.engine), self.db.cities, self.db.users, self.status)
 
     @functools.cached_property
     def notifier(self) -> Notifier:
