@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,47 @@ def test_disable_enable_remove_and_the_audit(env: Path) -> None:
     ]
     assert {row[2] for row in rows} == {f"cli:{getpass.getuser()}"}
     assert "user.added" in run("user", "audit")[1]
+
+
+def _session(env: Path, username: str, password: str) -> str | None:
+    """A browser session's token for the password, or None if it is refused."""
+    db = SqlDatabase.connect(f"sqlite:///{env / 'data' / 'signalight.db'}")
+    try:
+        auth = AuthService(db.users, SystemClock(), token_ttl_days=0)
+        return auth.start_session(username, password, "127.0.0.1", lifetime=timedelta(hours=1))
+    except AuthenticationError:
+        return None
+    finally:
+        db.close()
+
+
+def test_a_new_password_replaces_the_old_and_ends_the_browser_sessions(env: Path) -> None:
+    assert run("city", "add", "Ipoh", "--country", "MY")[0] == 0
+    old, new = "the first long password", "the second long password"
+    token = run(
+        "user",
+        "add",
+        "op1",
+        "--city",
+        "ipoh",
+        "--role",
+        "operator",
+        "--password-stdin",
+        stdin=old + "\n",
+    )[1].strip()
+    session = _session(env, "op1", old)
+    assert session is not None
+
+    code, _, err = run("user", "password", "op1", stdin="too short\n")
+    assert code != 0
+    assert "at least 12 characters" in err
+
+    code, _, err = run("user", "password", "op1", stdin=new + "\n")
+    assert code == 0, err
+    assert "1 browser session(s) ended" in err
+    assert not _works(env, session)
+    assert _works(env, token)  # API tokens are not the password's
+    assert _session(env, "op1", old) is None
+    assert _session(env, "op1", new) is not None
+    out = run("user", "audit", "--city", "ipoh")[1]
+    assert "password.set" in out

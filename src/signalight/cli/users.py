@@ -51,6 +51,16 @@ def add(
     console.print(token, highlight=False)
 
 
+@app.command("password")
+@friendly
+def password(username: Annotated[str, typer.Argument()]) -> None:
+    """Set a user's password, read from stdin (one line); their browser sessions end."""
+    new = sys.stdin.readline().rstrip("\n")
+    with opened() as container:
+        ended = container.auth.set_password(username, new, actor=cli_actor())
+    err_console.print(f"password of {username} set; {ended} browser session(s) ended")
+
+
 @app.command("grant")
 @friendly
 def grant(

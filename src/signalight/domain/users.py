@@ -89,7 +89,11 @@ class AuditAction(StrEnum):
     USER_DISABLED = "user.disabled"  # every token stops at once
     USER_ENABLED = "user.enabled"
     USER_REMOVED = "user.removed"  # with its roles and tokens
+    PASSWORD_SET = "password.set"  # noqa: S105 (an action); sessions of before go with it
 
+
+# The label of the tokens that browser sessions hold (the console's cookie).
+SESSION_LABEL = "browser session"
 
 SYSTEM_ACTOR = "system"  # a change no person asked for by name (the demo's set-up)
 

@@ -66,6 +66,10 @@ class UserRepository(Protocol):
         """Revoke one of the user's tokens; NotFoundError if it is not theirs."""
         ...
 
+    def set_password(self, user_id: int, password_hash: str, *, actor: str, at: datetime) -> int:
+        """Replace the user's password hash and revoke their browser sessions; how many."""
+        ...
+
     def set_disabled(self, user_id: int, *, disabled: bool, actor: str, at: datetime) -> bool:
         """Disable or enable a user; True if that changed anything."""
         ...

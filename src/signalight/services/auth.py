@@ -19,7 +19,7 @@ from signalight.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from signalight.domain.users import SYSTEM_ACTOR, Role, User, role_allows
+from signalight.domain.users import SESSION_LABEL, SYSTEM_ACTOR, Role, User, role_allows
 from signalight.ports import Clock, UserRepository
 from signalight.services.login_guard import LoginGuard
 
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 TOKEN_PREFIX = "slt_"  # noqa: S105 (a prefix, not a secret); makes a leaked token easy to recognise in secret scanners
 MIN_PASSWORD = 12
 USERNAME_MAX = 64
-SESSION_LABEL = "browser session"
 # The key of a session's CSRF token: a fixed context string, as the secret is
 # the session token itself, which a page of another site cannot read.
 _CSRF_CONTEXT = b"signalight browser session csrf"
@@ -89,10 +88,22 @@ class AuthService:
             raise InvalidInputError(
                 f"username must be 1-{USERNAME_MAX} printable characters, no spaces"
             )
-        if password is not None and len(password) < MIN_PASSWORD:
-            raise InvalidInputError(f"password must have at least {MIN_PASSWORD} characters")
-        password_hash = self._hasher.hash(password) if password is not None else None
+        password_hash = self._password_hash(password) if password is not None else None
         return self._users.add_user(username, password_hash, actor=actor, at=self._clock.now())
+
+    def set_password(self, username: str, password: str, actor: str = SYSTEM_ACTOR) -> int:
+        """Give a user a new password; their browser sessions end. Answers how many ended.
+
+        API tokens stay: they are not the password's, and are revoked on their own.
+        """
+        user, _ = self._users.get_user(username)
+        password_hash = self._password_hash(password)
+        return self._users.set_password(user.id, password_hash, actor=actor, at=self._clock.now())
+
+    def _password_hash(self, password: str) -> str:
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInputError(f"password must have at least {MIN_PASSWORD} characters")
+        return self._hasher.hash(password)
 
     def grant(
         self, username: str, city: City, role: Role | None, actor: str = SYSTEM_ACTOR

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import api_tokens, audit_cities, audit_log, memberships, users
 from signalight.domain.errors import ConflictError, NotFoundError
-from signalight.domain.users import ApiToken, AuditAction, AuditEntry, Role, User
+from signalight.domain.users import SESSION_LABEL, ApiToken, AuditAction, AuditEntry, Role, User
 
 DETAIL_MAX = 500
 
@@ -184,6 +184,28 @@ class SqlUserRepository:
             )
             _audit(conn, entry, _roles(conn, user_id))
         return ApiToken(token.id, user_id, token.label, token.created_at, token.expires_at, at)
+
+    def set_password(self, user_id: int, password_hash: str, *, actor: str, at: datetime) -> int:
+        """Replace the user's password hash and revoke their browser sessions; how many."""
+        with translated("set password"), self._engine.begin() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+            ended = conn.execute(
+                update(api_tokens)
+                .where(
+                    api_tokens.c.user_id == user_id,
+                    api_tokens.c.label == SESSION_LABEL,
+                    api_tokens.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=at)
+            ).rowcount
+            detail = f"{ended} browser session(s) ended"
+            entry = AuditEntry(
+                AuditAction.PASSWORD_SET, actor, _username(conn, user_id), detail, at
+            )
+            _audit(conn, entry, _roles(conn, user_id))
+        return int(ended)
 
     def set_disabled(self, user_id: int, *, disabled: bool, actor: str, at: datetime) -> bool:
         """Disable or enable a user; True if that changed anything."""
