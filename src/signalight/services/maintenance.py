@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from signalight.domain.alarms import ACTIVE_STATES, Alarm, AlarmQuery, AlarmState, Severity
+from signalight.domain.alarms import AlarmState, Severity
 from signalight.domain.errors import (
     ConflictError,
     InvalidInputError,
@@ -39,6 +39,7 @@ from signalight.domain.maintenance import (
 )
 from signalight.domain.users import Role, User
 from signalight.services.auth import require_role
+from signalight.services.incidents import Incidents, ServiceLevelsView
 from signalight.services.photos import clean_photo
 from signalight.services.repairs import Repairs
 
@@ -55,15 +56,6 @@ __all__ = ["MaintenanceService", "ServiceLevelsView", "WorkOrderDetail"]
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS: Final = 20  # per order: enough for a job, bounded for the database
-PAGE: Final = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceLevelsView:
-    """A city's service levels in force (hours per priority), and what the city changed."""
-
-    hours: dict[str, float]
-    overrides: dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +95,17 @@ class MaintenanceService:
         self._users = users
         self._clock = clock
         self.repairs = repairs
+        self.incident_book = Incidents(store, alarms, clock)
 
     # Service levels.
 
     def service_levels(self, city: City) -> ServiceLevelsView:
         """The hours from creation to due per priority, in force in the city."""
-        overrides = self._store.service_overrides(city.pk)
-        levels = ServiceLevels().merged(overrides)
-        return ServiceLevelsView({str(k): v for k, v in levels.hours.items()}, overrides)
+        return self.incident_book.service_levels(city)
 
     def set_service_levels(self, city: City, overrides: Mapping[str, Any]) -> ServiceLevelsView:
         """Replace the city's overrides (priority word -> hours); InvalidInputError if bad."""
-        levels = ServiceLevels().merged(dict(overrides))
-        canonical = {str(Severity(k)): levels.hours[Severity(k)] for k in overrides}
-        self._store.set_service_overrides(city.pk, canonical, self._now())
-        log.info("service levels of city %s set: %s", city.slug, ", ".join(sorted(canonical)))
-        return self.service_levels(city)
+        return self.incident_book.set_service_levels(city, overrides)
 
     # Incidents.
 
@@ -126,49 +113,11 @@ class MaintenanceService:
         self, city: City, *, open_only: bool, before: int | None, limit: int
     ) -> Page[Incident]:
         """The city's incidents, newest first."""
-        return self._store.query_incidents(
-            city.pk, open_only=open_only, before_id=before, limit=limit
-        )
+        return self.incident_book.incidents(city, open_only=open_only, before=before, limit=limit)
 
     def incident(self, city: City, incident_id: int) -> Incident:
         """One incident of the city; NotFoundError if none."""
-        return self._store.get_incident(city.pk, incident_id)
-
-    def incident_for(self, city: City, alarm: Alarm) -> Incident:
-        """The open incident holding ``alarm``, or a new one grouping it with what belongs.
-
-        A new incident holds the alarm, the alarms held under it (a cabinet
-        outage's lights) and its asset's other active alarms.
-        """
-        found = self._store.incident_of_alarm(city.pk, alarm.pk)
-        if found is not None:
-            return found
-        ids = [alarm.pk]
-        ids += [a.pk for a in self._all(city, AlarmQuery(parent_id=alarm.pk, include_held=True))]
-        if alarm.asset_id is not None:
-            query = AlarmQuery(asset_id=alarm.asset_id, states=frozenset(ACTIVE_STATES))
-            ids += [a.pk for a in self._all(city, query)]
-        return self._store.open_incident(city.pk, alarm.asset_id, ids, self._now())
-
-    def _all(self, city: City, query: AlarmQuery) -> list[Alarm]:
-        found: list[Alarm] = []
-        before: int | None = None
-        while True:
-            page = self._alarms.query(
-                city,
-                AlarmQuery(
-                    states=query.states or frozenset(AlarmState),
-                    asset_id=query.asset_id,
-                    parent_id=query.parent_id,
-                    include_held=True,
-                    before_id=before,
-                    limit=PAGE,
-                ),
-            )
-            found += page.items
-            if page.next_after is None:
-                return found
-            before = page.next_after
+        return self.incident_book.incident(city, incident_id)
 
     # Making orders.
 
@@ -195,7 +144,7 @@ class MaintenanceService:
             raise ConflictError(f"alarm {alarm_id} is closed; there is nothing to repair")
         if alarm.asset_id is None:
             raise InvalidInputError(f"alarm {alarm_id} is on no asset; make the order by hand")
-        incident = self.incident_for(city, alarm)
+        incident = self.incident_book.incident_for(city, alarm)
         default = f"{alarm.type} on {alarm.asset_code or alarm.asset_id}"
         return self._create(
             city, user, alarm.asset_id, title or default, priority or alarm.severity, crew, incident

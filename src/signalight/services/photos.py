@@ -67,6 +67,8 @@ def clean_photo(data: bytes) -> CleanPhoto:
             raise InvalidInputError(
                 f"the photo is not a JPEG, PNG or WebP image ({type(exc).__name__})"
             ) from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise InvalidInputError(f"the photo cannot be decoded: {exc}") from None
         with image:
             if image.format not in ACCEPTED:
                 raise InvalidInputError(
@@ -81,7 +83,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
             try:
                 image.load()
                 upright = ImageOps.exif_transpose(image)
-            except (OSError, ValueError, SyntaxError) as exc:
+            except (OSError, ValueError, SyntaxError, EOFError) as exc:
                 raise InvalidInputError(f"the photo cannot be decoded: {exc}") from None
     return _encode(upright, source)
 
