@@ -127,3 +127,31 @@ def test_a_demo_run_again_replays_only_the_gap_since_the_fleet_last_reported() -
     assert demo_fleet.history_start(now, now - 600.0) == now - 600.0
     assert demo_fleet.history_start(now, full - 3600.0) == full
     assert demo_fleet.history_start(now, now + 60.0) == full  # a clock that ran ahead
+
+
+def test_the_demo_people_sign_in_with_the_printed_passwords_run_after_run(env: Path) -> None:
+    runs = [runner.invoke(app, ["demo", "--no-serve", "--lights", "50"]) for _ in range(2)]
+    for result in runs:
+        assert result.exit_code == 0, result.stderr
+    people = [re.findall(r"^  (\w+) +(\S+)  \((\w+)\)$", r.stdout, re.MULTILINE) for r in runs]
+    printed = [{name: password for name, password, _ in found} for found in people]
+    roles = {name: role for name, _, role in people[0]}
+    assert roles == {"admin": "admin", "operator": "operator", "crew": "crew", "viewer": "viewer"}
+    assert printed[0] == printed[1]  # kept: a second run does not sign anyone out
+    container = build(Settings())
+    try:
+        with TestClient(create_app(container)) as client:
+            for name, password in printed[0].items():
+                answer = client.post(
+                    "/api/v1/auth/session", json={"username": name, "password": password}
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["roles"] == [{"city": "seberang-perai", "role": roles[name]}]
+            client.post(
+                "/api/v1/auth/session", json={"username": "admin", "password": printed[0]["admin"]}
+            )
+            networks = client.get("/api/v1/networks").json()
+    finally:
+        container.close()
+    assert [n["slug"] for n in networks] == ["wego"]
+    assert (env / "data" / "demo-passwords" / "crew").stat().st_mode & 0o077 == 0

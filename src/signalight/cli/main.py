@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from signalight.api.app import create_app
 from signalight.cli import (
     cities,
     demo_fleet,
+    demo_people,
     devices,
     faults,
     inventory,
@@ -28,8 +28,7 @@ from signalight.cli.simulate import simulate
 from signalight.consumers.mqtt import MqttIngest
 from signalight.container import Container
 from signalight.domain.cities import City
-from signalight.domain.errors import ConflictError, NotFoundError
-from signalight.domain.users import Role
+from signalight.domain.errors import NotFoundError
 from signalight.gcpause import settle_for_streaming
 from signalight.services.cities import CityRequest
 
@@ -111,16 +110,16 @@ def demo(
                 f"added {city.name}: centre from the gazetteer, {added.matched}", soft_wrap=True
             )
             inventory.generate_into(container, city, lights, intersections, seed=2016)
-        with contextlib.suppress(ConflictError):
-            container.auth.add_user(DEMO_ADMIN, None)
-        container.auth.grant(DEMO_ADMIN, city, Role.ADMIN)
+        people = demo_people.ensure(container, city)
         token = container.auth.issue_token(DEMO_ADMIN, label="demo")
         url = f"http://{settings.host}:{port or settings.port}"
         # Plain lines, never wrapped, so that the token and the command copy whole.
         lines = (
             f"\nadmin token (shown once): {token}",
             f"try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/cities/{city.slug}",
-            f"web: {url}/    API docs: {url}/docs\n",
+            f"console: {url}/  (passwords kept in {settings.data_dir}/demo-passwords)",
+            *(f"  {name:<9} {password}  ({role})" for name, role, password in people),
+            f"API docs: {url}/docs\n",
         )
         for line in lines:
             console.print(line, soft_wrap=True, highlight=False, markup=False)
