@@ -18,6 +18,7 @@ from signalight.cli import (
     devices,
     faults,
     inventory,
+    maintenance,
     networks,
     notify,
     telemetry,
@@ -41,6 +42,7 @@ app.add_typer(cities.app, name="city")
 app.add_typer(users.app, name="user")
 app.add_typer(devices.app, name="device")
 app.add_typer(networks.app, name="network")
+app.add_typer(maintenance.app, name="workorder")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)
