@@ -65,8 +65,9 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    # The map snapshot of a large city is megabytes of JSON that compresses ~10:1.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # The map snapshot of a large city is megabytes of JSON that compresses ~7:1;
+    # level 5 compresses it nearly as well as 9 in a fraction of the time.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     for module in (
         health,
         auth,
