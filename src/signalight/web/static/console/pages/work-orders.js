@@ -148,11 +148,22 @@ function createForm(ctx, signal) {
   const button = h("button", { type: "submit", class: "btn btn-primary" }, "Make the work order");
   let asset = null; // {id, code}
   let lookedUp = "";
+  let pending = null;
 
-  async function lookUp() {
+  // One look-up per code at a time: the field's change and the form's submit share it.
+  function lookUp() {
     const wanted = code.value.trim();
-    if (wanted === lookedUp && asset) return asset;
-    lookedUp = wanted;
+    if (wanted !== lookedUp || !pending) {
+      lookedUp = wanted;
+      pending = find(wanted).catch((err) => {
+        pending = null;
+        throw err;
+      });
+    }
+    return pending;
+  }
+
+  async function find(wanted) {
     asset = null;
     reasons.hidden = true;
     found.textContent = "";
@@ -187,11 +198,12 @@ function createForm(ctx, signal) {
       field("Asset code", code, "A pole or cabinet code, e.g. SL-001"),
       field("Title", titleInput, "Needed by hand; from an alarm it says what the alarm is"),
       field("Priority", priority),
+      // The button stays where it is when the asset's alarms appear under the fields.
+      h("div", { class: "field" }, button),
     ),
     found,
     reasons,
     error,
-    button,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
