@@ -102,3 +102,22 @@ def test_a_row_follows_the_fields_and_rounds_coordinates() -> None:
 def test_mean_repair_hours() -> None:
     assert mean_hours([]) is None
     assert mean_hours([(0.0, 3600.0), (100.0, 100.0 + 3 * 3600.0)]) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("asset", "marks", "at"),
+    [
+        (light(), [], NIGHT),
+        (light(last_seen=DAY.timestamp()), [], DAY),
+        (light(last_seen=None), [], NIGHT),
+        (light(device_kind=None), [], NIGHT),
+        (light(status="removed"), [], NIGHT),
+        (light(), [AlarmMark("supplyLoss", Severity.CRITICAL, held=True)], DAY),
+    ],
+)
+def test_a_row_says_what_judge_says(asset: MapAsset, marks: list[AlarmMark], at: datetime) -> None:
+    judge = StatusJudge(ZONE, DetectionSettings(), at)
+    judged = judge.judge(asset, marks)
+    row = judge.row(asset, marks)
+    severity = None if judged.severity is None else judged.severity.value
+    assert row[5:8] == [judged.status, severity, judged.alarm_types]

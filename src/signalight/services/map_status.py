@@ -51,7 +51,15 @@ MAP_FIELDS: Final = (
     "street_class",
 )
 _FALLBACK_INTERVAL_S: Final = 300.0
+IN_SERVICE: Final = AssetStatus.IN_SERVICE.value
+STREETLIGHT: Final = AssetKind.STREETLIGHT.value
+ALARM, UNKNOWN, SILENT = MapStatus.ALARM.value, MapStatus.UNKNOWN.value, MapStatus.SILENT.value
+OFF_BY_SCHEDULE, WORKING = MapStatus.OFF_BY_SCHEDULE.value, MapStatus.WORKING.value
 _COORD_DIGITS: Final = 6  # about 0.1 m: more says nothing and costs bytes
+
+
+def _rank(severity: Severity) -> int:
+    return severity.rank
 
 
 def worst(marks: Iterable[AlarmMark]) -> Severity | None:
@@ -119,17 +127,37 @@ class StatusJudge:
         return Judged(MapStatus.WORKING, None, [])
 
     def row(self, asset: MapAsset, marks: Sequence[AlarmMark]) -> list[object]:
-        """The asset as one row of the snapshot, in :data:`MAP_FIELDS` order."""
-        judged = self.judge(asset, marks)
+        """The asset as one row of the snapshot, in :data:`MAP_FIELDS` order.
+
+        The rules of :meth:`judge`, written out for the 100,000 rows of a city
+        whose lights mostly have no alarm: no object made but the row.
+        """
+        severity: str | None = None
+        types: list[str] = []
+        if asset.status != IN_SERVICE:
+            status: str = asset.status
+        elif marks:
+            status, types = ALARM, sorted({m.type for m in marks})
+            severity = min((m.severity for m in marks), key=_rank).value
+        elif asset.device_kind is None:
+            status = UNKNOWN
+        elif asset.last_seen is None or self._t - asset.last_seen > self.silence_s(
+            asset.device_kind
+        ):
+            status = SILENT
+        elif asset.kind == STREETLIGHT and self.daytime(asset.lat, asset.lon):
+            status = OFF_BY_SCHEDULE
+        else:
+            status = WORKING
         return [
             asset.id,
             asset.kind,
             asset.code,
             round(asset.lon, _COORD_DIGITS),
             round(asset.lat, _COORD_DIGITS),
-            judged.status,
-            None if judged.severity is None else judged.severity.value,
-            judged.alarm_types,
+            status,
+            severity,
+            types,
             asset.cabinet,
             asset.street_class,
         ]

@@ -1,13 +1,15 @@
 """A city's live state for the map and its figures: three whole-city reads, none per asset.
 
-The map of a hundred thousand lights is one join (each asset with its
-cabinet's code, its device and the device's newest message) and one read of
-the few thousand open alarms; the rules that turn them into statuses are
+The map of a hundred thousand lights is four plain reads (the assets, the
+cabinets' codes, the bound devices, their newest messages) joined in memory,
+and one read of the few thousand open alarms; the rules that turn them into statuses are
 ``signalight.services.map_status``'s.
 """
 
 from __future__ import annotations
 
+import operator
+import sys
 from typing import Final
 
 from sqlalchemy import Engine, and_, func, select
@@ -24,7 +26,7 @@ __all__ = ["SqlStatusReads"]
 _ACTIVE: Final = sorted(str(s) for s in ACTIVE_STATES)
 # The steps that start an occurrence of an alarm: the clock of its repair starts there.
 _BEGINS: Final = sorted(str(k) for k in (EventKind.RAISED, EventKind.HELD, EventKind.REOPENED))
-_cabinet = aliased(assets, name="map_cabinet")
+_by_id: Final = operator.itemgetter(0)
 
 
 class SqlStatusReads:
@@ -39,36 +41,61 @@ class SqlStatusReads:
         bbox: tuple[float, float, float, float] | None = None,
         kind: AssetKind | None = None,
     ) -> list[MapAsset]:
-        """The city's assets (in the bbox, of the kind, if given) by id, with their devices."""
-        statement = (
-            select(
-                assets.c.id,
-                assets.c.kind,
-                assets.c.code,
-                assets.c.lon,
-                assets.c.lat,
-                assets.c.status,
-                _cabinet.c.code,
-                assets.c.street_class,
-                devices.c.kind,
-                device_states.c.last_seen,
-            )
-            .select_from(assets)
-            .outerjoin(_cabinet, _cabinet.c.id == assets.c.cabinet_id)
-            .outerjoin(devices, devices.c.asset_id == assets.c.id)
-            .outerjoin(device_states, device_states.c.device_id == devices.c.id)
-            .where(assets.c.city_id == city_id)
-            .order_by(assets.c.id)
-        )
+        """The city's assets (in the bbox, of the kind, if given) by id, with their devices.
+
+        Four plain reads joined here by dictionaries: on SQLite one join of the
+        four tables costs three index searches per asset, twice the time.
+        """
+        where = [assets.c.city_id == city_id]
         if kind is not None:
-            statement = statement.where(assets.c.kind == kind.value)
+            where.append(assets.c.kind == kind.value)
         if bbox is not None:
             west, south, east, north = bbox
-            statement = statement.where(
-                assets.c.lon.between(west, east), assets.c.lat.between(south, north)
-            )
+            where += [assets.c.lon.between(west, east), assets.c.lat.between(south, north)]
+        listed = select(
+            assets.c.id,
+            assets.c.kind,
+            assets.c.code,
+            assets.c.lon,
+            assets.c.lat,
+            assets.c.status,
+            assets.c.cabinet_id,
+            assets.c.street_class,
+        ).where(*where)
+        cabinets = select(assets.c.id, assets.c.code).where(
+            assets.c.city_id == city_id, assets.c.kind == AssetKind.CABINET.value
+        )
+        bound = select(devices.c.asset_id, devices.c.id, devices.c.kind).where(
+            devices.c.city_id == city_id, devices.c.asset_id.is_not(None)
+        )
+        seen = select(device_states.c.device_id, device_states.c.last_seen).where(
+            device_states.c.city_id == city_id
+        )
         with translated("read the map"), self._engine.connect() as conn:
-            return [MapAsset._make(row) for row in conn.execute(statement)]
+            codes = dict(conn.execute(cabinets).all())
+            last_seen = dict(conn.execute(seen).all())
+            device_of = {
+                asset: (sys.intern(device_kind), last_seen.get(device))
+                for asset, device, device_kind in conn.execute(bound)
+            }
+            rows = conn.execute(listed).all()
+        unbound = (None, None)
+        found = [
+            MapAsset(
+                asset_id,
+                asset_kind,
+                code,
+                lon,
+                lat,
+                status,
+                codes.get(cabinet) if cabinet is not None else None,
+                street_class,
+                *device_of.get(asset_id, unbound),
+            )
+            for asset_id, asset_kind, code, lon, lat, status, cabinet, street_class in rows
+        ]
+        found.sort(key=_by_id)
+        return found
 
     def open_alarms(self, city_id: int) -> dict[int, list[AlarmMark]]:
         """The city's raised and acknowledged alarms (held ones too), by asset id."""
