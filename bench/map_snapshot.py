@@ -114,7 +114,7 @@ def main() -> int:
         with TestClient(create_app(container)) as client:
             url = f"/api/v1/cities/{city.slug}/map"
             first = client.get(url, headers=headers)
-            if first.status_code != 200:  # noqa: PLR2004 - HTTP OK
+            if first.status_code != 200:
                 print(f"GET {url}: {first.status_code} {first.text}")
                 return 1
             rows = first.json()["rows"]
