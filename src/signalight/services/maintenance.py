@@ -9,6 +9,7 @@ cancels any. Confirming repairs and the cabinet-door check live in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -238,14 +239,7 @@ class MaintenanceService:
         if require_role(user, city, Role.VIEWER) is Role.CREW:
             if query.crew not in (None, user.username):
                 raise PermissionDeniedError("a crew member sees only the orders assigned to them")
-            query = WorkOrderQuery(
-                states=query.states,
-                crew=user.username,
-                asset_id=query.asset_id,
-                incident_id=query.incident_id,
-                before_id=query.before_id,
-                limit=query.limit,
-            )
+            query = dataclasses.replace(query, crew=user.username)
         return self._store.query_work_orders(city.pk, query)
 
     def get(self, city: City, user: User, order_id: int) -> WorkOrder:
