@@ -358,6 +358,13 @@ class MaintenanceService:
 
     # Helpers.
 
+    def workable(self, city: City, user: User, order_id: int) -> WorkOrder:
+        """The order, if the caller may work it: its crew, or an operator and up.
+
+        Asked before an upload is read, so that nobody without the right sends 8 MB first.
+        """
+        return self._workable(city, user, order_id)
+
     def _workable(self, city: City, user: User, order_id: int) -> WorkOrder:
         """The order, if the caller may work it: its crew, or an operator and up."""
         role = require_role(user, city, Role.CREW)

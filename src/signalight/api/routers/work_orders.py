@@ -178,6 +178,7 @@ async def add_work_order_photo(
             status_code=415,
             media_type="application/json",
         )
+    await run_in_threadpool(container.maintenance.workable, city, user, order_id)
     data = await read_limited(request, MAX_PHOTO_BYTES)
     photo = await run_in_threadpool(container.maintenance.add_photo, city, user, order_id, data)
     body = PhotoOut.of(photo).model_dump_json()
