@@ -45,8 +45,7 @@ def my_tokens(caller: UserDep, container: ContainerDep) -> list[TokenInfoOut]:
     return [TokenInfoOut.of(t, now) for t in container.accounts.tokens(caller.username)]
 
 
-# 403: a browser session's request without its CSRF token (docs/api.md).
-@router.delete("/me/tokens/{token_id}", status_code=204, responses={403: {"model": ErrorOut}})
+@router.delete("/me/tokens/{token_id}", status_code=204)
 def revoke_my_token(caller: UserDep, container: ContainerDep, token_id: TokenId) -> Response:
     """Revoke one of the caller's own tokens (the one in use too); refused from the next request."""
     container.accounts.revoke(caller.username, token_id, caller.username)
