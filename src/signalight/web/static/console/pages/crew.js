@@ -224,14 +224,20 @@ export async function render(root, ctx) {
 
   async function startMap() {
     const maplibregl = window.maplibregl;
-    if (!maplibregl) return;
+    const points = orders.map((o) => places[o.asset_id]).filter(Boolean);
+    if (!maplibregl || !points.length) {
+      mapNode.hidden = true;
+      return;
+    }
+    // The shipped base layer is cut around one place: the middle of the orders.
+    const centre = [0, 1].map((k) => points.reduce((sum, p) => sum + p[k], 0) / points.length);
     const config = await (await fetch("/console/config.json", { cache: "no-store" })).json();
     maplibregl.setWorkerUrl("/static/web/vendor/maplibre/maplibre-gl-csp-worker.js");
     map = new maplibregl.Map({
       container: mapNode,
-      style: await baseStyle(config),
-      center: [0, 0],
-      zoom: 1,
+      style: await baseStyle(config, centre),
+      center: centre,
+      zoom: 14,
       attributionControl: { compact: true },
       fadeDuration: 0,
       cooperativeGestures: true,
@@ -301,8 +307,9 @@ export async function render(root, ctx) {
       drawList();
       return startMap();
     })
-    .catch(() => {
+    .catch((err) => {
       mapNode.hidden = true; // the list works without the map
+      mapNode.dataset.error = String(err?.message || err);
     });
 
   return () => {
