@@ -28,9 +28,10 @@ $(VENDOR_STAMP): web/package.json web/package-lock.json
 	@command -v $(NPM) >/dev/null || { echo "npm is needed to install the console's and the API docs' browser files (apt-get install npm)" >&2; exit 1; }
 	cd web && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR)
-	mkdir -p $(addprefix $(VENDOR)/,swagger-ui maplibre uplot topojson pmtiles world-atlas)
+	mkdir -p $(addprefix $(VENDOR)/,swagger-ui maplibre supercluster uplot topojson pmtiles world-atlas)
 	cp $(addprefix $(NM)/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(VENDOR)/swagger-ui/
 	cp $(addprefix $(NM)/maplibre-gl/dist/,maplibre-gl-csp.js maplibre-gl-csp-worker.js maplibre-gl.css LICENSE.txt) $(VENDOR)/maplibre/
+	cp $(NM)/supercluster/dist/supercluster.min.js $(NM)/supercluster/LICENSE $(VENDOR)/supercluster/
 	cp $(NM)/uplot/dist/uPlot.iife.min.js $(NM)/uplot/dist/uPlot.min.css $(NM)/uplot/LICENSE $(VENDOR)/uplot/
 	cp $(NM)/topojson-client/dist/topojson-client.min.js $(NM)/topojson-client/LICENSE $(VENDOR)/topojson/
 	cp $(NM)/pmtiles/dist/pmtiles.js $(NM)/pmtiles/package.json $(VENDOR)/pmtiles/  # BSD-3-Clause, as its package.json says (no LICENSE file in the package)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,9 +12,11 @@ from signalight.adapters.clock import ManualClock
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.api.app import create_app
 from signalight.container import Container
-from signalight.domain.assets import AssetKind, AssetRecord
+from signalight.domain.alarms import Alarm, AlarmType, EventKind, Severity
+from signalight.domain.assets import AssetKind, AssetQuery, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.users import Role
+from signalight.services.city_status import SNAPSHOT_FRESH_S
 from signalight.settings import Settings
 from tests.conftest import bearer, make_city, make_token
 from tests.status_rig import EXPECTED, NOW, build
@@ -137,3 +140,52 @@ def test_another_citys_assets_never_show_and_its_map_is_refused(
         refused = night_client.get(f"/api/v1/cities/{other.slug}/{path}", headers=headers)
         assert refused.status_code == 403
         assert night_client.get(f"/api/v1/cities/{other.slug}/{path}").status_code == 401
+
+
+def test_a_snapshot_is_shared_until_alarms_inventory_or_time_move_on(
+    night_client: TestClient, at_night: Container, database: SqlDatabase, city: City
+) -> None:
+    build(database, city)
+    headers = bearer(make_token(at_night, city, Role.VIEWER))
+    url = f"/api/v1/cities/{city.slug}/map"
+    clock = at_night.clock
+    assert isinstance(clock, ManualClock)
+
+    def statuses() -> tuple[str, dict[str, str]]:
+        body = night_client.get(url, headers=headers).json()
+        return body["as_of"], {row[2]: row[5] for row in body["rows"]}
+
+    first, before = statuses()
+    clock.advance(timedelta(seconds=1))
+    assert statuses()[0] == first  # nothing changed: the same snapshot, saying when it was made
+
+    ok = "SL-OK"
+    assert before[ok] == "working"
+    added = at_night.db.assets.upsert_assets(
+        city.pk,
+        [AssetRecord(kind=AssetKind.STREETLIGHT, code="SL-NEW", lat=city.lat, lon=city.lon)],
+    )
+    assert added.inserted == 1
+    as_of, after = statuses()  # an inventory change: judged again at once
+    assert as_of != first
+    assert after["SL-NEW"] == "unknown"
+
+    alarm = Alarm(
+        city_id=city.pk,
+        type=AlarmType.LAMP_FAILURE,
+        severity=Severity.MAJOR,
+        asset_id=next(
+            a.id for a in at_night.db.assets.query_assets(city.pk, AssetQuery(code=ok)).items
+        ),
+        raised_at=NOW.timestamp(),
+        observed_at=NOW.timestamp(),
+        updated_at=NOW.timestamp(),
+        message="dark",
+        detail={},
+    )
+    at_night.db.alarms.record([(alarm, EventKind.RAISED, NOW.timestamp())])
+    assert statuses()[1][ok] == "alarm"  # an alarm event: judged again at once
+
+    kept_as_of = statuses()[0]
+    clock.advance(timedelta(seconds=SNAPSHOT_FRESH_S))
+    assert statuses()[0] != kept_as_of  # and the clock renews it within the window

@@ -25,6 +25,13 @@ class StatusReads(Protocol):
         """The city's assets (in the bbox, of the kind, if given) by id, with their devices."""
         ...
 
+    def stamp(self, city_id: int) -> tuple[int, int]:
+        """The city's inventory version and its newest alarm event's id.
+
+        Between two reads of the same stamp, only the clock changes what the map shows.
+        """
+        ...
+
     def open_alarms(self, city_id: int) -> dict[int, list[AlarmMark]]:
         """The city's raised and acknowledged alarms (held ones too), by asset id."""
         ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +21,12 @@ from signalight.services.map_status import MAP_FIELDS, StatusJudge
 __all__ = ["CityFigures", "CityStatus", "MapSnapshot", "WorkOrderCounts", "mean_hours"]
 
 MTTR_WINDOW: Final = timedelta(days=30)
+# A snapshot is kept while the city's inventory and alarms stay as they were,
+# and for at most this long: what the clock alone changes (a device falling
+# silent, the sun rising) shows this much late at worst. Every operator on the
+# city's map shares it: 100,000 lights are judged once, not once per screen.
+SNAPSHOT_FRESH_S: Final = 30
+SNAPSHOTS_KEPT: Final = 16
 # A light counts as working when it is heard and fault-free: lit by night, dark by day.
 WORKING: Final = frozenset({MapStatus.WORKING.value, MapStatus.OFF_BY_SCHEDULE.value})
 
@@ -78,6 +86,8 @@ class CityStatus:
         self._reads = reads
         self._alarms = alarms
         self._clock = clock
+        self._snapshots: OrderedDict[tuple[object, ...], MapSnapshot] = OrderedDict()
+        self._lock = threading.Lock()
         # The maintenance store's counts (the container wires them); None: 0 and 0.
         self._work_orders = work_orders
 
@@ -92,15 +102,31 @@ class CityStatus:
         bbox: tuple[float, float, float, float] | None = None,
         kind: AssetKind | None = None,
     ) -> MapSnapshot:
-        """Every asset of the city (in the bbox, of the kind, if given) with its live status."""
+        """Every asset of the city (in the bbox, of the kind, if given) with its live status.
+
+        Kept (see :data:`SNAPSHOT_FRESH_S`) until the city's inventory or
+        alarms change; a kept snapshot says when it was made in ``as_of``.
+        """
         now = self._clock.now()
+        window = int(now.timestamp()) // SNAPSHOT_FRESH_S
+        key = (city.pk, bbox, kind, window, *self._reads.stamp(city.pk))
+        with self._lock:
+            kept = self._snapshots.get(key)
+            if kept is not None:
+                self._snapshots.move_to_end(key)
+                return kept
         judge = self.judge(city, now)
         found = self._reads.open_alarms(city.pk)
         rows = [
             judge.row(asset, found.get(asset.id, ()))
             for asset in self._reads.map_assets(city.pk, bbox, kind)
         ]
-        return MapSnapshot(MAP_FIELDS, rows, now)
+        made = MapSnapshot(MAP_FIELDS, rows, now)
+        with self._lock:
+            self._snapshots[key] = made
+            while len(self._snapshots) > SNAPSHOTS_KEPT:
+                self._snapshots.popitem(last=False)
+        return made
 
     def figures(self, city: City, *, work_orders: bool = True) -> CityFigures:
         """The city's headline figures (``work_orders=False`` leaves the orders' counts 0)."""

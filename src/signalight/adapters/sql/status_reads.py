@@ -16,7 +16,14 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import aliased
 
 from signalight.adapters.sql.errors import translated
-from signalight.adapters.sql.tables import alarm_events, alarms, assets, device_states, devices
+from signalight.adapters.sql.tables import (
+    alarm_events,
+    alarms,
+    assets,
+    device_states,
+    devices,
+    inventory_versions,
+)
 from signalight.domain.alarms import ACTIVE_STATES, EventKind, Severity
 from signalight.domain.assets import AssetKind
 from signalight.domain.status import AlarmMark, MapAsset
@@ -96,6 +103,15 @@ class SqlStatusReads:
         ]
         found.sort(key=_by_id)
         return found
+
+    def stamp(self, city_id: int) -> tuple[int, int]:
+        """The city's inventory version and its newest alarm event's id (two index reads)."""
+        version = select(inventory_versions.c.version).where(
+            inventory_versions.c.city_id == city_id
+        )
+        newest = select(func.max(alarm_events.c.id)).where(alarm_events.c.city_id == city_id)
+        with translated("read the map's stamp"), self._engine.connect() as conn:
+            return (conn.execute(version).scalar() or 0, conn.execute(newest).scalar() or 0)
 
     def open_alarms(self, city_id: int) -> dict[int, list[AlarmMark]]:
         """The city's raised and acknowledged alarms (held ones too), by asset id."""

@@ -1,7 +1,10 @@
 /*
  * The live map: every light, cabinet and intersection of the city coloured by
- * its status, clustered so that 100,000 lights stay fluid. A cluster takes the
- * colour of its worst member. Alarm events from the stream recolour an asset
+ * its status, clustered so that 100,000 lights stay fluid. The clusters are
+ * made here with supercluster (its map/reduce in plain functions: a cluster
+ * takes the rank of its worst member), and the map is handed only what the
+ * view shows, a few hundred features, at each move's end: MapLibre's own
+ * clustering would clone all the lights into its worker and take seconds. Alarm events from the stream recolour an asset
  * at once; the city's snapshot is read again shortly after, so that a cleared
  * or closed alarm leaves the status the server judges.
  */
@@ -138,23 +141,44 @@ export async function render(root, ctx) {
     keep(cabinetSelect, cabinets.sort((a, b) => String(a[1]).localeCompare(String(b[1]))).map(([id, code]) => [String(id), code]));
   }
 
-  function redraw() {
+  let index = null; // supercluster over the assets shown
+  const VIEW_PAD = 0.5; // of the view's size, each side: a pan shows what is already drawn
+
+  function drawView() {
     const source = map.getSource("assets");
+    if (!source || !index) return;
+    const b = map.getBounds();
+    const dx = (b.getEast() - b.getWest()) * VIEW_PAD;
+    const dy = (b.getNorth() - b.getSouth()) * VIEW_PAD;
+    const area = [
+      Math.max(-180, b.getWest() - dx),
+      Math.max(-85, b.getSouth() - dy),
+      Math.min(180, b.getEast() + dx),
+      Math.min(85, b.getNorth() + dy),
+    ];
+    source.setData({ type: "FeatureCollection", features: index.getClusters(area, Math.floor(map.getZoom())) });
+  }
+
+  function redraw() {
     const data = featureCollection();
-    if (source) source.setData(data);
+    performance.mark("map:features");
+    index = new window.Supercluster({
+      radius: 50,
+      maxZoom: 15, // lights are 30 m and more apart: from zoom 16 each is seen alone
+      map: (props) => ({ worst: props.rank }),
+      reduce: (into, props) => {
+        if (props.worst > into.worst) into.worst = props.worst;
+      },
+    }).load(data.features);
+    performance.mark("map:indexed");
+    drawView();
     box.dataset.shown = String(data.features.length);
     updateLegend();
   }
 
   function addLayers() {
-    map.addSource("assets", {
-      type: "geojson",
-      data: featureCollection(),
-      cluster: true,
-      clusterRadius: 45,
-      clusterMaxZoom: 15, // lights are 30 m and more apart: from zoom 16 each is seen alone
-      clusterProperties: { worst: ["max", ["get", "rank"]] },
-    });
+    map.addSource("assets", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    redraw();
     map.addLayer({
       id: "clusters",
       type: "circle",
@@ -180,11 +204,12 @@ export async function render(root, ctx) {
         "circle-stroke-width": 1,
       },
     });
-    map.on("click", "clusters", async (event) => {
+    map.on("click", "clusters", (event) => {
       const feature = event.features[0];
-      const zoom = await map.getSource("assets").getClusterExpansionZoom(feature.properties.cluster_id);
+      const zoom = index.getClusterExpansionZoom(feature.properties.cluster_id);
       map.easeTo({ center: feature.geometry.coordinates, zoom });
     });
+    map.on("moveend", drawView);
     map.on("click", "assets", (event) => show(event.features[0].properties.id));
     for (const layer of ["clusters", "assets"]) {
       map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
