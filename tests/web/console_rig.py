@@ -77,6 +77,7 @@ class ConsoleSite:
             "type": type_,
             "severity": severity,
             "asset_id": assets[code],
+            "asset_code": code,
             "raised_at": at,
             "observed_at": at - 30,
             "updated_at": at,
