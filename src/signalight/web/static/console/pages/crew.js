@@ -191,7 +191,9 @@ export async function render(root, ctx) {
       buttons.push(finish);
     }
     const place = places[o.asset_id];
+    // replaceChildren would write a null as the word; h() leaves nulls out, so filter here too.
     node.replaceChildren(
+      ...[
       h(
         "h2",
         {},
@@ -204,6 +206,7 @@ export async function render(root, ctx) {
       outcomeLine(o),
       buttons.length ? h("div", { class: "crewbuttons" }, ...buttons) : null,
       panel,
+      ].filter(Boolean),
     );
   }
 

@@ -110,6 +110,7 @@ export async function render(root, ctx) {
       ),
     );
     view.replaceChildren(
+      ...[
       heading(`Work order #${o.id}: ${o.title}`, `${ctx.city}`),
       outcomeLine(o),
       h("div", { class: "wo-grid" }, h("section", { class: "card", "aria-label": "The order" }, facts), incidentPart),
@@ -122,6 +123,7 @@ export async function render(root, ctx) {
         h("h2", {}, `Photos (${photos.length})`),
         photos.length ? h("ul", { class: "thumbs" }, ...photos) : h("p", { class: "muted" }, "No photo yet."),
       ),
+      ].filter(Boolean),
     );
   }
 

@@ -128,9 +128,11 @@ export async function render(root, ctx) {
     crews,
   );
   root.append(
+    ...[
     heading("Work orders", ctx.may("operator") ? "Every order of the city." : ctx.role === "crew" ? "The orders assigned to you." : "Every order of the city (read only)."),
     ctx.may("operator") ? createForm(ctx, stop.signal) : null,
     h("section", { class: "card", "aria-label": "Work order list" }, filters, counted, h("div", { class: "tablewrap" }, table)),
+    ].filter(Boolean),
   );
   await load();
   return () => stop.abort();
