@@ -11,7 +11,7 @@ import { field, h } from "./ui.js";
  * when the operator cancels.
  */
 export function askNote(root, { title, label, action, required = false, hint }) {
-  const text = h("textarea", { maxlength: 2000, rows: 3, required: required || null });
+  const text = h("textarea", { maxlength: 2000, rows: 3, "aria-required": required ? "true" : null });
   const error = h("p", { class: "form-error", role: "alert" });
   const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, action);

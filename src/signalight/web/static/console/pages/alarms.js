@@ -46,6 +46,7 @@ export async function render(root, ctx) {
   const held = new Map(); // outage id -> [alarms held under it]
   const expanded = new Set(); // outage ids shown open
   let nextBefore = null;
+  let loading = 0; // the latest load's ticket
   let sort = { key: "severity", ascending: true };
 
   const stateSelect = h("select", {}, ...STATE_FILTERS.map((f) => h("option", { value: f.key }, f.label)));
@@ -265,9 +266,11 @@ export async function render(root, ctx) {
     if (typeSelect.value) query.set("type", typeSelect.value);
     if (severitySelect.value) query.set("severity", severitySelect.value);
     if (older && nextBefore !== null) query.set("before", String(nextBefore));
+    const ticket = ++loading;
     ctx.say("Loading the alarms…", "busy");
     try {
       const page = await ctx.api(`${path()}?${query}`, { signal: stop.signal });
+      if (ticket !== loading) return; // the filters changed meanwhile: a newer load answers
       if (!older) {
         alarms.clear();
         flags.clear();
@@ -276,6 +279,7 @@ export async function render(root, ctx) {
       for (const a of page.items) alarms.set(a.id, a);
       nextBefore = page.next_before;
       await loadHeld(page.items.filter((a) => a.type === OUTAGE).map((a) => a.id));
+      if (ticket !== loading) return;
       draw();
       ctx.say("");
     } catch (err) {
