@@ -93,7 +93,7 @@ export async function render(root, ctx) {
                 "li",
                 { dataset: { alarm: a.id, state: a.state } },
                 badge(a.severity, a.severity),
-                ` Alarm #${a.id} ${a.type} on ${a.asset || "?"}: `,
+                ` Alarm #${a.id} ${a.type} on ${a.asset || (a.asset_id === o.asset_id ? o.asset : "another asset")}: `,
                 h("strong", {}, a.state),
                 a.closed_by ? ` (closed by ${a.closed_by})` : "",
               ),
@@ -111,7 +111,7 @@ export async function render(root, ctx) {
     );
     view.replaceChildren(
       ...[
-      heading(`Work order #${o.id}: ${o.title}`, `${ctx.city}`),
+      heading(`Work order #${o.id}: ${o.title}`, ctx.cities.find((c) => c.slug === ctx.city)?.name),
       outcomeLine(o),
       h("div", { class: "wo-grid" }, h("section", { class: "card", "aria-label": "The order" }, facts), incidentPart),
       actions(),
