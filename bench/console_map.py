@@ -6,13 +6,16 @@ system Chromium opens the live map signed in as a viewer. Measured from the
 page's own clock (``performance.now()`` from navigation start):
 
 - first render: navigation to the map drawn with every asset (the page's
-  ``data-ready``, set on MapLibre's first ``idle`` after the data is in);
+  ``data-ready``, set on MapLibre's first ``idle`` after the data is in),
+  cold (a browser that never loaded the page, a snapshot the server makes
+  anew) and warm (scripts cached, the snapshot kept by the server, as when
+  another screen opened the city's map within 30 s);
 - pan: ``panBy`` of half the map's width to the next ``idle``, median of 5.
 
 Reference, measured in the same run and browser: the same map page over a
 city of 1,000 lights, which costs the page's fixed part (scripts, base map,
 sign-in check) with next to no data. The floor: 100,000 lights drawn within
-2 s of navigation (issue 16). Printed with PASS or FAIL; exits 1 on a FAIL.
+2 s of navigation, cold (issue 16). Printed with PASS or FAIL; exits 1 on a FAIL.
 
 Run with ``make bench`` or ``.venv/bin/python bench/console_map.py``;
 ``BENCH_LIGHTS`` changes the size.
@@ -162,16 +165,6 @@ def main() -> int:
         server, base = serve(container)
         snapshot_s = 0.0
         try:
-            with httpx.Client(base_url=base, timeout=120) as http:
-                http.post(
-                    "/api/v1/auth/session",
-                    json={"username": "viewer-big", "password": PASSWORD},
-                ).raise_for_status()
-                start = time.perf_counter()
-                answer = http.get(f"/api/v1/cities/{big.slug}/map")
-                snapshot_s = time.perf_counter() - start
-                answer.raise_for_status()
-                rows = len(answer.json()["rows"])
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 results = {}
@@ -182,21 +175,42 @@ def main() -> int:
                         f"{base}/api/v1/auth/session",
                         data={"username": user, "password": PASSWORD},
                     )
-                    first_render(page, base, city)  # warm: the browser's cache of scripts
-                    results[city.slug] = (first_render(page, base, city), pan(page))
+                    # Cold: a browser that never loaded the page, a snapshot never made.
+                    cold = first_render(page, base, city)
+                    # Warm: the scripts in the browser's cache, the snapshot kept by
+                    # the server (another screen on the city within the last 30 s).
+                    warm = first_render(page, base, city)
+                    results[city.slug] = (cold, warm, pan(page))
                     context.close()
                 browser.close()
+            with httpx.Client(base_url=base, timeout=120) as http:
+                http.post(
+                    "/api/v1/auth/session",
+                    json={"username": "viewer-big", "password": PASSWORD},
+                ).raise_for_status()
+                # The lights alone: a key the server has not kept, so made anew.
+                start = time.perf_counter()
+                answer = http.get(f"/api/v1/cities/{big.slug}/map?kind=streetlight")
+                snapshot_s = time.perf_counter() - start
+                answer.raise_for_status()
+                rows = len(answer.json()["rows"])
         finally:
             server.should_exit = True
             db.close()
-    (ref_first, ref_pan), (first, panned) = results["small"], results["big"]
-    ok = first <= FIRST_RENDER_FLOOR_S
-    print(f"snapshot API  {rows:>7,} assets  {snapshot_s * 1000:8.0f} ms (server, one request)")
-    print(f"first render  {REFERENCE_LIGHTS:>7,} lights  {ref_first * 1000:8.0f} ms (reference)")
+    (ref_cold, ref_warm, ref_pan), (cold, warm, panned) = results["small"], results["big"]
+    ok = cold <= FIRST_RENDER_FLOOR_S
+    print(f"snapshot API  {rows:>7,} lights  {snapshot_s * 1000:8.0f} ms (one request, made anew)")
     print(
-        f"first render  {LIGHTS:>7,} lights  {first * 1000:8.0f} ms "
+        f"first render  {REFERENCE_LIGHTS:>7,} lights  {ref_cold * 1000:8.0f} ms cold (reference)"
+    )
+    print(
+        f"first render  {LIGHTS:>7,} lights  {cold * 1000:8.0f} ms cold "
         f"(floor {FIRST_RENDER_FLOOR_S * 1000:.0f} ms) {'PASS' if ok else 'FAIL'}"
     )
+    print(
+        f"first render  {REFERENCE_LIGHTS:>7,} lights  {ref_warm * 1000:8.0f} ms warm (reference)"
+    )
+    print(f"first render  {LIGHTS:>7,} lights  {warm * 1000:8.0f} ms warm")
     print(f"pan           {REFERENCE_LIGHTS:>7,} lights  {ref_pan * 1000:8.0f} ms (reference)")
     print(f"pan           {LIGHTS:>7,} lights  {panned * 1000:8.0f} ms (median of {PANS})")
     return 0 if ok else 1

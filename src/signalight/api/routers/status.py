@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import gzip
+import threading
+from collections import OrderedDict
+from typing import Annotated, Final
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from signalight.api.deps import CITY_ERRORS, ContainerDep, ReadableCity
 from signalight.api.params import BBoxQuery, bbox_of
 from signalight.api.status_schemas import KpisOut, MapOut
 from signalight.domain.assets import AssetKind
+from signalight.services.city_status import MapSnapshot
 
 router = APIRouter(tags=["status"], responses=CITY_ERRORS)
+
+# The bodies of the snapshots the service keeps, encoded once: as JSON and
+# gzipped (level 5, as the middleware does), for every screen that asks.
+ENCODED_KEPT: Final = 16
+_encoded: OrderedDict[int, tuple[MapSnapshot, bytes, bytes]] = OrderedDict()
+_encoded_lock = threading.Lock()
+
+
+def _bodies(snapshot: MapSnapshot) -> tuple[bytes, bytes]:
+    """The snapshot's JSON body and its gzip, made once per snapshot."""
+    with _encoded_lock:
+        kept = _encoded.get(id(snapshot))
+        if kept is not None and kept[0] is snapshot:
+            return kept[1], kept[2]
+    body = {"fields": snapshot.fields, "rows": snapshot.rows, "as_of": snapshot.as_of}
+    # orjson, not validated row by row: 100,000 rows through pydantic take seconds.
+    plain = orjson.dumps(body)
+    packed = gzip.compress(plain, compresslevel=5)
+    with _encoded_lock:
+        _encoded[id(snapshot)] = (snapshot, plain, packed)
+        while len(_encoded) > ENCODED_KEPT:
+            _encoded.popitem(last=False)
+    return plain, packed
 
 
 @router.get(
@@ -22,6 +49,7 @@ router = APIRouter(tags=["status"], responses=CITY_ERRORS)
     responses={200: {"content": {"application/json": {}}}},
 )
 def city_map(
+    request: Request,
     city: ReadableCity,
     container: ContainerDep,
     bbox: BBoxQuery = None,
@@ -33,9 +61,11 @@ def city_map(
     lights fit one response (gzip-compressed when the client accepts it).
     """
     snapshot = container.status.snapshot(city, bbox_of(bbox), kind)
-    body = {"fields": snapshot.fields, "rows": snapshot.rows, "as_of": snapshot.as_of}
-    # Built with orjson, not validated row by row: 100,000 rows through pydantic take seconds.
-    return Response(orjson.dumps(body), media_type="application/json")
+    plain, packed = _bodies(snapshot)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(packed, media_type="application/json", headers=headers)
+    return Response(plain, media_type="application/json", headers={"Vary": "Accept-Encoding"})
 
 
 @router.get("/cities/{city}/kpis", response_model=KpisOut)
