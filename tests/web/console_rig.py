@@ -118,13 +118,18 @@ def _inventory(city: City, prefix: str) -> list[AssetRecord]:
 
 
 @contextmanager
-def console_site(tmp: Path, **settings: Any) -> Iterator[ConsoleSite]:
-    """A server over a fresh SQLite file with two cities, five users and 101 assets in each city."""
+def console_site(
+    tmp: Path, *, place: dict[str, Any] | None = None, **settings: Any
+) -> Iterator[ConsoleSite]:
+    """A server over a fresh SQLite file with two cities, five users and 101 assets in each city.
+
+    ``place`` overrides the city's ``lat``, ``lon`` and ``timezone``.
+    """
     url = f"sqlite:///{tmp / 'console.db'}"
     db = SqlDatabase.connect(url)
     db.migrate()
     container = Container(Settings(data_dir=tmp, database_url=url, **settings), db)
-    city = make_city(db, slug=unique("city"), name="Seberang Perai")
+    city = make_city(db, slug=unique("city"), name="Seberang Perai", **(place or {}))
     other = make_city(db, slug=unique("other"), name="Hidden Town", lat=3.14, lon=101.69)
     for name, role in ROLES.items():
         container.auth.add_user(name, PASSWORD)
