@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Route, expect
+from playwright.sync_api import Browser, Geolocation, Locator, Page, Route, expect
 
 from signalight.domain.alarms import Alarm, AlarmType, Severity
 from tests.web.console_rig import (
@@ -24,7 +24,7 @@ from tests.web.console_rig import (
     sign_in,
     snap,
 )
-from tests.web.test_console_work_orders import call, orders_path
+from tests.web.test_console_work_orders import call, orders_path, page_errors
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ def story(site: ConsoleSite, browser: Browser) -> Story:
 
     told.far = by_hand("SL-090", "Pole leaning after a crash", "critical", "carl")
     told.coras = by_hand("SL-006", "Cora's flicker", "major", "cora")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
     return told
 
@@ -87,7 +87,7 @@ def _open_crew(page: Page, site: ConsoleSite, user: str) -> None:
     expect(page.locator(".crewmap")).to_have_attribute("data-ready", "true")
 
 
-def _place(page: Page, site: ConsoleSite, code: str) -> dict[str, float]:
+def _place(page: Page, site: ConsoleSite, code: str) -> Geolocation:
     asset: Any = call(page, "GET", f"/cities/{site.city.slug}/assets/{site.assets[code]}")
     return {"longitude": asset["body"]["lon"], "latitude": asset["body"]["lat"]}
 
@@ -117,7 +117,7 @@ def test_carl_sees_only_his_orders_by_due_time_then_nearest_first(
     expect(cards.first).to_have_attribute("data-order", str(story.fault))
     expect(_card(page, story.fault)).to_contain_text("0 m away")
     snap(page, "crew-02-nearest-first")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -177,7 +177,7 @@ def test_carl_works_the_order_on_his_phone_and_sees_it_confirmed(
     page.goto(f"{site.base_url}/#/c/{site.city.slug}/crew")
     expect(page.locator("li.crewcard")).to_have_count(1)
     expect(_card(page, story.fault)).to_have_count(0)
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -233,7 +233,7 @@ def test_cora_cannot_act_on_carls_order_and_a_viewer_sees_no_actions(
     page.goto(f"{site.base_url}/#/c/{site.city.slug}/work-orders/{story.far}")
     expect(page.get_by_role("status")).to_contain_text("is not assigned to you")
     expect(page.get_by_role("button", name="Start")).to_have_count(0)
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
     context, page = new_page(browser, PHONE)
@@ -243,5 +243,5 @@ def test_cora_cannot_act_on_carls_order_and_a_viewer_sees_no_actions(
     expect(page.get_by_role("link", name="My orders")).to_have_count(0)
     assert_accessible(page)
     snap(page, "crew-11-viewer")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
