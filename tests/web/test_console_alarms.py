@@ -115,6 +115,9 @@ def test_the_board_lists_filters_sorts_and_follows_the_city_live(
     expect(first).to_contain_text("Raised")
     # A viewer sees no action, and the server refuses one forged with her cookie.
     expect(page.get_by_role("columnheader", name="Actions")).to_have_count(0)
+    expect(page.locator(".alarms thead tr")).to_have_text(
+        "Severity ▲TypeAssetMessageRaisedStateAcknowledged by"
+    )
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
     expect(page.get_by_role("button", name="Work order")).to_have_count(0)
     csrf = page.request.get(f"{site.base_url}/api/v1/auth/session").json()["csrf_token"]

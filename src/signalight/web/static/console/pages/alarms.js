@@ -91,7 +91,7 @@ export async function render(root, ctx) {
           h("button", { type: "button", onclick: () => sortBy(c.key) }, c.label, h("span", { "aria-hidden": "true" }, arrow)),
         );
       }),
-      operator ? h("th", { scope: "col" }, "Actions") : null,
+      ...(operator ? [h("th", { scope: "col" }, "Actions")] : []),
     );
   }
 

@@ -72,7 +72,7 @@ export async function render(root, ctx) {
         )
       : h("p", { class: "muted" }, "No open fault.");
     const later = LATER.filter((l) => k[l.key] !== undefined && k[l.key] !== null);
-    figures.replaceChildren(
+    const parts = [
       h(
         "div",
         { class: "homegrid" },
@@ -106,7 +106,8 @@ export async function render(root, ctx) {
             later.map((l, i) => `${i ? " · " : ""}${l.label}: ${l.format(k[l.key])}`).join(""),
           )
         : null,
-    );
+    ];
+    figures.replaceChildren(...parts.filter(Boolean));
     asOf.textContent = `Figures as of ${when(k.as_of)}; they follow the alarms as they come.`;
   }
 
