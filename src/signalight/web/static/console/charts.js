@@ -70,10 +70,12 @@ const COLORS = ["#79c0ff", "#3fca6b", "#ff9d3d"];
 /**
  * A chart in a figure: heading, uPlot canvas and caption. `series` is
  * [{label, stepped?}], `data` is [xs, ys1, ...] in uPlot's form (x in
- * seconds), `caption` the words that stand for it. With no data the figure
- * says so and draws nothing. Answers {figure, plot}; plot may be null.
+ * seconds), `caption` the words that stand for it, `span` the period's
+ * [from, to] in seconds (the x axis shows all of it), `range` the y axis's
+ * fixed [low, high] if any. With no data the figure says so and draws
+ * nothing. Answers {figure, plot, box}; plot and box are null then.
  */
-export function chart({ id, title, unit, series, data, caption, range }) {
+export function chart({ id, title, unit, series, data, caption, range, span }) {
   const headingId = `${id}-title`;
   const figure = h(
     "figure",
@@ -81,10 +83,10 @@ export function chart({ id, title, unit, series, data, caption, range }) {
     h("h3", { id: headingId }, title),
   );
   const captionNode = h("figcaption", { class: "chartcaption" }, caption);
-  const empty = !data[0].length;
+  const empty = data.slice(1).every((ys) => ys.every((v) => v === null || v === undefined));
   if (empty || !window.uPlot) {
     figure.append(captionNode);
-    return { figure, plot: null };
+    return { figure, plot: null, box: null };
   }
   const box = h("div", { class: "chartbox", "aria-hidden": "true" });
   figure.append(box, captionNode);
@@ -94,7 +96,10 @@ export function chart({ id, title, unit, series, data, caption, range }) {
     height: HEIGHT,
     legend: { show: true, live: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: range ? { range } : {} },
+    scales: {
+      x: span ? { time: true, range: () => span } : { time: true },
+      y: range ? { range: () => range } : {},
+    },
     axes: [
       { stroke: "#a9b8c8", grid: { stroke: "#2c3b4d" }, ticks: { stroke: "#2c3b4d" } },
       {
@@ -112,13 +117,14 @@ export function chart({ id, title, unit, series, data, caption, range }) {
         stroke: COLORS[i % COLORS.length],
         width: 2,
         spanGaps: false,
-        points: { show: false },
+        // A dot on every value, so that a reading between two gaps is seen too.
+        points: { show: !s.stepped, size: 4 },
         paths: s.stepped && stepped ? stepped : undefined,
         value: (_, v) => num(v, unit),
       })),
     ],
   };
-  // Drawn once the figure is in the page, at the width it is given there.
+  // Drawn at a first width here; fitCharts sets the width the page gives it.
   const plot = new window.uPlot(opts, data, box);
   return { figure, plot, box };
 }

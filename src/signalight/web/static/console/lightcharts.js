@@ -39,12 +39,14 @@ function onCaption(series) {
 export async function dayCharts(ctx, uid, now, signal) {
   const from = new Date(now.getTime() - PERIODS.day.hours * HOUR_S * 1000);
   const got = await readSeries(ctx, uid, ["power", "voltage", "dim", "on"], from, now, signal);
+  const period = [from.getTime() / 1000, now.getTime() / 1000];
   const line = (name, title, unit, range) =>
     chart({
       id: `chart-${name}`,
       title,
       unit,
       range,
+      span: period,
       series: [{ label: title }],
       data: [got[name].t, got[name].v],
       caption: numberCaption(title, unit, got[name]),
@@ -58,6 +60,7 @@ export async function dayCharts(ctx, uid, now, signal) {
       title: "On/off",
       unit: "",
       range: [0, 1],
+      span: period,
       series: [{ label: "On (1) or off (0)", stepped: true }],
       data: [got.on.t, got.on.v],
       caption: onCaption(got.on),
@@ -83,18 +86,25 @@ export async function weekCharts(ctx, uid, now, signal) {
     readHourly(ctx, uid, from, now, signal),
     readSeries(ctx, uid, ["dim"], from, now, signal),
   ]);
-  // Each hour is drawn at its middle, so that a bar of readings sits where they were taken.
-  const xs = hours.map((r) => new Date(r.hour).getTime() / 1000 + HOUR_S / 2);
+  // Every hour of the week has its place, so that an hour without readings is a gap in
+  // the line and not a slope between its neighbours; each is drawn at its middle.
+  const period = [from.getTime() / 1000, now.getTime() / 1000];
+  const byHour = new Map(hours.map((r) => [new Date(r.hour).getTime() / 1000, r]));
+  const grid = [];
+  for (let start = period[0]; start < period[1]; start += HOUR_S) grid.push(byHour.get(start) || null);
+  const xs = grid.map((_, i) => period[0] + i * HOUR_S + HOUR_S / 2);
+  const field = (key) => grid.map((r) => (r ? r[key] : null));
   const band = (key, title, unit) =>
     chart({
       id: `chart-${key}`,
       title,
       unit,
+      span: period,
       series: [{ label: "Hourly mean" }, { label: "Lowest" }, { label: "Highest" }],
-      data: [xs, hours.map((r) => r[`${key}_mean`]), hours.map((r) => r[`${key}_min`]), hours.map((r) => r[`${key}_max`])],
+      data: [xs, field(`${key}_mean`), field(`${key}_min`), field(`${key}_max`)],
       caption: rollupCaption(title, unit, hours, key),
     });
-  const onHours = hours.map((r) => (r.on_hours === null ? null : r.on_hours * 100));
+  const onHours = field("on_hours").map((v) => (v === null || v === undefined ? null : v * 100));
   const onStats = stats(hours.map((r) => r.on_hours));
   const onCaptionText = onStats.n
     ? `On/off: on for ${num(onStats.mean * onStats.n)} h of the ${onStats.n} hours with reports (${num(100 * onStats.mean)} %).`
@@ -107,6 +117,7 @@ export async function weekCharts(ctx, uid, now, signal) {
       title: "Dim level",
       unit: "%",
       range: [0, 100],
+      span: period,
       series: [{ label: "Dim level", stepped: true }],
       data: [dims.dim.t, dims.dim.v],
       caption: numberCaption("Dim level", "%", dims.dim),
@@ -116,6 +127,7 @@ export async function weekCharts(ctx, uid, now, signal) {
       title: "On/off",
       unit: "%",
       range: [0, 100],
+      span: period,
       series: [{ label: "Share of the hour on", stepped: true }],
       data: [xs, onHours],
       caption: onCaptionText,

@@ -17,6 +17,7 @@ const ALARMS_SHOWN = 50;
 const ALL_STATES = ["raised", "acknowledged", "cleared", "closed"];
 const UNITS = { power: "W", voltage: "V", current: "A", dim: "%", energy: "Wh", lux: "lx", tilt: "°", temp: "°C" };
 const WORDS = { on: "On", dim: "Dim level", pf: "Power factor", temp: "Temperature", lux: "Ambient light" };
+const wordFor = (name) => WORDS[name] || name.charAt(0).toUpperCase() + name.slice(1);
 const KIND = { streetlight: "Streetlight", cabinet: "Cabinet", intersection: "Intersection" };
 
 const dd = (value) => h("dd", {}, value === null || value === undefined || value === "" ? "–" : value);
@@ -128,7 +129,7 @@ export async function render(root, ctx) {
                 h(
                   "tr",
                   { dataset: { name } },
-                  h("th", { scope: "row" }, WORDS[name] || name),
+                  h("th", { scope: "row" }, wordFor(name)),
                   h("td", {}, showValue(name, state.values[name].value)),
                   h("td", {}, when(state.values[name].time)),
                 ),
