@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -16,6 +16,11 @@ pytestmark = pytest.mark.browser
 
 T = 1_700_000_000.0
 LIVE_MS = 15_000  # an event goes through the store, the stream's poll and the page
+
+
+def page_errors(page: Page) -> list[str]:
+    """The page's script errors and CSP refusals, as ``new_page`` collects them."""
+    return cast("list[str]", vars(page)["page_errors"])
 
 
 def board(page: Page, site: ConsoleSite, user: str) -> None:
@@ -142,7 +147,7 @@ def test_the_board_lists_filters_sorts_and_follows_the_city_live(
     assert len(shown(page)) == 4
     expect(page.locator(".alarms")).not_to_contain_text("XSL-002")
     snap(page, "alarms-02-live")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -210,7 +215,7 @@ def test_an_operator_acknowledges_notes_closes_and_makes_a_work_order(
     order = api_get(page, site, f"/work-orders/{order_id}")
     assert order["asset_id"] == site.assets["SL-011"]
     assert order["priority"] == "critical"
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -253,5 +258,5 @@ def test_an_outage_is_one_row_with_its_held_lights_under_it(
     snap(page, "alarms-05-outage")
     toggle.click()
     expect(under).to_have_count(0)
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -14,6 +15,11 @@ from tests.web.console_rig import ConsoleSite, assert_accessible, new_page, sign
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 15_000  # the stream's poll, the page's two-second wait and the new figures
+
+
+def page_errors(page: Page) -> list[str]:
+    """The page's script errors and CSP refusals, as ``new_page`` collects them."""
+    return cast("list[str]", vars(page)["page_errors"])
 
 
 def figure(page: Page, name: str) -> str:
@@ -64,7 +70,7 @@ def test_home_shows_the_citys_figures_and_follows_alarms_live(
     page.go_back()
     page.get_by_role("link", name="Live map").click()
     expect(page).to_have_url(f"{site.base_url}/#/c/{site.city.slug}/map")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -75,5 +81,5 @@ def test_home_fits_a_phone(site: ConsoleSite, browser: Browser) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390
     snap(page, "home-03-phone")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
