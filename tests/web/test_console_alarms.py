@@ -260,3 +260,25 @@ def test_an_outage_is_one_row_with_its_held_lights_under_it(
     expect(under).to_have_count(0)
     assert page_errors(page) == []
     context.close()
+
+
+def test_a_step_the_server_refuses_is_said_in_words(site: ConsoleSite, browser: Browser) -> None:
+    alarm = site.alarm("SL-030", AlarmType.NODE_FAULT, Severity.MINOR, at=T + 6000)
+    context, page = new_page(browser)
+    board(page, site, "otto")
+    row(page, alarm.pk).get_by_role("button", name="Acknowledge").click()
+    # Someone else takes it while the form is open.
+    csrf = page.request.get(f"{site.base_url}/api/v1/auth/session").json()["csrf_token"]
+    taken = page.request.post(
+        f"{site.base_url}/api/v1/cities/{site.city.slug}/alarms/{alarm.pk}/acknowledge",
+        headers={"X-CSRF-Token": csrf},
+        data={},
+    )
+    assert taken.status == 200
+    page.get_by_role("dialog").get_by_role("button", name="Acknowledge").click()
+    status = page.locator("#status")
+    expect(status).to_contain_text("Not possible now:")
+    expect(status).to_have_class("status is-error")
+    snap(page, "alarms-06-refused")
+    assert page_errors(page) == []
+    context.close()
