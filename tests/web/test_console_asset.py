@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import orjson
 import pytest
@@ -20,6 +21,12 @@ from tests.web.console_rig import (
 )
 
 pytestmark = pytest.mark.browser
+
+
+def _page_errors(page: Page) -> list[str]:
+    """The page's script errors and CSP refusals, as ``new_page`` keeps them on the page."""
+    return cast("list[str]", vars(page)["page_errors"])
+
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -146,7 +153,7 @@ def test_the_page_shows_details_state_charts_and_captions_of_the_day_and_week(
     )
     snap(page, "asset-02-week")
     assert_accessible(page)
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert _page_errors(page) == []
     context.close()
 
 
@@ -204,7 +211,7 @@ def test_alarms_with_their_history_work_orders_and_live_refresh(
     )
     expect(page.locator('#asset-state tr[data-name="power"]')).to_contain_text("61.5 W")
     expect(page.locator("#asset-last-seen")).to_contain_text("s ago")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert _page_errors(page) == []
     context.close()
 
 
@@ -223,7 +230,7 @@ def test_another_citys_asset_is_not_found_and_a_light_without_device_has_no_char
     expect(page.locator("#asset-state")).to_contain_text("No device is bound")
     expect(page.locator("#asset-alarms")).to_have_text("No alarms on this asset.")
     expect(page.locator("#asset-charts")).to_have_count(0)
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert _page_errors(page) == []
     context.close()
 
 
@@ -242,5 +249,5 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(
     assert canvas is not None
     assert canvas["x"] + canvas["width"] <= PHONE["width"]
     snap(page, "asset-05-phone")
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert _page_errors(page) == []
     context.close()
