@@ -231,3 +231,27 @@ def test_maintenance_settings_are_read_by_viewers_and_set_by_admins(
         _base(city), json={"asset": light.id, "title": "x", "priority": "critical"}, headers=admin
     ).json()
     assert made["due_at"] == "2026-01-05T10:00:00Z"
+
+
+def test_the_crew_list_names_who_may_be_assigned_to_operators_only(
+    rig: tuple[Container, TestClient], city: City
+) -> None:
+    container, client = rig
+    names = {role: _headers(container, city, role) for role in Role}
+    off_name, _ = _headers(container, city, Role.CREW)
+    container.accounts.set_disabled(off_name, "test", disabled=True)
+    elsewhere = make_city(container.db)
+    _headers(container, elsewhere, Role.CREW)
+    url = f"/api/v1/cities/{city.slug}/crew"
+
+    listed = client.get(url, headers=names[Role.OPERATOR][1])
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == sorted(
+        (
+            {"username": names[role][0], "role": role.value}
+            for role in (Role.CREW, Role.OPERATOR, Role.ADMIN)
+        ),
+        key=lambda member: member["username"],
+    )
+    for role in (Role.VIEWER, Role.CREW):
+        assert client.get(url, headers=names[role][1]).status_code == 403

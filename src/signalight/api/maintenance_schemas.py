@@ -23,12 +23,20 @@ from signalight.domain.maintenance import (
     WorkOrderNote,
     WorkOrderState,
 )
+from signalight.domain.users import Role
 from signalight.services.maintenance import ServiceLevelsView, WorkOrderDetail
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Username = Annotated[str, Field(min_length=1, max_length=64)]
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
 NoteText = Annotated[str, Field(max_length=NOTE_MAX)]
+
+
+class CrewMemberOut(BaseModel):
+    """A user an order may be assigned to."""
+
+    username: str
+    role: Role = Field(description="Their role in the city: crew, operator or admin")
 
 
 class PartIO(BaseModel):

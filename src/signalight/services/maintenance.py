@@ -373,6 +373,15 @@ class MaintenanceService:
             raise PermissionDeniedError(f"work order {order_id} is not assigned to you")
         return order
 
+    def crew(self, city: City) -> list[User]:
+        """Who may be given an order in the city: enabled users above viewer, by name."""
+        found = [
+            user
+            for user in self._users.list_users(city.pk)
+            if not user.disabled and user.role_in(city.pk) not in (None, Role.VIEWER)
+        ]
+        return sorted(found, key=lambda user: user.username)
+
     def _check_crew(self, city: City, crew: str) -> None:
         try:
             found, _ = self._users.get_user(crew)

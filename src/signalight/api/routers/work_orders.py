@@ -17,6 +17,7 @@ from signalight.api.deps import CITY_ERRORS, ContainerDep, OperatorCity, Readabl
 from signalight.api.maintenance_schemas import (
     AssignIn,
     CancelIn,
+    CrewMemberOut,
     FinishIn,
     NoteIn,
     NoteOut,
@@ -46,6 +47,15 @@ BASE: Final = "/cities/{city}/work-orders"
 
 def _out(container: Container, order: WorkOrder) -> WorkOrderOut:
     return WorkOrderOut.of(order, container.clock.now())
+
+
+@router.get("/cities/{city}/crew", response_model=list[CrewMemberOut])
+def list_crew(city: OperatorCity, container: ContainerDep) -> list[CrewMemberOut]:
+    """Who an order may be assigned to (operator): enabled users of the city above viewer."""
+    return [
+        CrewMemberOut(username=user.username, role=user.roles[city.pk])
+        for user in container.maintenance.crew(city)
+    ]
 
 
 @router.get(BASE, response_model=WorkOrderPage)
