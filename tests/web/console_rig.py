@@ -10,6 +10,7 @@ and AA rules: labels, contrast, names, landmarks).
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ OUTPUT = ROOT / "var" / "test-output" / "console"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery staple"  # the test users' password
 TIMEOUT_MS = 20_000
+# The errors of each page new_page opened, kept beside the page (Playwright's
+# Page has a page_errors method of its own, which must not be overwritten).
+_ERRORS: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -167,8 +171,13 @@ def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> tuple[Brow
             errors.append(message.text)
 
     page.on("console", on_console)
-    page.page_errors = errors  # type: ignore[attr-defined]
+    _ERRORS[page] = errors
     return context, page
+
+
+def page_errors(page: Page) -> list[str]:
+    """What went wrong in the page since :func:`new_page` opened it (errors, CSP refusals)."""
+    return _ERRORS[page]
 
 
 def sign_in(page: Page, site: ConsoleSite, username: str, path: str = "") -> None:

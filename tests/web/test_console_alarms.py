@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from signalight.domain.alarms import AlarmType, Severity
-from tests.web.console_rig import ConsoleSite, assert_accessible, new_page, sign_in, snap
+from tests.web.console_rig import (
+    ConsoleSite,
+    assert_accessible,
+    new_page,
+    page_errors,
+    sign_in,
+    snap,
+)
 
 pytestmark = pytest.mark.browser
 
 T = 1_700_000_000.0
 LIVE_MS = 15_000  # an event goes through the store, the stream's poll and the page
-
-
-def page_errors(page: Page) -> list[str]:
-    """The page's script errors and CSP refusals, as ``new_page`` collects them."""
-    return cast("list[str]", vars(page)["page_errors"])
 
 
 def board(page: Page, site: ConsoleSite, user: str) -> None:

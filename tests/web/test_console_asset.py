@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import orjson
 import pytest
@@ -16,16 +15,12 @@ from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
     new_page,
+    page_errors,
     sign_in,
     snap,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _page_errors(page: Page) -> list[str]:
-    """The page's script errors and CSP refusals, as ``new_page`` keeps them on the page."""
-    return cast("list[str]", vars(page)["page_errors"])
 
 
 HOUR = 3600
@@ -153,7 +148,7 @@ def test_the_page_shows_details_state_charts_and_captions_of_the_day_and_week(
     )
     snap(page, "asset-02-week")
     assert_accessible(page)
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()
 
 
@@ -211,7 +206,7 @@ def test_alarms_with_their_history_work_orders_and_live_refresh(
     )
     expect(page.locator('#asset-state tr[data-name="power"]')).to_contain_text("61.5 W")
     expect(page.locator("#asset-last-seen")).to_contain_text("s ago")
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()
 
 
@@ -230,7 +225,7 @@ def test_another_citys_asset_is_not_found_and_a_light_without_device_has_no_char
     expect(page.locator("#asset-state")).to_contain_text("No device is bound")
     expect(page.locator("#asset-alarms")).to_have_text("No alarms on this asset.")
     expect(page.locator("#asset-charts")).to_have_count(0)
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()
 
 
@@ -249,5 +244,5 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(
     assert canvas is not None
     assert canvas["x"] + canvas["width"] <= PHONE["width"]
     snap(page, "asset-05-phone")
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()

@@ -21,10 +21,11 @@ from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
     new_page,
+    page_errors,
     sign_in,
     snap,
 )
-from tests.web.test_console_work_orders import call, orders_path, page_errors
+from tests.web.test_console_work_orders import call, orders_path
 
 pytestmark = pytest.mark.browser
 

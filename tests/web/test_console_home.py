@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from signalight.domain.alarms import AlarmType, Severity
 from tests.status_rig import heard
-from tests.web.console_rig import ConsoleSite, assert_accessible, new_page, sign_in, snap
+from tests.web.console_rig import (
+    ConsoleSite,
+    assert_accessible,
+    new_page,
+    page_errors,
+    sign_in,
+    snap,
+)
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 15_000  # the stream's poll, the page's two-second wait and the new figures
-
-
-def page_errors(page: Page) -> list[str]:
-    """The page's script errors and CSP refusals, as ``new_page`` collects them."""
-    return cast("list[str]", vars(page)["page_errors"])
 
 
 def figure(page: Page, name: str) -> str:

@@ -13,6 +13,7 @@ from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
     new_page,
+    page_errors,
     sign_in,
     snap,
 )
@@ -64,7 +65,7 @@ def test_a_wrong_password_is_refused_and_a_right_one_opens_the_city(
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
     assert page.evaluate("() => document.cookie") == ""  # the session is out of the page's reach
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 
@@ -137,7 +138,7 @@ def test_the_map_shows_statuses_clusters_by_the_worst_and_follows_alarms_live(
     page.go_back()
     expect(page.locator("#mapbox")).to_have_attribute("data-ready", "true")
     assert_accessible(page, exclude=(".maplibregl-canvas-container",))
-    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page_errors(page) == []
     context.close()
 
 

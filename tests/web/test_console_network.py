@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,16 +15,12 @@ from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
     new_page,
+    page_errors,
     sign_in,
     snap,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _page_errors(page: Page) -> list[str]:
-    """The page's script errors and CSP refusals, as ``new_page`` keeps them on the page."""
-    return cast("list[str]", vars(page)["page_errors"])
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +91,7 @@ def test_the_member_cities_side_by_side_sorted_and_linked_only_where_allowed(
 
     here.get_by_role("link", name="Seberang Perai").click()
     expect(page).to_have_url(f"{site.base_url}/#/c/{site.city.slug}")
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()
 
 
@@ -110,7 +105,7 @@ def test_a_network_without_a_role_in_it_is_not_there(
     page.goto(f"{site.base_url}/#/n/{unique('nowhere')}")
     expect(page.get_by_role("heading", name="No such network")).to_be_visible()
     snap(page, "network-02-no-role")
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()
 
 
@@ -123,5 +118,5 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     snap(page, "network-03-phone")
-    assert _page_errors(page) == []
+    assert page_errors(page) == []
     context.close()

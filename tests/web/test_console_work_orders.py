@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -14,6 +14,7 @@ from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
     new_page,
+    page_errors,
     sign_in,
     snap,
 )
@@ -37,11 +38,6 @@ def call(page: Page, method: str, path: str, body: Any = None) -> dict[str, Any]
         }""",
         [method, path, body],
     )
-
-
-def page_errors(page: Page) -> list[str]:
-    """The page's script errors and CSP refusals, as ``new_page`` collects them."""
-    return cast("list[str]", vars(page)["page_errors"])
 
 
 def orders_path(site: ConsoleSite, *rest: object) -> str:
@@ -104,6 +100,15 @@ def test_an_operator_makes_an_order_for_an_alarm_assigns_it_and_sees_it_confirme
 def _assign_work_and_finish(page: Page) -> None:
     """On an open order's page: assign it to carl, start it, note it, finish it with a lamp."""
     # Someone with no crew role is refused in words; carl is taken.
+    # The names offered are those an order may be given to: crew first, never a viewer.
+    offered = page.locator("#wo-crew-list option")
+    expect(offered).to_have_count(4)
+    assert offered.evaluate_all("(options) => options.map((o) => o.value)") == [
+        "carl",
+        "cora",
+        "ada",
+        "otto",
+    ]
     page.get_by_label("Crew member (username)").fill("vera")
     page.get_by_role("button", name="Assign").click()
     expect(page.get_by_role("alert").filter(has_text="Not valid")).to_contain_text("vera")

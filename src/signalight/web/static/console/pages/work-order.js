@@ -169,12 +169,15 @@ export async function render(root, ctx) {
     const list = h("datalist", { id: "wo-crew-list" });
     const error = h("p", { class: "form-error", role: "alert" });
     const button = h("button", { type: "submit", class: "btn" }, order.crew ? "Reassign" : "Assign");
-    // Only an admin may list the city's users; an operator types the name, helped by the crews already seen on orders.
-    const fill = ctx.may("admin")
-      ? ctx.api(`/cities/${city}/users`, { signal: stop.signal }).then((users) => users.filter((u) => u.role === "crew" && !u.disabled).map((u) => u.username))
-      : ctx.api(`${ordersPath(ctx.city)}?limit=200`, { signal: stop.signal }).then((page) => page.items.map((w) => w.crew).filter(Boolean));
+    // Who may be given the order (GET /crew, operator and up): the crew first, then the others.
+    const fill = ctx
+      .api(`/cities/${city}/crew`, { signal: stop.signal })
+      .then((members) => [
+        ...members.filter((m) => m.role === "crew").map((m) => m.username),
+        ...members.filter((m) => m.role !== "crew").map((m) => m.username),
+      ]);
     fill
-      .then((names) => list.replaceChildren(...[...new Set(names)].sort().map((n) => h("option", { value: n }))))
+      .then((names) => list.replaceChildren(...names.map((n) => h("option", { value: n }))))
       .catch(() => {});
     const form = h("form", { class: "toolbar", "aria-label": "Assign to a crew member" }, field("Crew member (username)", input), list, button, error);
     form.addEventListener("submit", (event) => {
