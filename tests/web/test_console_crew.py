@@ -9,6 +9,7 @@ alarm is raised, and is confirmed once the telemetry clears it.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -184,14 +185,16 @@ def test_carl_works_the_order_on_his_phone_and_sees_it_confirmed(
 
 def _stale_then_confirmed(page: Page, site: ConsoleSite, story: Story) -> None:
     """After the finish: a reload offline shows the kept list; the repair is then confirmed."""
-    # A reload with the network gone still shows the orders, said to be possibly out of date.
-    page.route("**/api/v1/cities/*/work-orders?*", lambda route: route.abort())
+    # A reload with the network gone (the server's API unreachable, the session
+    # check too) still shows the orders, said to be possibly out of date.
+    page.route("**/api/v1/**", lambda route: route.abort())
     page.reload()
     expect(page.locator("#crew-fresh")).to_contain_text("Possibly out of date")
     expect(page.locator("li.crewcard")).to_have_count(2)
     assert_accessible(page)
     snap(page, "crew-08-stale")
-    page.unroute("**/api/v1/cities/*/work-orders?*")
+    expect(page.locator("#status")).to_contain_text(re.compile("not answer"))
+    page.unroute("**/api/v1/**")
 
     # The telemetry shows the lamp lit: the repair is confirmed and the alarm closed by the order.
     site.clear(story.alarm)

@@ -24,23 +24,36 @@ function roleIn(city) {
   return session?.roles.find((r) => r.city === city)?.role ?? null;
 }
 
+// What this tab last knew of the session, for a reload while the network is
+// down (a crew in a basement): the pages then show what they kept, flagged.
+const KEPT = "signalight.session";
+let offline = false;
+
 async function loadSession() {
   try {
     session = await api("/auth/session");
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       session = null;
+      sessionStorage.removeItem(KEPT);
       return;
     }
-    throw err;
+    const kept = err instanceof ApiError && err.status === 0 && sessionStorage.getItem(KEPT);
+    if (!kept) throw err;
+    ({ session, cities } = JSON.parse(kept));
+    setCsrf(session.csrf_token);
+    offline = true;
+    return;
   }
   setCsrf(session.csrf_token);
+  offline = false;
   cities = await api("/cities");
   try {
     session.networks = await api("/networks");
   } catch {
     session.networks = []; // an older server, or none: the page works without
   }
+  sessionStorage.setItem(KEPT, JSON.stringify({ session, cities }));
 }
 
 function showChrome(city) {
@@ -110,7 +123,8 @@ async function render() {
     return;
   }
   showChrome(params.city);
-  say("");
+  if (offline) say("Offline: the server does not answer. This page shows what this tab last saw.", "error");
+  else say("");
   const module = await import(`./pages/${route.page}.js`);
   if (ticket !== rendering) return; // another page was asked for meanwhile
   document.title = `${module.title} · Signalight`;
@@ -139,6 +153,7 @@ async function render() {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       session = null;
+      sessionStorage.removeItem(KEPT);
       location.replace("#/sign-in");
       return;
     }
@@ -169,6 +184,7 @@ signoutButton.addEventListener("click", async () => {
   }
   session = null;
   setCsrf(null);
+  sessionStorage.removeItem(KEPT);
   closeStream();
   say("Signed out.", "ok");
   location.hash = "#/sign-in";
