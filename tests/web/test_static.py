@@ -58,11 +58,14 @@ def test_swagger_ui_5_is_vendored_and_served(container: Container) -> None:
 def test_the_package_data_takes_the_vendored_files() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["signalight"]
+    # Every file of the console and its libraries, at whatever depth.
     shipped = [
         path.relative_to(PACKAGE).as_posix()
-        for path in [*pages.SWAGGER_UI.iterdir(), pages.STATIC / "favicon.ico"]
+        for path in pages.STATIC.rglob("*")
+        if path.is_file() and path.name != ".installed-stamp"
     ]
-    assert shipped
+    assert "web/static/vendor/maplibre/maplibre-gl-csp.js" in shipped
+    assert "web/static/console/pages/map.js" in shipped
     # setuptools expands each pattern as glob does: `*` stays within a folder.
     taken = {path.relative_to(PACKAGE).as_posix() for p in patterns for path in PACKAGE.glob(p)}
     assert set(shipped) <= taken
@@ -79,3 +82,32 @@ def test_docs_not_built_say_how_to_build_them(
     assert "make install" in docs.text
     assert "/api/v1/openapi.json" in docs.text
     assert spec.status_code == 200
+
+
+def test_the_console_policy_lets_in_only_a_configured_base_map(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'csp.db'}"
+    db = SqlDatabase.connect(url)
+    db.migrate()
+    try:
+        for style, origin in (
+            ("", None),
+            ("https://tiles.example.org/styles/city.json", "https://tiles.example.org"),
+        ):
+            settings = Settings(data_dir=tmp_path, database_url=url, map_style_url=style)
+            with TestClient(create_app(Container(settings, db))) as client:
+                page = client.get("/")
+                config = client.get("/console/config.json").json()
+            policy = page.headers["content-security-policy"]
+            assert config == {"map_style_url": style}
+            assert "script-src 'self';" in policy
+            assert "frame-ancestors 'none'" in policy
+            sources = policy.split("connect-src ")[1].split(";")[0].split()
+            assert sources == (["'self'", origin] if origin else ["'self'"])
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("style", ["javascript:alert(1)", "ftp://x/style.json", "https://a b"])
+def test_a_base_map_that_is_not_a_web_address_is_refused(style: str) -> None:
+    with pytest.raises(ValueError, match="map_style_url"):
+        Settings(map_style_url=style)

@@ -1,11 +1,11 @@
-"""The operations console at /, its configuration, the favicon, and the security headers every response carries."""
+"""The operations console at /, its configuration, the favicon, and the security headers."""
 
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import urlsplit
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
