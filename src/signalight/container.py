@@ -134,9 +134,7 @@ class Container:
     @functools.cached_property
     def repairs(self) -> Repairs:
         """Done means fixed: finished work orders confirmed by their alarms; cabinet doors."""
-        return Repairs(
-            self.db.maintenance, self.alarms, self.inventory, self.db.cities, self.clock
-        )
+        return Repairs(self.db.maintenance, self.alarms, self.inventory, self.db.cities, self.clock)
 
     @functools.cached_property
     def maintenance(self) -> MaintenanceService:

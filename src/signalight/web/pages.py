@@ -32,6 +32,8 @@ def page_policy(map_style_url: str) -> str:
     parts = urlsplit(map_style_url)
     origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} else ""
     return PAGE_POLICY.format(tiles=origin)
+
+
 COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
