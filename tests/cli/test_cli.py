@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import signalight
 from signalight.cli.main import app
+
+MIGRATIONS = Path(signalight.__file__).parent / "adapters" / "sql" / "migrations" / "versions"
 
 runner = CliRunner()
 
@@ -102,7 +105,8 @@ def test_generate_and_info(env: Path) -> None:
     assert "300" in out
     code, out, _ = run("info")
     assert str(env / "data") in out.replace("\n", "")
-    assert "schema 0008" in out
+    newest = max(p.name[:4] for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert f"schema {newest}" in out
 
 
 def test_bad_setting_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
