@@ -185,6 +185,12 @@ def test_a_snapshot_is_shared_until_alarms_inventory_or_time_move_on(
     )
     at_night.db.alarms.record([(alarm, EventKind.RAISED, NOW.timestamp())])
     assert statuses()[1][ok] == "alarm"  # an alarm event: judged again at once
+    at_night.db.alarms.record([(alarm, EventKind.CLEARED, NOW.timestamp() + 1)])
+    as_of, cleared = statuses()  # brought up to date from the kept one: the light alone
+    assert cleared[ok] == "working"
+    assert {code: status for code, status in cleared.items() if code != ok} == {
+        code: status for code, status in after.items() if code != ok
+    }
 
     kept_as_of = statuses()[0]
     clock.advance(timedelta(seconds=SNAPSHOT_FRESH_S))

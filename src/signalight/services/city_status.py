@@ -13,7 +13,7 @@ from signalight.domain.alarms import ACTIVE_STATES, AlarmType
 from signalight.domain.assets import AssetKind, AssetStatus
 from signalight.domain.cities import City
 from signalight.domain.faults import DetectionSettings
-from signalight.domain.status import MapStatus
+from signalight.domain.status import AlarmMark, MapAsset, MapStatus
 from signalight.ports import AlarmStore, Clock
 from signalight.ports.status import StatusReads
 from signalight.services.map_status import MAP_FIELDS, StatusJudge
@@ -41,6 +41,17 @@ class MapSnapshot:
     fields: tuple[str, ...]
     rows: list[list[object]]
     as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A snapshot kept, with what bringing it up to date needs."""
+
+    newest_event: int  # the city's newest alarm event when it was made
+    assets: list[MapAsset]
+    place: dict[int, int]  # asset id -> its row
+    alarms: dict[int, list[AlarmMark]]  # the open alarms it was judged with
+    snapshot: MapSnapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +97,7 @@ class CityStatus:
         self._reads = reads
         self._alarms = alarms
         self._clock = clock
-        self._snapshots: OrderedDict[tuple[object, ...], MapSnapshot] = OrderedDict()
+        self._snapshots: OrderedDict[tuple[object, ...], _Kept] = OrderedDict()
         self._lock = threading.Lock()
         # The maintenance store's counts (the container wires them); None: 0 and 0.
         self._work_orders = work_orders
@@ -106,27 +117,41 @@ class CityStatus:
 
         Kept (see :data:`SNAPSHOT_FRESH_S`) until the city's inventory or
         alarms change; a kept snapshot says when it was made in ``as_of``.
+        When only alarms changed, the kept one is brought up to date: the
+        open alarms are read again (a few thousand rows) and only the assets
+        whose alarms changed are judged again, not the city's 100,000.
         """
         now = self._clock.now()
         window = int(now.timestamp()) // SNAPSHOT_FRESH_S
-        key = (city.pk, bbox, kind, window, *self._reads.stamp(city.pk))
+        version, newest_event = self._reads.stamp(city.pk)
+        key = (city.pk, bbox, kind, window, version)
         with self._lock:
             kept = self._snapshots.get(key)
             if kept is not None:
                 self._snapshots.move_to_end(key)
-                return kept
+                if kept.newest_event == newest_event:
+                    return kept.snapshot
         judge = self.judge(city, now)
         found = self._reads.open_alarms(city.pk)
-        rows = [
-            judge.row(asset, found.get(asset.id, ()))
-            for asset in self._reads.map_assets(city.pk, bbox, kind)
-        ]
-        made = MapSnapshot(MAP_FIELDS, rows, now)
+        if kept is None:
+            assets = self._reads.map_assets(city.pk, bbox, kind)
+            rows = [judge.row(asset, found.get(asset.id, ())) for asset in assets]
+            place = {asset.id: n for n, asset in enumerate(assets)}
+        else:
+            assets, place = kept.assets, kept.place
+            rows = list(kept.snapshot.rows)
+            before = kept.alarms
+            for asset_id in before.keys() | found.keys():
+                marks = found.get(asset_id, [])
+                n = place.get(asset_id)
+                if n is not None and before.get(asset_id, []) != marks:
+                    rows[n] = judge.row(assets[n], marks)
+        made = _Kept(newest_event, assets, place, found, MapSnapshot(MAP_FIELDS, rows, now))
         with self._lock:
             self._snapshots[key] = made
             while len(self._snapshots) > SNAPSHOTS_KEPT:
                 self._snapshots.popitem(last=False)
-        return made
+        return made.snapshot
 
     def figures(self, city: City, *, work_orders: bool = True) -> CityFigures:
         """The city's headline figures (``work_orders=False`` leaves the orders' counts 0)."""
