@@ -3,14 +3,15 @@
 The city is a generated fleet of 100,000 streetlights (with their cabinets,
 intersections and devices), every device heard once and a few thousand open
 alarms. Timed through the ASGI app (TestClient), gzip accepted as a browser
-would, best of three, beside two references measured in the same run on the
-same database:
+would: the first request (the snapshot made anew), then best of three of the
+kept snapshot and of one brought up to date after an alarm event, beside two
+references measured in the same run on the same database:
 
 - the existing ``GET /assets?format=geojson`` paged over the same city
   (5,000 a page), the other way a page could fetch the whole inventory;
 - a bare driver ``SELECT`` of the city's rows of the assets table.
 
-Floor: the map of 100,000 lights in under 2 s. Printed with PASS or FAIL;
+Floor: the map of 100,000 lights made anew in under 2 s. Printed with PASS or FAIL;
 the run exits 1 if it fails. Run with ``.venv/bin/python bench/map_snapshot.py``.
 """
 
@@ -30,6 +31,7 @@ from signalight.adapters.sql.database import SqlDatabase
 from signalight.api.app import create_app
 from signalight.container import Container
 from signalight.domain.alarms import Alarm, AlarmType, EventKind, Severity
+from signalight.domain.assets import AssetQuery
 from signalight.domain.cities import City
 from signalight.domain.readings import Reading
 from signalight.domain.telemetry import Accepted
@@ -93,6 +95,30 @@ def populate(db: SqlDatabase) -> City:
     return city
 
 
+def raise_alarm(db: SqlDatabase, city: City, n: int) -> None:
+    """One more open alarm on the city's n-th asset."""
+    asset = db.assets.query_assets(city.pk, AssetQuery(limit=n + 1)).items[n]
+    now = time.time()
+    alarm = Alarm(
+        city_id=city.pk,
+        type=AlarmType.HIGH_VOLTAGE,
+        severity=Severity.MINOR,
+        asset_id=asset.id,
+        raised_at=now,
+        observed_at=now,
+        updated_at=now,
+        message="bench",
+        detail={},
+    )
+    db.alarms.record([(alarm, EventKind.RAISED, now)])
+
+
+def after_alarm(db: SqlDatabase, city: City, n: int, get: Callable[[], object]) -> float:
+    """Seconds of a map request just after an alarm event: the kept snapshot brought up to date."""
+    raise_alarm(db, city, n)
+    return best_of(1, get)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "signalight.db"
@@ -113,7 +139,9 @@ def main() -> int:
         }
         with TestClient(create_app(container)) as client:
             url = f"/api/v1/cities/{city.slug}/map"
+            start = time.perf_counter()
             first = client.get(url, headers=headers)
+            anew_s = time.perf_counter() - start  # made anew: the first screen on the city
             if first.status_code != 200:
                 print(f"GET {url}: {first.status_code} {first.text}")
                 return 1
@@ -122,7 +150,10 @@ def main() -> int:
             for row in rows:
                 statuses[row[5]] = statuses.get(row[5], 0) + 1
             wire = int(first.headers["content-length"])
-            map_s = best_of(3, lambda: client.get(url, headers=headers))
+            kept_s = best_of(3, lambda: client.get(url, headers=headers))
+            updated_s = min(
+                after_alarm(db, city, n, lambda: client.get(url, headers=headers)) for n in range(3)
+            )
 
             def geojson_pages() -> int:
                 count, cursor = 0, None
@@ -149,13 +180,15 @@ def main() -> int:
         conn.close()
         db.close()
     print(f"map rows: {len(rows):,} ({statuses}); {wire / 1e6:.1f} MB gzip on the wire")
-    print(f"GET /map, whole city:               {map_s * 1000:7.0f} ms")
+    print(f"GET /map, whole city, made anew:     {anew_s * 1000:7.0f} ms")
+    print(f"GET /map, kept (another screen):     {kept_s * 1000:7.0f} ms")
+    print(f"GET /map, after an alarm event:      {updated_s * 1000:7.0f} ms")
     print(
         f"reference GET /assets?format=geojson ({paged:,} in pages of 5,000): "
         f"{geojson_s * 1000:7.0f} ms"
     )
     print(f"reference bare SELECT * of the assets: {select_s * 1000:7.0f} ms")
-    ok = len(rows) >= LIGHTS and map_s < FLOOR_S
+    ok = len(rows) >= LIGHTS and anew_s < FLOOR_S
     print(f"{'PASS' if ok else 'FAIL'}: {LIGHTS:,} lights under {FLOOR_S:.0f} s")
     return 0 if ok else 1
 
