@@ -43,6 +43,7 @@ import httpx2 as httpx
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
+from map_snapshot import raise_alarm
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.api.app import create_app
 from signalight.container import Container
@@ -133,24 +134,6 @@ def seed(db: SqlDatabase, container: Container, slug: str, lights: int) -> City:
     return city
 
 
-def raise_one(db: SqlDatabase, city: City) -> None:
-    """One more alarm in the city: its snapshot is stale from now on."""
-    asset = db.assets.query_assets(city.pk, AssetQuery(limit=1)).items[0]
-    now = time.time()
-    alarm = Alarm(
-        city_id=city.pk,
-        type=AlarmType.HIGH_VOLTAGE,
-        severity=Severity.MINOR,
-        asset_id=asset.id,
-        raised_at=now,
-        observed_at=now,
-        updated_at=now,
-        message="bench",
-        detail={},
-    )
-    db.alarms.record([(alarm, EventKind.RAISED, now)])
-
-
 def first_render(page: Page, base: str, city: City) -> float:
     """Seconds from navigation to the map drawn, by the page's clock."""
     page.goto("about:blank")  # a new document each time: a hash change alone would not reload
@@ -205,7 +188,7 @@ def main() -> int:
                     warm = first_render(page, base, city)
                     # Live: an alarm event since (as every few seconds in a city at
                     # night) makes the server judge the city anew for the next screen.
-                    raise_one(db, city)
+                    raise_alarm(db, city, 0)
                     anew = first_render(page, base, city)
                     results[city.slug] = (cold, warm, anew, pan(page))
                     context.close()
