@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import httpx2 as httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -260,3 +261,23 @@ def test_the_alarm_stream_reads_the_cookie_and_ends_with_the_session(
             record(container, city, type=AlarmType.HIGH_POWER)  # sent if before the next check
             rest = stream.rest()  # returns: the server ended the stream
     assert all(block.get("event") in ("alarm", None) for block in rest)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_a_form_from_another_site_cannot_sign_anyone_in(
+    browser: TestClient, admin: str, content_type: str
+) -> None:
+    # Login CSRF: a page elsewhere may post a form (these content types need no
+    # CORS preflight) to sign the victim's browser in as the attacker. Only JSON
+    # is taken, and JSON from another origin needs a preflight nobody answers.
+    body = orjson.dumps({"username": admin, "password": PASSWORD})
+    answer = browser.post(
+        "/api/v1/auth/session",
+        content=body,
+        headers={"Content-Type": content_type, "Origin": "https://elsewhere.example"},
+    )
+    assert answer.status_code == 422
+    assert "set-cookie" not in answer.headers
