@@ -106,6 +106,8 @@ def test_the_map_shows_statuses_clusters_by_the_worst_and_follows_alarms_live(
         "() => window.signalightMap.queryRenderedFeatures({layers: ['clusters']}).length > 0"
     )
     assert _worst_cluster_rank(page) == 8
+    # Each cluster says how many it holds: here one cluster of them all.
+    expect(page.locator(".cluster-count")).to_have_text([str(len(site.assets))])
 
     # A major alarm raised now recolours its light without a reload.
     site.alarm("SL-050", AlarmType.HIGH_POWER, Severity.MAJOR)

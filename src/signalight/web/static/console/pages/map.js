@@ -160,7 +160,26 @@ export async function render(root, ctx) {
       Math.min(180, b.getEast() + dx),
       Math.min(85, b.getNorth() + dy),
     ];
-    source.setData({ type: "FeatureCollection", features: index.getClusters(area, Math.floor(map.getZoom())) });
+    const features = index.getClusters(area, Math.floor(map.getZoom()));
+    source.setData({ type: "FeatureCollection", features });
+    labelClusters(features);
+  }
+
+  // How many lights each cluster holds, written on it: the base map ships no
+  // glyphs for MapLibre to draw text with, so the counts are small elements
+  // that follow the map (a view holds a few hundred clusters at most).
+  let labels = [];
+  function labelClusters(features) {
+    for (const label of labels) label.remove();
+    labels = features
+      .filter((f) => f.properties.cluster)
+      .map((f) =>
+        new maplibregl.Marker({
+          element: h("span", { class: "cluster-count", "aria-hidden": "true" }, f.properties.point_count_abbreviated),
+        })
+          .setLngLat(f.geometry.coordinates)
+          .addTo(map),
+      );
   }
 
   function redraw() {
@@ -320,6 +339,7 @@ export async function render(root, ctx) {
     clearTimeout(refresh);
     unlisten();
     popup?.remove();
+    for (const label of labels) label.remove();
     map.remove();
     delete window.signalightMap;
   };
