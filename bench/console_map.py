@@ -10,16 +10,20 @@ page's own clock (``performance.now()`` from navigation start):
   cold (a browser that never loaded the page, a snapshot the server makes
   anew) and warm (scripts cached, the snapshot kept by the server, as when
   another screen opened the city's map within 30 s) and anew (scripts
-  cached, the snapshot made anew after an alarm event, as in a live city);
+  cached, the kept snapshot brought up to date after an alarm event, as in
+  a live city) and renewed (the first screen of a new 30 s window, when the
+  server judges the whole city again);
 - pan: ``panBy`` of half the map's width to the next ``idle``, median of 5.
 
 Reference, measured in the same run and browser: the same map page over a
 city of 1,000 lights, which costs the page's fixed part (scripts, base map,
 sign-in check, WebGL set up in software here) with next to no data. The
 floor (issue 16): 100,000 lights drawn within 2 s of navigation in an
-operator's browser, warm and anew. The cold figure is printed beside its
-reference without a floor: most of it is the browser's first fetch and
-compile of the map library, which the 1,000-light reference pays as well.
+operator's browser, warm and anew. The cold and renewed figures are printed
+beside their references without a floor: most of cold is the browser's first
+fetch and compile of the map library, which the 1,000-light reference pays as
+well; both pay the server's judging of the whole city (see the snapshot API
+figure), which a screen meets once per 30 s at most.
 Printed with PASS or FAIL; exits 1 on a FAIL.
 
 Run with ``make bench`` or ``.venv/bin/python bench/console_map.py``;
@@ -51,6 +55,7 @@ from signalight.domain.alarms import Alarm, AlarmType, EventKind, Severity
 from signalight.domain.assets import AssetKind, AssetQuery, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.users import Role
+from signalight.services.city_status import SNAPSHOT_FRESH_S
 from signalight.settings import Settings
 from signalight.sim.generator import generate_fleet
 
@@ -134,6 +139,11 @@ def seed(db: SqlDatabase, container: Container, slug: str, lights: int) -> City:
     return city
 
 
+def start_of_window() -> None:
+    """Wait for the server's snapshots to start a new window (they are kept within one)."""
+    time.sleep(SNAPSHOT_FRESH_S - time.time() % SNAPSHOT_FRESH_S + 0.5)
+
+
 def first_render(page: Page, base: str, city: City) -> float:
     """Seconds from navigation to the map drawn, by the page's clock."""
     page.goto("about:blank")  # a new document each time: a hash change alone would not reload
@@ -182,15 +192,19 @@ def main() -> int:
                         data={"username": user, "password": PASSWORD},
                     )
                     # Cold: a browser that never loaded the page, a snapshot never made.
+                    start_of_window()
                     cold = first_render(page, base, city)
                     # Warm: the scripts in the browser's cache, the snapshot kept by
                     # the server (another screen on the city within the last 30 s).
                     warm = first_render(page, base, city)
                     # Live: an alarm event since (as every few seconds in a city at
-                    # night) makes the server judge the city anew for the next screen.
+                    # night): the kept snapshot brought up to date for the next screen.
                     raise_alarm(db, city, 0)
                     anew = first_render(page, base, city)
-                    results[city.slug] = (cold, warm, anew, pan(page))
+                    # Renewed: the first screen of the next 30 s, judged whole again.
+                    start_of_window()
+                    renewed = first_render(page, base, city)
+                    results[city.slug] = (cold, warm, anew, renewed, pan(page))
                     context.close()
                 browser.close()
             with httpx.Client(base_url=base, timeout=120) as http:
@@ -207,17 +221,18 @@ def main() -> int:
         finally:
             server.should_exit = True
             db.close()
-    (ref_cold, ref_warm, ref_anew, ref_pan) = results["small"]
-    (cold, warm, anew, panned) = results["big"]
+    (ref_cold, ref_warm, ref_anew, ref_renewed, ref_pan) = results["small"]
+    (cold, warm, anew, renewed, panned) = results["big"]
     ok = max(warm, anew) <= FIRST_RENDER_FLOOR_S
     print(f"snapshot API  {rows:>7,} lights  {snapshot_s * 1000:8.0f} ms (one request, made anew)")
     for label, ref, big_s in (
         ("cold", ref_cold, cold),
         ("warm", ref_warm, warm),
         ("anew", ref_anew, anew),
+        ("renewed", ref_renewed, renewed),
     ):
         verdict = ""
-        if label != "cold":
+        if label in {"warm", "anew"}:
             verdict = f" (floor {FIRST_RENDER_FLOOR_S * 1000:.0f} ms) "
             verdict += "PASS" if big_s <= FIRST_RENDER_FLOOR_S else "FAIL"
         print(
