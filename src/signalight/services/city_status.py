@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from signalight.domain.alarms import ACTIVE_STATES, AlarmType
-from signalight.domain.assets import AssetKind, AssetStatus
+from signalight.domain.assets import AssetKind
 from signalight.domain.cities import City
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.status import AlarmMark, MapAsset, MapStatus
@@ -29,6 +29,8 @@ SNAPSHOT_FRESH_S: Final = 30
 SNAPSHOTS_KEPT: Final = 16
 # A light counts as working when it is heard and fault-free: lit by night, dark by day.
 WORKING: Final = frozenset({MapStatus.WORKING.value, MapStatus.OFF_BY_SCHEDULE.value})
+# What the map says of an asset in service (one not in service shows its own status word).
+IN_SERVICE_STATUSES: Final = frozenset(status.value for status in MapStatus)
 
 # (city id, now) -> (open, past due): the maintenance store's work-order counts.
 WorkOrderCounts = Callable[[int, datetime], tuple[int, int]]
@@ -156,14 +158,15 @@ class CityStatus:
     def figures(self, city: City, *, work_orders: bool = True) -> CityFigures:
         """The city's headline figures (``work_orders=False`` leaves the orders' counts 0)."""
         now = self._clock.now()
-        judge = self.judge(city, now)
-        found = self._reads.open_alarms(city.pk)
+        # The lights' statuses as the map judges them, from the kept snapshot
+        # of the city's lights: every home screen after an alarm shares it.
         lights = working = 0
-        for asset in self._reads.map_assets(city.pk, kind=AssetKind.STREETLIGHT):
-            if asset.status != AssetStatus.IN_SERVICE:
-                continue
-            lights += 1
-            working += judge.judge(asset, found.get(asset.id, ())).status in WORKING
+        status_at = MAP_FIELDS.index("status")
+        for row in self.snapshot(city, kind=AssetKind.STREETLIGHT).rows:
+            status = row[status_at]
+            if status in IN_SERVICE_STATUSES:
+                lights += 1
+                working += status in WORKING
         by_type: dict[AlarmType, int] = {}
         for kind, _severity, n in self._alarms.alarm_counts(city.pk, ACTIVE_STATES):
             by_type[kind] = by_type.get(kind, 0) + n
