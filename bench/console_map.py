@@ -35,21 +35,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx2 as httpx
-import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from map_snapshot import raise_alarm
+
+# The browser and the server the console's tests use; this script runs from bench/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.api.app import create_app
 from signalight.container import Container
 from signalight.domain.alarms import Alarm, AlarmType, EventKind, Severity
 from signalight.domain.assets import AssetKind, AssetQuery, AssetRecord
@@ -58,36 +58,13 @@ from signalight.domain.users import Role
 from signalight.services.city_status import SNAPSHOT_FRESH_S
 from signalight.settings import Settings
 from signalight.sim.generator import generate_fleet
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, serve
 
 LIGHTS = int(os.environ.get("BENCH_LIGHTS", "100000"))
 REFERENCE_LIGHTS = 1_000
 FIRST_RENDER_FLOOR_S = 2.0
 PANS = 5
 PASSWORD = "bench password, long enough"  # noqa: S105 - a throwaway local user
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def serve(container: Container) -> tuple[uvicorn.Server, str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(container), log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
 
 
 def seed(db: SqlDatabase, container: Container, slug: str, lights: int) -> City:
@@ -178,9 +155,8 @@ def main() -> int:
         print(f"seeding {LIGHTS:,} lights and {REFERENCE_LIGHTS:,} for the reference…", flush=True)
         big = seed(db, container, "big", LIGHTS)
         small = seed(db, container, "small", REFERENCE_LIGHTS)
-        server, base = serve(container)
         snapshot_s = 0.0
-        try:
+        with serve(container) as base:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 results = {}
@@ -218,9 +194,7 @@ def main() -> int:
                 snapshot_s = time.perf_counter() - start
                 answer.raise_for_status()
                 rows = len(answer.json()["rows"])
-        finally:
-            server.should_exit = True
-            db.close()
+        db.close()
     (ref_cold, ref_warm, ref_anew, ref_renewed, ref_pan) = results["small"]
     (cold, warm, anew, renewed, panned) = results["big"]
     ok = max(warm, anew) <= FIRST_RENDER_FLOOR_S
