@@ -20,11 +20,12 @@ from signalight.domain.maintenance import (
     Part,
     Photo,
     WorkOrder,
+    WorkOrderDetail,
     WorkOrderNote,
     WorkOrderState,
 )
 from signalight.domain.users import Role
-from signalight.services.maintenance import ServiceLevelsView, WorkOrderDetail
+from signalight.services.maintenance import ServiceLevelsView
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Username = Annotated[str, Field(min_length=1, max_length=64)]

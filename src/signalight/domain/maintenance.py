@@ -27,6 +27,7 @@ from typing import Final
 
 from signalight.domain.alarms import Severity
 from signalight.domain.errors import ConflictError, InvalidInputError
+from signalight.domain.users import Role, User
 
 __all__ = [
     "DEFAULT_SERVICE_HOURS",
@@ -116,6 +117,11 @@ def next_state(state: WorkOrderState, step: Step) -> WorkOrderState:
         Step.FINISH: "only an order in progress can be finished (start it first)",
     }.get(step, "the order is closed")
     raise ConflictError(f"cannot {step} a work order that is {state}: {hint}")
+
+
+def takes_orders(user: User, city_id: int) -> bool:
+    """Whether an order of the city may be given to ``user``: enabled, and above viewer there."""
+    return not user.disabled and user.role_in(city_id) not in (None, Role.VIEWER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +242,15 @@ class Photo:
     height: int
     data: bytes = b""
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderDetail:
+    """One order with its notes and its photos (without their bytes)."""
+
+    order: WorkOrder
+    notes: list[WorkOrderNote]
+    photos: list[Photo]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

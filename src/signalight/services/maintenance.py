@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,10 +32,12 @@ from signalight.domain.maintenance import (
     ServiceLevels,
     Step,
     WorkOrder,
+    WorkOrderDetail,
     WorkOrderNote,
     WorkOrderQuery,
     WorkOrderState,
     next_state,
+    takes_orders,
 )
 from signalight.domain.users import Role, User
 from signalight.services.auth import require_role
@@ -52,20 +53,11 @@ if TYPE_CHECKING:
     from signalight.services.alarms import AlarmService
     from signalight.services.inventory import Inventory
 
-__all__ = ["MaintenanceService", "ServiceLevelsView", "WorkOrderDetail"]
+__all__ = ["MaintenanceService", "ServiceLevelsView"]
 
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS: Final = 20  # per order: enough for a job, bounded for the database
-
-
-@dataclass(frozen=True, slots=True)
-class WorkOrderDetail:
-    """One order with its notes and its photos (without their bytes)."""
-
-    order: WorkOrder
-    notes: list[WorkOrderNote]
-    photos: list[Photo]
 
 
 class MaintenanceService:
@@ -280,7 +272,7 @@ class MaintenanceService:
 
     def start(self, city: City, user: User, order_id: int) -> WorkOrder:
         """The crew is on site (its crew or an operator)."""
-        order = self._workable(city, user, order_id)
+        order = self.workable(city, user, order_id)
         state = next_state(order.state, Step.START)
         return self._step(
             city, order, {"state": state, "started_at": self._now()}, user, Step.START
@@ -298,7 +290,7 @@ class MaintenanceService:
 
     def add_note(self, city: City, user: User, order_id: int, text: str) -> WorkOrderNote:
         """A note on the order (its crew or an operator), in any state."""
-        order = self._workable(city, user, order_id)
+        order = self.workable(city, user, order_id)
         return self._note(city, order, user, text)
 
     def add_photo(self, city: City, user: User, order_id: int, data: bytes) -> Photo:
@@ -308,7 +300,7 @@ class MaintenanceService:
             InvalidInputError: Not a JPEG, PNG or WebP image, too large, or
                 the order has ``MAX_PHOTOS`` already.
         """
-        order = self._workable(city, user, order_id)
+        order = self.workable(city, user, order_id)
         if len(self._store.photos(city.pk, order.pk)) >= MAX_PHOTOS:
             raise InvalidInputError(f"work order {order_id} has {MAX_PHOTOS} photos already")
         clean = clean_photo(data)
@@ -333,7 +325,7 @@ class MaintenanceService:
         closed by the order; the order is ``confirmed`` if none is still
         active, else ``not_confirmed`` until they clear.
         """
-        order = self._workable(city, user, order_id)
+        order = self.workable(city, user, order_id)
         state = next_state(order.state, Step.FINISH)  # 409 before anything changes
         now = self._now()
         if note.strip():
@@ -361,12 +353,8 @@ class MaintenanceService:
     def workable(self, city: City, user: User, order_id: int) -> WorkOrder:
         """The order, if the caller may work it: its crew, or an operator and up.
 
-        Asked before an upload is read, so that nobody without the right sends 8 MB first.
+        The API asks before a photo is read, so that nobody without the right sends 8 MB first.
         """
-        return self._workable(city, user, order_id)
-
-    def _workable(self, city: City, user: User, order_id: int) -> WorkOrder:
-        """The order, if the caller may work it: its crew, or an operator and up."""
         role = require_role(user, city, Role.CREW)
         order = self._store.get_work_order(city.pk, order_id)
         if role is Role.CREW and order.crew != user.username:
@@ -375,11 +363,7 @@ class MaintenanceService:
 
     def crew(self, city: City) -> list[User]:
         """Who may be given an order in the city: enabled users above viewer, by name."""
-        found = [
-            user
-            for user in self._users.list_users(city.pk)
-            if not user.disabled and user.role_in(city.pk) not in (None, Role.VIEWER)
-        ]
+        found = [user for user in self._users.list_users(city.pk) if takes_orders(user, city.pk)]
         return sorted(found, key=lambda user: user.username)
 
     def _check_crew(self, city: City, crew: str) -> None:
@@ -387,8 +371,7 @@ class MaintenanceService:
             found, _ = self._users.get_user(crew)
         except NotFoundError as exc:  # said as a bad value of the body
             raise InvalidInputError(f"crew: no user {crew!r}") from exc
-        role = found.role_in(city.pk)
-        if found.disabled or role is None or role is Role.VIEWER:
+        if not takes_orders(found, city.pk):
             raise InvalidInputError(f"crew: {crew!r} has no crew role in {city.slug!r}")
 
     def _step(
