@@ -22,8 +22,6 @@ const TYPE_WORDS = Object.fromEntries(TYPES);
 /** A fault type in words (its API name when it is one this page does not know). */
 export const typeWords = (type) => TYPE_WORDS[type] || type;
 
-export const SEVERITIES = ["critical", "major", "minor", "warning"];
-
 export const STATE_WORDS = {
   raised: "Raised",
   acknowledged: "Acknowledged",

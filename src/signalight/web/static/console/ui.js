@@ -85,7 +85,9 @@ export function displayStatus(status, severity) {
   return "out_of_service"; // planned, removed and the other asset statuses
 }
 
-export const SEVERITY_ORDER = { critical: 0, major: 1, minor: 2, warning: 3 };
+/** Alarm severities, worst first; a work order's priorities are the same words. */
+export const SEVERITIES = ["critical", "major", "minor", "warning"];
+export const SEVERITY_ORDER = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
 
 /** A small coloured badge with words, never colour alone. */
 export function badge(key, text) {

@@ -17,7 +17,7 @@ export const STATES = [
 ];
 export const STATE_LABEL = Object.fromEntries(STATES.map((s) => [s.key, s.label]));
 export const ACTIVE = new Set(["open", "assigned", "in_progress"]);
-export const PRIORITIES = ["critical", "major", "minor", "warning"];
+export { SEVERITIES as PRIORITIES } from "./ui.js";
 export const PRIORITY_RANK = { critical: 0, major: 1, minor: 2, warning: 3 };
 export const PARTS = [
   { key: "lamp", label: "Lamp" },

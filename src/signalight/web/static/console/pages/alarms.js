@@ -6,10 +6,10 @@
  * Operators acknowledge, note, close, or make a work order in one step.
  */
 
-import { SEVERITIES, STATE_WORDS, TYPES, typeWords } from "../alarmwords.js";
+import { STATE_WORDS, TYPES, typeWords } from "../alarmwords.js";
 import { askNote } from "../alarmask.js";
 import { explain } from "../api.js";
-import { SEVERITY_ORDER, ago, badge, field, h, heading, when } from "../ui.js";
+import { SEVERITIES, SEVERITY_ORDER, ago, badge, field, h, heading, when } from "../ui.js";
 
 export const title = "Alarms";
 

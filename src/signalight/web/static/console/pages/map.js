@@ -10,7 +10,7 @@
  */
 
 import { baseStyle } from "../basemap.js";
-import { STATUSES, STATUS_BY_KEY, badge, displayStatus, fmt, h, field } from "../ui.js";
+import { SEVERITY_ORDER, STATUSES, STATUS_BY_KEY, badge, displayStatus, fmt, h, field } from "../ui.js";
 
 export const title = "Map";
 
@@ -295,7 +295,7 @@ export async function render(root, ctx) {
       const row = byId.get(alarm.asset_id);
       if (row) {
         const before = get(row, "severity");
-        const worse = !before || (["critical", "major", "minor", "warning"].indexOf(alarm.severity) < ["critical", "major", "minor", "warning"].indexOf(before));
+        const worse = !before || SEVERITY_ORDER[alarm.severity] < SEVERITY_ORDER[before];
         row[fields.status] = "alarm";
         if (worse) row[fields.severity] = alarm.severity;
         const types = get(row, "alarm_types") || [];
