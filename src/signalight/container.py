@@ -14,6 +14,7 @@ from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.networks import SqlNetworkStore
 from signalight.adapters.sql.status_reads import SqlStatusReads
+from signalight.adapters.sql.windows import SqlWindowStore
 from signalight.adapters.webhook import WebhookClient
 from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
@@ -26,6 +27,7 @@ from signalight.services.cities import Cities
 from signalight.services.city_status import CityStatus
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
+from signalight.services.door_windows import DoorWindows
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
@@ -142,6 +144,14 @@ class Container:
         return MaintenanceService(
             self.db.maintenance, self.alarms, self.inventory, self.db.users, self.repairs,
             self.clock,
+        )  # fmt: skip
+
+    @functools.cached_property
+    def windows(self) -> DoorWindows:
+        """Maintenance windows and the cabinet-door check (docs/maintenance.md)."""
+        return DoorWindows(
+            SqlWindowStore(self.db.engine), self.db.maintenance, self.inventory, self.db.users,
+            self.db.cities, self.clock,
         )  # fmt: skip
 
     @functools.cached_property

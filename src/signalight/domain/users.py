@@ -80,7 +80,7 @@ class ApiToken:
 
 
 class AuditAction(StrEnum):
-    """What was done to an account."""
+    """What was done to an account, or the access given to one."""
 
     USER_ADDED = "user.added"
     ROLE_SET = "role.set"  # a role given, changed or taken away
@@ -90,6 +90,8 @@ class AuditAction(StrEnum):
     USER_ENABLED = "user.enabled"
     USER_REMOVED = "user.removed"  # with its roles and tokens
     PASSWORD_SET = "password.set"  # noqa: S105 (an action); sessions of before go with it
+    WINDOW_OPENED = "window.opened"  # a maintenance window: the user may open a cabinet door
+    WINDOW_ENDED = "window.ended"  # a maintenance window ended early
 
 
 # The label of the tokens that browser sessions hold (the console's cookie).

@@ -16,6 +16,7 @@ from signalight.ports.inventory import (
 from signalight.ports.maintenance import MaintenanceStore
 from signalight.ports.notifications import MailSender, NotificationStore, WebhookSender
 from signalight.ports.telemetry import TelemetryStore
+from signalight.ports.windows import WindowStore
 from signalight.ports.world import Clock, Gazetteer
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "TelemetryStore",
     "UserRepository",
     "WebhookSender",
+    "WindowStore",
 ]
