@@ -301,15 +301,15 @@ def test_packs_of_one_instant_with_other_names_are_joined_and_each_reading_kept_
     later = [Reading(T0 + 60, "power", 51.0)], [Reading(T0 + 60, "dim", 40.0)]
     assert store.write([*(Accepted(device, r, T0 + 61) for r in later), second], []) == 2
     assert store.readings(city.pk, device.id, T0, T0 + HOUR, None, 100) == [
-        Reading(T0, "event", 82.0, None, "3"),
         Reading(T0, "fault", None, None, "driver"),
         Reading(T0, "on", bool_value=True),
         Reading(T0, "power", 50.0, None, None),
+        Reading(T0, "event", 82.0, None, "3"),  # kept by its asset, in signal_events
         Reading(T0 + 60, "dim", 40.0, None, None),
         Reading(T0 + 60, "power", 51.0, None, None),
     ]
     (hour,) = store.hourly(city.pk, device.id, T0 - T0 % HOUR, T0 + HOUR)
-    assert hour.samples == 6
+    assert hour.samples == 5  # events are not rolled up
     assert hour.power_mean == pytest.approx(50.5)
     # A page of names stops at its limit, however many rows hold none of them.
     assert store.readings(city.pk, device.id, T0, T0 + HOUR, {"dim"}, 5) == [
@@ -334,10 +334,15 @@ def test_gather_keeps_each_value_as_report_values_encodes_it() -> None:
     ]
     batch = gather([Accepted(device, readings, T0)])
     assert batch.reports == {
-        (7, T0): {r.name: encoded(r.value, r.bool_value, r.string_value) for r in readings}
+        (7, T0): {
+            r.name: encoded(r.value, r.bool_value, r.string_value)
+            for r in readings
+            if r.name != "event"
+        }
     }
+    assert batch.events == [(7, T0, 82, 3)]  # events are rows of their own
     assert batch.states[7].city_id == 1
-    assert batch.readings == len(readings)
+    assert batch.readings == len(readings) - 1
 
 
 def test_two_workers_writing_the_same_devices_in_opposite_orders_do_not_deadlock(

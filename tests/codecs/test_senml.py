@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from signalight.codecs import senml
@@ -326,12 +326,47 @@ def test_events_carry_code_and_parameter() -> None:
     ]
 
 
+def test_events_of_one_instant_are_all_kept_and_vendor_codes_too() -> None:
+    pack = [
+        {"bn": "sig-12/", "bt": NOW - 1, "n": "event", "v": 8, "vs": "2"},
+        {"n": "event", "v": 8, "vs": "6"},  # phases 2 and 6 end green together
+        {"n": "event", "v": 10, "vs": "2"},
+        {"n": "event", "v": 412, "vs": "1300"},  # a vendor's code, above Indiana's 255
+    ]
+    readings = decode(pack, kind=MONITOR, device="sig-12")
+    assert [(r.value, r.string_value) for r in readings] == [
+        (8.0, "2"),
+        (8.0, "6"),
+        (10.0, "2"),
+        (412.0, "1300"),
+    ]
+    assert {r.time for r in readings} == {NOW - 1}
+
+
+def test_one_name_with_two_values_at_one_instant_is_ambiguous() -> None:
+    pack = [{"bt": NOW - 5, "n": "dim", "v": 40}, {"n": "power", "v": 20}, {"n": "dim", "v": 60}]
+    message = rejected(pack, RejectReason.AMBIGUOUS)
+    assert "record 3 gives 'dim' a second, different value at the same time (40 and 60)" in message
+    door = [{"bt": NOW, "n": "door", "vs": "open"}, {"n": "door", "vs": "closed"}]
+    assert "('open' and 'closed')" in rejected(door, RejectReason.AMBIGUOUS, kind=MONITOR)
+
+
+def test_a_record_repeated_exactly_is_a_copy_not_ambiguous() -> None:
+    pack = [
+        {"bt": NOW - 5, "n": "dim", "v": 40},
+        {"n": "dim", "v": 40},
+        {"n": "dim", "t": 1, "v": 60},
+    ]
+    assert [r.value for r in decode(pack)] == [40.0, 40.0, 60.0]  # the store keeps one of the two
+
+
 @pytest.mark.parametrize(
     ("record", "reason", "message"),
     [
-        ({"v": 256, "vs": "1"}, RejectReason.OUT_OF_RANGE, "code is 256, not a whole number"),
+        ({"v": 65536, "vs": "1"}, RejectReason.OUT_OF_RANGE, "code is 65536, not a whole number"),
         ({"v": 3.5, "vs": "1"}, RejectReason.OUT_OF_RANGE, "code is 3.5, not a whole number"),
-        ({"v": 82, "vs": "300"}, RejectReason.OUT_OF_RANGE, "parameter is '300'"),
+        ({"v": 82, "vs": "65536"}, RejectReason.OUT_OF_RANGE, "parameter is '65536'"),
+        ({"v": 82, "vs": "-1"}, RejectReason.OUT_OF_RANGE, "parameter is '-1'"),
         ({"v": 82, "vs": "five"}, RejectReason.OUT_OF_RANGE, "parameter is 'five'"),
         ({"v": 82}, RejectReason.WRONG_TYPE, "takes the event code in v and its parameter in vs"),
         ({"v": 82, "vs": 5}, RejectReason.MALFORMED, "vs must be a string, not a number"),
@@ -505,6 +540,7 @@ def test_round_trip(
     readings_and_offsets: list[tuple[Reading, float]], base_time: float | None
 ) -> None:
     readings = [reading._replace(time=NOW + offset) for reading, offset in readings_and_offsets]
+    assume(len({(r.time, r.name) for r in readings}) == len(readings))  # else ambiguous, below
     decoded = decode(encode_pack(DEVICE, readings, base_time))
     assert [r._replace(time=0.0) for r in decoded] == [r._replace(time=0.0) for r in readings]
     assert [r.time for r in decoded] == pytest.approx([r.time for r in readings], abs=1e-6)

@@ -48,6 +48,12 @@ class IngestMetrics:
             "Readings newly stored (a redelivered reading is not counted again)",
             registry=self.registry,
         )
+        self.duplicates_total = Counter(
+            "signalight_ingest_duplicates",
+            "Readings and controller events received again (a redelivery, a resent pack, an"
+            " event logged twice) and merged into the one stored",
+            registry=self.registry,
+        )
         self.batch = Histogram(
             "signalight_ingest_batch_messages",
             "Messages per stored batch",
@@ -125,9 +131,12 @@ class IngestMetrics:
         """A message went to the dead-letter store."""
         self.rejected_total.labels(reason=str(reason)).inc()
 
-    def written(self, messages: int, readings: int, seconds: float, lag: float) -> None:
+    def written(
+        self, messages: int, readings: int, seconds: float, lag: float, duplicates: int = 0
+    ) -> None:
         """A batch was stored."""
         self.readings_total.inc(readings)
+        self.duplicates_total.inc(duplicates)
         self.batch.observe(messages)
         self.write.observe(seconds)
         self.lag.observe(lag)

@@ -46,6 +46,7 @@ from signalight.domain.readings import (
     RejectReason,
     ValueType,
     canonical_unit,
+    repeat_problem,
     value_problem,
 )
 from signalight.domain.telemetry import MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_PAST_S
@@ -113,6 +114,10 @@ def decode_pack(
     readings = _resolve(pack, device, CATALOGUE[kind], now, now - max_past_s, now + max_future_s)
     if not readings:
         raise PayloadError(RejectReason.MALFORMED, "the pack holds base fields but no readings")
+    if len({(reading.time, reading.name) for reading in readings}) < len(readings):
+        problem = repeat_problem(readings)  # events share instants; anything else must say why
+        if problem is not None:
+            raise PayloadError(problem.reason, problem.message)
     return readings
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from signalight.domain.assets import MAX_PHASE, TEXT_MAX, DeviceKind
 from signalight.domain.errors import InvalidInputError
+from signalight.domain.signals import EVENT_CODE_MAX, EVENT_PARAMETER_MAX
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "CATALOGUE",
@@ -32,13 +33,11 @@ __all__ = [
     "canonical_unit",
     "check_reading",
     "reading_problem",
+    "repeat_problem",
     "spec_for",
     "unit_factor",
     "value_problem",
 ]
-
-EVENT_CODE_MAX: Final = 255  # Indiana hi-res codes are 0-255; vendors' codes above are not read
-EVENT_PARAMETER_MAX: Final = 255
 
 
 class Reading(NamedTuple):
@@ -76,7 +75,9 @@ class RejectReason(StrEnum):
     OUT_OF_RANGE = "out_of_range"  # outside the plausible range or the allowed values
     BAD_TIME = "bad_time"  # too far in the past or the future
     FOREIGN_BASE_NAME = "foreign_base_name"  # a SenML base name that names another device
+    AMBIGUOUS = "ambiguous"  # one name with two values at one instant in a pack: which is meant?
     UNKNOWN_DEVICE = "unknown_device"  # no such device in the city (found by ingest, not codecs)
+    UNBOUND = "unbound"  # controller events from a device bound to no asset to keep them under
     IDENTITY_MISMATCH = "identity_mismatch"  # the payload's device is not its topic's device
     NOT_DECODED = "not_decoded"  # a LoRaWAN uplink the network server did not decode
     BAD_TOPIC = "bad_topic"  # an MQTT topic of the wrong shape
@@ -221,8 +222,8 @@ def unit_factor(name: str, unit: str) -> float | None:
 
 
 def _event_parameter(text: str) -> int | None:
-    """The parameter of an event record, if ``text`` is one (decimal digits, 0-255)."""
-    if 0 < len(text) <= 3 and text.isascii() and text.isdigit():  # noqa: PLR2004 - 255 has 3 digits
+    """The parameter of an event record, if ``text`` is one (decimal digits, 0-65535)."""
+    if 0 < len(text) <= 5 and text.isascii() and text.isdigit():  # noqa: PLR2004 - 65535 has 5 digits
         parameter = int(text)
         if parameter <= EVENT_PARAMETER_MAX:
             return parameter
@@ -306,3 +307,32 @@ def check_reading(kind: DeviceKind, reading: Reading) -> str | None:
     """Why a device of ``kind`` cannot report ``reading``, in plain words, or None if it can."""
     problem = reading_problem(kind, reading)
     return None if problem is None else problem.message
+
+
+def repeat_problem(readings: Sequence[Reading]) -> Problem | None:
+    """Why a pack giving one name two values at one instant is refused, or None.
+
+    Events are many at an instant (each is its own record). A record repeated
+    exactly is a copy, stored once; two different values of ``dim`` at one
+    time are refused whole, as ``ambiguous``, rather than one kept silently.
+    """
+    seen: dict[tuple[float, str], Reading] = {}
+    for index, reading in enumerate(readings, 1):
+        if reading.name == "event":
+            continue
+        held = seen.setdefault((reading.time, reading.name), reading)
+        if held != reading:
+            text = (
+                f"record {index} gives {reading.name[:60]!r} a second, different value at the"
+                f" same time ({_shown(held)} and {_shown(reading)}): one value an instant"
+            )
+            return Problem(RejectReason.AMBIGUOUS, text)
+    return None
+
+
+def _shown(reading: Reading) -> str:
+    if reading.bool_value is not None:
+        return "true" if reading.bool_value else "false"
+    if reading.string_value is not None:
+        return repr(reading.string_value[:40])
+    return f"{reading.value:g}" if reading.value is not None else "no value"

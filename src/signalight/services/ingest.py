@@ -78,8 +78,14 @@ class IngestObserver(Protocol):
         """A message went to the dead-letter store."""
         ...
 
-    def written(self, messages: int, readings: int, seconds: float, lag: float) -> None:
-        """A batch was stored; ``lag`` is from the oldest message's receipt to the commit."""
+    def written(
+        self, messages: int, readings: int, seconds: float, lag: float, duplicates: int = 0
+    ) -> None:
+        """A batch was stored; ``lag`` is from the oldest message's receipt to the commit.
+
+        ``duplicates``: readings and events the batch held that were stored
+        already or twice in it (a redelivery, a resent pack), merged into one.
+        """
         ...
 
     def store_failed(self, *, refused: bool) -> None:
@@ -94,7 +100,9 @@ class _NoObserver:
     def rejected(self, reason: RejectReason) -> None:
         pass
 
-    def written(self, messages: int, readings: int, seconds: float, lag: float) -> None:
+    def written(
+        self, messages: int, readings: int, seconds: float, lag: float, duplicates: int = 0
+    ) -> None:
         pass
 
     def store_failed(self, *, refused: bool) -> None:
@@ -175,7 +183,10 @@ class IngestService:
             default=None,
         )
         lag = 0.0 if oldest is None else max(0.0, time.time() - oldest)
-        self.observer.written(len(accepted) + len(dead), new, finished - started, lag)
+        offered = sum(len(item.readings) for item in accepted) if self.stores else new
+        self.observer.written(
+            len(accepted) + len(dead), new, finished - started, lag, max(0, offered - new)
+        )
         for letter in dead:
             self.observer.rejected(letter.reason)
         return new
@@ -224,11 +235,7 @@ class IngestService:
             text = f"no device {uid[:64]!r} is registered in city {city_slug[:64]!r}"
             return self._dead(message, RejectReason.UNKNOWN_DEVICE, text, None, uid)
         if channel == Channel.UP:
-            try:
-                readings = self._decode(message.payload, device, message.received_at)
-            except PayloadError as exc:
-                return self._dead(message, exc.reason, exc.message, device.city_id, uid)
-            return Accepted(device, readings, message.received_at)
+            return self._up(message, device, uid)
         if channel == Channel.STATUS:
             text = message.payload.decode("utf-8", "replace").strip()
             if text not in _STATUS_VALUES:
@@ -238,6 +245,19 @@ class IngestService:
             return Accepted(device, [status], message.received_at)
         text = f"ingest reads the 'up' and 'status' topics, not {channel[:20]!r}"
         return self._dead(message, RejectReason.BAD_TOPIC, text, device.city_id, uid)
+
+    def _up(self, message: Message, device: DeviceRef, uid: str) -> Accepted | DeadLetter:
+        try:
+            readings = self._decode(message.payload, device, message.received_at)
+        except PayloadError as exc:
+            return self._dead(message, exc.reason, exc.message, device.city_id, uid)
+        if device.asset_id is None and any(r.name == "event" for r in readings):
+            text = (
+                f"device {uid[:64]!r} is bound to no intersection, so its controller events"
+                " have none to be kept under: bind it in the inventory"
+            )
+            return self._dead(message, RejectReason.UNBOUND, text, device.city_id, uid)
+        return Accepted(device, readings, message.received_at)
 
     def _decode(self, payload: bytes, device: DeviceRef, received_at: float) -> list[Reading]:
         limits = self.limits

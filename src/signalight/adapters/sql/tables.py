@@ -222,6 +222,19 @@ reports = Table(
     Column("data", JSON, nullable=False),  # TEXT on SQLite, json on PostgreSQL
 )
 
+# A controller's events (migration 0012), live and imported: one row an event,
+# keyed by the asset it serves (the intersection), time, code and parameter,
+# so a second copy adds nothing. Partitioned by day on PostgreSQL as ``reports``.
+signal_events = Table(
+    "signal_events",
+    metadata,
+    Column("asset_id", Integer, primary_key=True),
+    Column("time", Float, primary_key=True),
+    Column("code", Integer, primary_key=True),
+    Column("param", Integer, primary_key=True),
+    Column("city_id", Integer, nullable=False),
+)
+
 device_states = Table(
     "device_states",
     metadata,

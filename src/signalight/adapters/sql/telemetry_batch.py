@@ -2,7 +2,9 @@
 
 :func:`gather` turns a batch into its ``reports`` rows (a device's readings
 of one instant are one row, ``{name: value}``, see :mod:`report_values`),
-each device's newest state, and its hourly rollups. Both writers
+its controller events (each its own row of ``signal_events``, see
+:mod:`signal_events`: many share an instant), each device's newest state,
+and its hourly rollups. Both writers
 (:mod:`telemetry_sqlite`, :mod:`telemetry_postgres`) take a
 :class:`Gathered`, and on a redelivery a :class:`Redelivery`
 (:func:`regather`). Nothing here touches a database.
@@ -30,13 +32,16 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from signalight.adapters.sql.report_values import data_of
+from signalight.domain.signals import event_time
 from signalight.domain.telemetry import Accepted, StateValue, hour_of
 
 __all__ = [
     "ADD_NAMES",
+    "EVENT_COLUMNS",
     "HOUR_COLUMNS",
     "REPORT_COLUMNS",
     "STATE_COLUMNS",
+    "EventRow",
     "Gathered",
     "GrownRow",
     "HourRow",
@@ -54,12 +59,14 @@ __all__ = [
 ]
 
 Key = tuple[int, float]  # a report's device id and time
+EventRow = tuple[int, float, int, int]  # a device id, time, code and parameter: EVENT_COLUMNS
 ReportRow = tuple[int, float, int, int, str]  # in REPORT_COLUMNS order, data as JSON text
 StateRow = tuple[int, int, float, float, str]  # in STATE_COLUMNS order, values as JSON text
 HourRow = tuple[Any, ...]  # in HOUR_COLUMNS order
 GrownRow = tuple[int, str, int, float]  # in ADD_NAMES order: size, data, device id, time
 
 REPORT_COLUMNS: Final = "device_id, time, city_id, size, data"
+EVENT_COLUMNS: Final = "device_id, time, code, param"  # as gathered; stored by asset
 STATE_COLUMNS: Final = "device_id, city_id, last_seen, observed_at, state_values"
 HOUR_COLUMNS: Final = (
     "device_id, hour, city_id, samples, on_reports, on_true,"
@@ -186,6 +193,7 @@ class Gathered(NamedTuple):
     states: dict[int, StateEntry]  # per device: newest receipt, reading time and values
     hours: list[HourRow]  # ``reading_hours`` rows
     readings: int  # readings in ``reports``
+    events: list[EventRow]  # the controller events, each once
 
     def rows(self) -> list[ReportRow]:
         """The reports as ``reports`` rows."""
@@ -210,13 +218,16 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
     One pass over every reading ingest stores, in one frame (three passes,
     or a call a reading, cost a fifth more, measured). A reading whose
     device, time and name came earlier in the batch, or are in ``known``
-    (stored already), is left out of the rows and the rollups. In a
-    device's state an older value never replaces a newer one of the same
-    name.
+    (stored already), is left out of the rows and the rollups. Events are
+    gathered apart, each (device, time, code, parameter) once; the store
+    keeps each once whatever came before. They are neither state nor
+    rolled up. In a device's state an older value never replaces a newer
+    one of the same name.
     """
     reports: dict[Key, dict[str, Any]] = {}
     states: dict[int, StateEntry] = {}
     rollups: dict[Key, HourTally] = {}
+    events: dict[EventRow, None] = {}  # in the batch's order, each once
     count = 0
     for device, batch, received_at in accepted:
         device_id, city_id = device.id, device.city_id
@@ -252,6 +263,10 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
                 tally = rollups.get((device_id, hour)) or rollups.setdefault(
                     (device_id, hour), HourTally(device_id, hour, city_id)
                 )
+            if name == "event":  # happened once, one of many at an instant; not state
+                code, param = int(value or 0), int(string_value or 0)  # both checked by ingest
+                events[(device_id, event_time(time), code, param)] = None
+                continue
             if name in data or name in stored:
                 continue  # stored already, or twice in the batch: the first stands
             # report_values.encoded, written out: a call a reading costs a tenth more
@@ -285,8 +300,6 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
                 low, high = tally.energy_min, tally.energy_max
                 tally.energy_min = value if low is None else min(low, value)
                 tally.energy_max = value if high is None else max(high, value)
-            if name == "event":  # happened once; not state
-                continue
             held = values.get(name)
             if held is None or time >= held[0]:
                 if bool_value is not None:
@@ -297,10 +310,10 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
                     values[name] = (time, value)
             observed = max(observed, time)
         entry.observed_at, entry.oldest = observed, oldest
-    if known:  # keys whose every name is stored add nothing
-        reports = {key: data for key, data in reports.items() if data}
+    # Instants of events only, and keys whose every name is stored, add no row.
+    reports = {key: data for key, data in reports.items() if data}
     hours = [tally.row() for tally in rollups.values() if tally.samples]
-    return Gathered(reports, states, hours, count)
+    return Gathered(reports, states, hours, count, list(events))
 
 
 def merge_stored(states: dict[int, StateEntry], stored: Iterable[tuple[int, Any]]) -> None:

@@ -1,5 +1,8 @@
 """The telemetry writer for PostgreSQL: COPY into ``reports``, its day partitions, staged upserts.
 
+Controller events go through a staging table into ``signal_events`` (see
+:mod:`signal_events`), in the same transaction.
+
 The rows go straight into ``reports`` with COPY, into the day partition made
 before the batch needs it (:class:`ReportPartitions`); the rollups and the
 states are copied into temporary staging tables and upserted from there,
@@ -8,15 +11,15 @@ each device's state merged per name in SQL.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from signalight.adapters.sql.dead_letters import insert_letters
+from signalight.adapters.sql.partitions import DayPartitions
+from signalight.adapters.sql.signal_events import EVENTS_STAGING, postgres_add_live
 from signalight.adapters.sql.telemetry_batch import (
     ADD_NAMES,
     HOUR_COLUMNS,
@@ -32,12 +35,8 @@ from signalight.adapters.sql.telemetry_batch import (
 )
 from signalight.domain.telemetry import Accepted, DeadLetter
 
-__all__ = ["DAY", "PostgresTelemetryWriter", "ReportPartitions"]
+__all__ = ["PostgresTelemetryWriter"]
 
-log = logging.getLogger(__name__)
-
-DAY: Final = 86_400.0  # seconds: one partition of ``reports`` a UTC day
-_PARTITION_LOCK: Final = 0x5349474E  # the advisory lock that serialises creating partitions
 
 _STAGING: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS staged_hours (LIKE reading_hours) ON COMMIT DELETE ROWS;"
@@ -101,14 +100,15 @@ class PostgresTelemetryWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._partitions = ReportPartitions(engine)
+        self._partitions = DayPartitions(engine, "reports")
+        self._event_partitions = DayPartitions(engine, "signal_events")
 
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
         """Store one batch in one transaction; returns how many readings were new."""
         batch = gather(accepted)
         rows = batch.rows()
-        if rows:
-            self._partitions.ensure(rows)
+        self._partitions.ensure(row[1] for row in rows)
+        self._event_partitions.ensure(row[1] for row in batch.events)
         with self._engine.connect() as conn:
             conn.begin()
             # PostgreSQL merges per name in the upsert.
@@ -126,7 +126,8 @@ class PostgresTelemetryWriter:
 
     def drop_days(self, conn: Connection, before: float) -> int:
         """Drop the partitions of whole days before ``before``; returns the readings they held."""
-        return self._partitions.drop_before(conn, before)
+        readings = self._partitions.drop_before(conn, before, "sum(size)")
+        return readings + self._event_partitions.drop_before(conn, before, "count(*)")
 
     @staticmethod
     def _write(
@@ -145,6 +146,7 @@ class PostgresTelemetryWriter:
         # committed (``write`` marks the connection then).
         if not conn.info.get(_STAGED):
             cursor.execute(_STAGING)
+            cursor.execute(EVENTS_STAGING)
         new = 0
         if rows:
             # Straight into the table: COPY stops at a broken key, and the
@@ -170,6 +172,7 @@ class PostgresTelemetryWriter:
             _copy(cursor, _COPY_HOURS, sorted(batch.hours))
             cursor.execute(_ADD_HOURS)
             new = batch.readings
+        new += postgres_add_live(cursor, batch.events)
         if states:
             _copy(cursor, _COPY_STATES, sorted(states))
             cursor.execute(_STATES_ONE_TIME if one_time else _STATES)
@@ -177,71 +180,8 @@ class PostgresTelemetryWriter:
         return new
 
 
-class ReportPartitions:
-    """The day partitions of ``reports``: made before a batch needs them, dropped whole."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._days: set[int] = set()  # days (epoch // DAY) whose partition exists
-
-    def ensure(self, rows: list[ReportRow]) -> None:
-        """Make the partitions of the days of ``rows`` that are not there yet."""
-        times = [row[1] for row in rows]
-        first, last = int(min(times) // DAY), int(max(times) // DAY)
-        missing = [day for day in range(first, last + 1) if day not in self._days]
-        if not missing:
-            return
-        with self._engine.begin() as conn:
-            # Workers starting together would all create the day's partition; two
-            # CREATE TABLE IF NOT EXISTS at once can still both try, and one fails.
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
-            existing = _partition_days(conn)
-            for day in missing:
-                if day not in existing:
-                    name = _partition_name(day)
-                    conn.exec_driver_sql(
-                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF reports"
-                        f" FOR VALUES FROM ({day * DAY!r}) TO ({(day + 1) * DAY!r})"
-                    )
-                    log.info("created reports partition %s", name)
-        self._days.update(missing)
-
-    def drop_before(self, conn: Connection, before: float) -> int:
-        """Drop the partitions of whole days before ``before``; returns the readings they held."""
-        deleted = 0
-        for day in sorted(_partition_days(conn)):
-            if (day + 1) * DAY <= before:
-                name = _partition_name(day)
-                deleted += conn.exec_driver_sql(
-                    f"SELECT coalesce(sum(size), 0) FROM {name}"  # noqa: S608 - ours
-                ).scalar_one()
-                conn.exec_driver_sql(f"DROP TABLE {name}")
-                self._days.discard(day)
-                log.info("dropped reports partition %s", name)
-        return deleted
-
-
 def _copy(cursor: psycopg.Cursor[Any], statement: str, rows: Iterable[Sequence[Any]]) -> None:
     with cursor.copy(statement) as copy:
         write = copy.write_row
         for row in rows:
             write(row)
-
-
-def _partition_name(day: int) -> str:
-    return "reports_" + datetime.fromtimestamp(day * DAY, UTC).strftime("%Y%m%d")
-
-
-def _partition_days(conn: Connection) -> set[int]:
-    names = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reports'"
-        )
-    ).scalars()
-    days = set()
-    for name in names:
-        stamp = name.removeprefix("reports_")
-        if stamp.isdigit():
-            days.add(int(datetime.strptime(stamp, "%Y%m%d").replace(tzinfo=UTC).timestamp() // DAY))
-    return days

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from signalight.adapters.sql.tables import dead_letters, reports
+from signalight.adapters.sql.tables import dead_letters, reports, signal_events
 
 __all__ = ["delete_before"]
 
 
 def delete_before(conn: Connection, before: float) -> int:
-    """Delete readings and dead letters older than ``before``; returns readings deleted.
+    """Delete readings, controller events and dead letters before ``before``; readings and events.
 
     In the caller's transaction, after the writer dropped what it keeps by
     the day (PostgreSQL's partitions): this takes the rest, row by row.
@@ -21,5 +21,6 @@ def delete_before(conn: Connection, before: float) -> int:
         conn.execute(select(func.coalesce(func.sum(reports.c.size), 0)).where(old)).scalar_one()
     )
     conn.execute(reports.delete().where(old))
+    deleted += conn.execute(signal_events.delete().where(signal_events.c.time < before)).rowcount
     conn.execute(dead_letters.delete().where(dead_letters.c.received_at < before))
     return deleted

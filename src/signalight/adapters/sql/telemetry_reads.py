@@ -17,6 +17,7 @@ from signalight.adapters.sql.tables import (
     devices,
     reading_hours,
     reports,
+    signal_events,
 )
 from signalight.domain.assets import DeviceKind
 from signalight.domain.readings import Reading, RejectReason
@@ -46,7 +47,7 @@ class SqlTelemetryReader:
             rows = conn.execution_options(yield_per=10_000).execute(_device_select())
             for row in rows:
                 slug = slugs.setdefault(row.slug, row.slug)
-                yield DeviceRef(row.id, row.city_id, slug, row.uid, kinds[row.kind])
+                yield DeviceRef(row.id, row.city_id, slug, row.uid, kinds[row.kind], row.asset_id)
 
     def find_device(self, city_slug: str, uid: str) -> DeviceRef | None:
         """One device by its city and id, or None."""
@@ -55,7 +56,7 @@ class SqlTelemetryReader:
             row = conn.execute(query).first()
         if row is None:
             return None
-        return DeviceRef(row.id, row.city_id, row.slug, row.uid, DeviceKind(row.kind))
+        return DeviceRef(row.id, row.city_id, row.slug, row.uid, DeviceKind(row.kind), row.asset_id)
 
     def device_state(self, city_id: int, device_id: int) -> DeviceState | None:
         """The device's live state, or None if it has never reported."""
@@ -102,6 +103,23 @@ class SqlTelemetryReader:
                 if len(found) >= limit:
                     break
             result.close()
+            if wanted is None or "event" in wanted:
+                # Events are kept by the intersection the device serves (signal_events).
+                e = signal_events.c
+                events = conn.execute(
+                    select(e.time, e.code, e.param)
+                    .join(devices, devices.c.asset_id == e.asset_id)
+                    .where(devices.c.id == device_id, e.city_id == city_id)
+                    .where(e.time >= start, e.time < end)
+                    .order_by(e.time, e.code, e.param)
+                    .limit(limit)
+                ).all()
+                if events:
+                    found.extend(
+                        Reading(float(t), "event", float(code), string_value=str(param))
+                        for t, code, param in events
+                    )
+                    found.sort(key=_by_time)  # stable: a report's own order stays
         return found[:limit]
 
     def hourly(self, city_id: int, device_id: int, start: float, end: float) -> list[HourlyRollup]:
@@ -169,8 +187,17 @@ class SqlTelemetryReader:
 
 def _device_select() -> Any:  # noqa: ANN401 - a SQLAlchemy Select of a row shape
     return select(
-        devices.c.id, devices.c.city_id, cities.c.slug, devices.c.uid, devices.c.kind
+        devices.c.id,
+        devices.c.city_id,
+        cities.c.slug,
+        devices.c.uid,
+        devices.c.kind,
+        devices.c.asset_id,
     ).join(cities, cities.c.id == devices.c.city_id)
+
+
+def _by_time(reading: Reading) -> float:
+    return reading.time
 
 
 def _state_value(value: Any) -> StateValue:  # noqa: ANN401 - JSON

@@ -1,5 +1,8 @@
 """The telemetry writer for SQLite: a batch in one transaction, under the write lock taken first.
 
+Reports, controller events (:mod:`signal_events`), states, rollups and dead
+letters go in together.
+
 The rows go in with multi-row VALUES (:func:`bulk.sqlite_values`). Each
 device's state is merged per name: the stored times are read first; a
 device whose batch values are all newer is merged by json_patch in SQL,
@@ -17,6 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from signalight.adapters.sql.bulk import sqlite_values
 from signalight.adapters.sql.dead_letters import insert_letters
+from signalight.adapters.sql.signal_events import sqlite_add_live
 from signalight.adapters.sql.telemetry_batch import (
     ADD_NAMES,
     HOUR_COLUMNS,
@@ -100,13 +104,14 @@ class SqliteTelemetryWriter:
             # (SQLITE_BUSY at once), which two workers ran into.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             new = self._write_reports(conn, accepted, batch, rows)
+            new += sqlite_add_live(_driver(conn), batch.events)
             self._write_states(conn, batch.states)
             insert_letters(conn, dead)
             conn.commit()
         return new
 
     def drop_days(self, conn: Connection, before: float) -> int:  # noqa: ARG002 - the port's shape
-        """Nothing: SQLite keeps ``reports`` in one table, pruned row by row."""
+        """Nothing: SQLite keeps ``reports`` and ``signal_events`` whole, pruned row by row."""
         return 0
 
     @staticmethod
