@@ -23,6 +23,7 @@ from signalight.api.routers import (
     health,
     incidents,
     ingest,
+    maintenance_windows,
     metrics,
     networks,
     notifications,
@@ -83,6 +84,7 @@ def create_app(container: Container) -> FastAPI:
         networks,
         work_orders,
         incidents,
+        maintenance_windows,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
