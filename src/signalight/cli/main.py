@@ -23,6 +23,7 @@ from signalight.cli import (
     notify,
     telemetry,
     users,
+    windows,
 )
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.simulate import simulate
@@ -43,6 +44,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(devices.app, name="device")
 app.add_typer(networks.app, name="network")
 app.add_typer(maintenance.app, name="workorder")
+app.add_typer(windows.app, name="window")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)
