@@ -150,17 +150,7 @@ class IngestService:
         self, device: DeviceRef, payload: bytes, received_at: float, topic: str
     ) -> Accepted | DeadLetter:
         """Decode and check a SenML pack that an authenticated ``device`` sent (HTTP ingest)."""
-        try:
-            readings = self._decode(payload, device, received_at)
-        except PayloadError as exc:
-            return self._dead(
-                Message(topic, payload, received_at),
-                exc.reason,
-                exc.message,
-                device.city_id,
-                device.uid,
-            )
-        return Accepted(device, readings, received_at)
+        return self._up(Message(topic, payload, received_at), device)
 
     def write(self, accepted: Sequence[Accepted], dead: Sequence[DeadLetter]) -> int:
         """Store one batch in one transaction, then hand it on; returns how many readings were new.
@@ -235,7 +225,7 @@ class IngestService:
             text = f"no device {uid[:64]!r} is registered in city {city_slug[:64]!r}"
             return self._dead(message, RejectReason.UNKNOWN_DEVICE, text, None, uid)
         if channel == Channel.UP:
-            return self._up(message, device, uid)
+            return self._up(message, device)
         if channel == Channel.STATUS:
             text = message.payload.decode("utf-8", "replace").strip()
             if text not in _STATUS_VALUES:
@@ -246,7 +236,9 @@ class IngestService:
         text = f"ingest reads the 'up' and 'status' topics, not {channel[:20]!r}"
         return self._dead(message, RejectReason.BAD_TOPIC, text, device.city_id, uid)
 
-    def _up(self, message: Message, device: DeviceRef, uid: str) -> Accepted | DeadLetter:
+    def _up(self, message: Message, device: DeviceRef) -> Accepted | DeadLetter:
+        """A device's pack, decoded and checked, or its dead letter."""
+        uid = device.uid
         try:
             readings = self._decode(message.payload, device, message.received_at)
         except PayloadError as exc:
