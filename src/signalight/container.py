@@ -36,6 +36,7 @@ from signalight.services.networks import Networks
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.repairs import Repairs
 from signalight.services.retention import RetentionJob
+from signalight.services.signal_logs import SignalLogs
 from signalight.services.subscriptions import Subscriptions
 from signalight.settings import Settings
 
@@ -72,6 +73,15 @@ class Container:
     def cities(self) -> Cities:
         """The network's cities, as the API and the CLI read, add and change them."""
         return Cities(self.db.cities, lambda: self.gazetteer)
+
+    @functools.cached_property
+    def signal_logs(self) -> SignalLogs:
+        """Controller event logs imported into cities' events (``signalight signals``)."""
+        return SignalLogs(
+            self.db.signal_events,
+            self.db.signal_logs,
+            max_bytes=self.settings.signal_log_max_bytes,
+        )
 
     @functools.cached_property
     def inventory(self) -> Inventory:

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     ingest_wait_ms: int = Field(default=50, ge=1, le=10_000)
     # Readings older than this far in the past are refused (nodes buffer offline).
     ingest_max_past_days: float = Field(default=MAX_PAST_S / DAY, gt=0)
+    # A controller event log file larger than this is refused before it is read
+    # (`signalight signals import` and the drop directory); a day of a busy
+    # controller's .dat is a few MB.
+    signal_log_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, le=4 * 1024**3)
     # Raw readings and dead letters are deleted after this many days (0: kept);
     # hourly rollups and live state are kept.
     retention_days: float = Field(default=90.0, ge=0)

@@ -21,6 +21,7 @@ from signalight.cli import (
     maintenance,
     networks,
     notify,
+    signals,
     telemetry,
     users,
     windows,
@@ -45,6 +46,7 @@ app.add_typer(devices.app, name="device")
 app.add_typer(networks.app, name="network")
 app.add_typer(maintenance.app, name="workorder")
 app.add_typer(windows.app, name="window")
+app.add_typer(signals.app, name="signals")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)

@@ -20,7 +20,9 @@ __all__ = [
     "EVENT_PARAMETER_MAX",
     "ControllerEvent",
     "DecodedLog",
+    "LogFile",
     "LogFormat",
+    "LogStatus",
     "LogZone",
     "event_time",
 ]
@@ -87,3 +89,32 @@ class DecodedLog:
     def count(self) -> int:
         """How many event records the file holds, duplicates included."""
         return sum(len(events) for events in self.signals.values())
+
+
+class LogStatus(StrEnum):
+    """What became of an imported log file."""
+
+    STORED = "stored"  # every controller it names is an intersection of the city: all stored
+    PARTIAL = "partial"  # some controllers matched no intersection; the others' events stored
+    REFUSED = "refused"  # nothing stored: unreadable, too large, or no controller matched
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogFile:
+    """One log file taken by an import or the drop directory, and what came of it."""
+
+    name: str
+    size: int  # bytes
+    format: LogFormat | None  # None when it could not be told
+    events: int  # event records in the file, copies included
+    new: int  # events not stored before
+    status: LogStatus
+    reason: str  # why refused, or which controllers matched nothing; "" when all went well
+    intersections: tuple[str, ...] = ()  # the codes its events went to
+    at: float = 0.0  # when it was taken, UTC epoch seconds
+    id: int | None = None
+
+    @property
+    def duplicates(self) -> int:
+        """Records that were stored already, or twice in the file."""
+        return self.events - self.new if self.status is not LogStatus.REFUSED else 0

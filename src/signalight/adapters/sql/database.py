@@ -17,6 +17,8 @@ from signalight.adapters.sql.fleet import SqlFleetInventory
 from signalight.adapters.sql.imports import SqlImportLog
 from signalight.adapters.sql.maintenance import SqlMaintenanceStore
 from signalight.adapters.sql.notifications import SqlNotificationStore
+from signalight.adapters.sql.signal_events import SqlSignalEvents
+from signalight.adapters.sql.signal_log_files import SqlSignalLogFiles
 from signalight.adapters.sql.telemetry import SqlTelemetryStore
 from signalight.adapters.sql.users import SqlUserRepository
 
@@ -38,6 +40,8 @@ class SqlDatabase:
         self.fleet = SqlFleetInventory(engine)
         self.notifications = SqlNotificationStore(engine)
         self.maintenance = SqlMaintenanceStore(engine)
+        self.signal_events = SqlSignalEvents(engine)
+        self.signal_logs = SqlSignalLogFiles(engine)
 
     @classmethod
     def connect(cls, url: str) -> SqlDatabase:
