@@ -12,6 +12,7 @@ from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.intersection_reads import SqlIntersectionReads
 from signalight.adapters.sql.networks import SqlNetworkStore
 from signalight.adapters.sql.status_reads import SqlStatusReads
 from signalight.adapters.sql.windows import SqlWindowStore
@@ -29,6 +30,7 @@ from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.door_windows import DoorWindows
 from signalight.services.ingest import IngestLimits, IngestService
+from signalight.services.intersections import Intersections
 from signalight.services.inventory import Inventory
 from signalight.services.login_guard import LoginGuard
 from signalight.services.maintenance import MaintenanceService
@@ -73,6 +75,15 @@ class Container:
     def cities(self) -> Cities:
         """The network's cities, as the API and the CLI read, add and change them."""
         return Cities(self.db.cities, lambda: self.gazetteer)
+
+    @functools.cached_property
+    def intersections(self) -> Intersections:
+        """Cities' intersections with their monitors' live state and controllers' events."""
+        return Intersections(
+            SqlIntersectionReads(self.db.engine),
+            self.db.signal_events,
+            clock=lambda: self.clock.now().timestamp(),
+        )
 
     @functools.cached_property
     def signal_logs(self) -> SignalLogs:

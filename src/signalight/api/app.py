@@ -23,6 +23,7 @@ from signalight.api.routers import (
     health,
     incidents,
     ingest,
+    intersections,
     maintenance_windows,
     metrics,
     networks,
@@ -85,6 +86,7 @@ def create_app(container: Container) -> FastAPI:
         work_orders,
         incidents,
         maintenance_windows,
+        intersections,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
