@@ -20,7 +20,7 @@ drop directory (:mod:`signal_drop`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
@@ -32,28 +32,32 @@ from signalight.domain.signals import LogFile, LogFormat, LogStatus, LogZone, ev
 if TYPE_CHECKING:
     from signalight.domain.cities import City
 
-__all__ = ["LogFileStore", "SignalEventStore", "SignalLogs", "to_utc"]
+__all__ = ["ControllerDirectory", "SignalEventStore", "SignalLogs", "to_utc"]
 
 _HOUR: Final = 3600
+_KNOWN_S: Final = 60.0  # a controller's intersection is looked up again after this
+_KNOWN_MAX: Final = 100_000
+_STEADY_S: Final = 7 * 86_400.0  # a log this short cannot hold two clock changes
 
 
 class SignalEventStore(Protocol):
-    """Where controller events are kept, each once (``adapters/sql/signal_events``)."""
+    """Where controller events are kept, each once, with each file's record."""
 
-    def add(self, city_id: int, asset_id: int, events: Iterable[tuple[float, int, int]]) -> int:
-        """Store an intersection's events; returns how many were new."""
+    def add_log(
+        self,
+        city_id: int,
+        placed: Sequence[tuple[int, Sequence[tuple[float, int, int]]]],
+        log: LogFile,
+    ) -> LogFile:
+        """Store a file's events by intersection (asset id) and record it, in one go."""
         ...
 
 
-class LogFileStore(Protocol):
-    """What came of each log file, and which intersection a controller is."""
+class ControllerDirectory(Protocol):
+    """Which intersection a log's controller is."""
 
     def controllers(self, city_id: int, names: set[str]) -> dict[str, tuple[int, str]]:
         """The intersections (asset id, code) these controller names are."""
-        ...
-
-    def record(self, city_id: int, log: LogFile) -> LogFile:
-        """Keep what came of a file."""
         ...
 
 
@@ -63,15 +67,19 @@ class SignalLogs:
     def __init__(
         self,
         events: SignalEventStore,
-        files: LogFileStore,
+        controllers: ControllerDirectory,
         *,
         max_bytes: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._events = events
-        self._files = files
+        self._controllers = controllers
         self.max_bytes = max_bytes
         self._clock = clock
+        # A city's controllers as last looked up, and when: an import of a
+        # thousand quarter-hour files asks once, and sees an inventory change
+        # within a minute.
+        self._known: dict[tuple[int, str], tuple[float, tuple[int, str] | None]] = {}
 
     def take_path(self, city: City, path: Path, *, intersection: str | None = None) -> LogFile:
         """Import one file from disk; a file too large is refused before it is read."""
@@ -116,37 +124,50 @@ class SignalLogs:
                 )
                 return self._refused(city, name, len(data), log.format, reason, log.count)
             signals = {intersection: next(iter(signals.values()), [])}
-        found = self._files.controllers(city.pk, set(signals))
+        found = self._find(city, set(signals))
         zone = ZoneInfo(city.timezone)
-        new, codes = 0, []
+        placed: list[tuple[int, Sequence[tuple[float, int, int]]]] = []
+        codes = []
         for signal, events in signals.items():
             place = found.get(signal)
-            if place is None:
-                continue
-            asset_id, code = place
-            stored = events if log.zone is LogZone.UTC else to_utc(events, zone)
-            new += self._events.add(city.pk, asset_id, stored)
-            codes.append(code)
+            if place is not None:
+                asset_id, code = place
+                local = log.zone is LogZone.LOCAL
+                placed.append((asset_id, to_utc(events, zone) if local else events))
+                codes.append(code)
         missing = sorted(set(signals) - set(found))
         if not codes:
             reason = _unknown(name, missing, named=intersection is not None)
             return self._refused(city, name, len(data), log.format, reason, log.count)
-        status = LogStatus.PARTIAL if missing else LogStatus.STORED
-        reason = _unknown(name, missing, named=False) if missing else ""
-        return self._files.record(
-            city.pk,
-            LogFile(
-                name=name,
-                size=len(data),
-                format=log.format,
-                events=log.count,
-                new=new,
-                status=status,
-                reason=reason,
-                intersections=tuple(codes),
-                at=self._clock(),
-            ),
+        taken = LogFile(
+            name=name,
+            size=len(data),
+            format=log.format,
+            events=log.count,
+            new=0,
+            status=LogStatus.PARTIAL if missing else LogStatus.STORED,
+            reason=_unknown(name, missing, named=False) if missing else "",
+            intersections=tuple(codes),
+            at=self._clock(),
         )
+        return self._events.add_log(city.pk, placed, taken)
+
+    def _find(self, city: City, names: set[str]) -> dict[str, tuple[int, str]]:
+        """The intersections these controllers are, looked up at most once a minute each."""
+        now, known = self._clock(), self._known
+        if len(known) > _KNOWN_MAX:
+            known.clear()
+        wanted = set()
+        for name in names:
+            held = known.get((city.pk, name))
+            if held is None or now - held[0] > _KNOWN_S:
+                wanted.add(name)
+        if wanted:
+            found = self._controllers.controllers(city.pk, wanted)
+            for name in wanted:
+                known[(city.pk, name)] = (now, found.get(name))
+        places = {name: known[(city.pk, name)][1] for name in names}
+        return {name: place for name, place in places.items() if place is not None}
 
     def _refused(
         self,
@@ -167,29 +188,40 @@ class SignalLogs:
             reason=reason,
             at=self._clock(),
         )
-        return self._files.record(city.pk, refused)
+        return self._events.add_log(city.pk, [], refused)
 
 
 def to_utc(events: list[tuple[float, int, int]], zone: ZoneInfo) -> list[tuple[float, int, int]]:
     """Events whose times are a wall clock in ``zone`` (read as if UTC), with UTC times.
 
-    The zone's offset is looked up once an hour of the log: a day of a busy
-    controller is 100,000 events, and a lookup an event would cost more
-    than decoding them. In the hour a clock goes back, a wall time happens
-    twice; the first is taken, as a controller that logs local time cannot
-    tell them apart either.
+    A log file spans minutes to a day: when the zone's offset is the same at
+    its first and last hour (no clock change between), every time moves by
+    that one offset. Offsets are whole seconds, so ``time - offset`` keeps a
+    tenth of a second exact (the same double as the decimal, as
+    :func:`event_time` would give) without rounding each event. Across a
+    change the offset is looked up once an hour of the log. In the hour a
+    clock goes back, a wall time happens twice; the first is taken, as a
+    controller that logs local time cannot tell them apart either.
     """
+    if not events:
+        return []
     offsets: dict[int, float] = {}
-    out = []
-    for at, code, param in events:
+
+    def offset(at: float) -> float:
         hour = int(at // _HOUR)
-        offset = offsets.get(hour)
-        if offset is None:
+        found = offsets.get(hour)
+        if found is None:
             wall = datetime.fromtimestamp(hour * _HOUR, UTC).replace(tzinfo=zone)
             shift = wall.utcoffset()
-            offset = offsets[hour] = shift.total_seconds() if shift is not None else 0.0
-        out.append((event_time(at - offset), code, param))
-    return out
+            found = offsets[hour] = shift.total_seconds() if shift is not None else 0.0
+        return found
+
+    times = [at for at, _, _ in events]
+    first, last = min(times), max(times)
+    one = offset(first)
+    if one == offset(last) and last - first < _STEADY_S and one == int(one):
+        return [(at - one, code, param) for at, code, param in events]
+    return [(event_time(at - offset(at)), code, param) for at, code, param in events]
 
 
 def _format_of(name: str, data: bytes) -> LogFormat | None:

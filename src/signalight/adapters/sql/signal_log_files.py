@@ -1,10 +1,8 @@
-"""Controller log files in SQL: each file taken and what came of it; a log's intersection."""
+"""Controller log files in SQL: what came of each (recorded by ``SqlSignalEvents.add_log``)."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from sqlalchemy import Engine, and_, func, insert, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import assets, signal_log_files
@@ -44,24 +42,6 @@ class SqlSignalLogFiles:
             if controller in names:
                 found[controller] = (asset_id, code)  # a controller id outranks a code
         return found
-
-    def record(self, city_id: int, log: LogFile) -> LogFile:
-        """Keep what came of a file; returns it with its id."""
-        values = {
-            "city_id": city_id,
-            "name": log.name[:255],
-            "size": log.size,
-            "format": log.format.value if log.format is not None else "",
-            "events": log.events,
-            "new": log.new,
-            "status": log.status.value,
-            "reason": log.reason[:2000],
-            "intersections": list(log.intersections),
-            "at": log.at,
-        }
-        with translated("record a log file"), self._engine.begin() as conn:
-            new_id = conn.execute(insert(signal_log_files).values(values)).inserted_primary_key
-        return dataclasses.replace(log, id=int(new_id[0]) if new_id else None)
 
     def files(
         self, city_id: int, *, status: LogStatus | None = None, limit: int = 100
