@@ -228,49 +228,6 @@ def test_streetlight_faults_change_what_the_node_reports() -> None:
     assert all(30 <= tilt <= 80 for tilt in tilts)
 
 
-def test_signal_faults_change_what_the_monitor_reports() -> None:
-    signals = [r for r in RECORDS if r.kind is AssetKind.INTERSECTION]
-    sim = simulator(NOON)
-    faults = [FaultType.SIGNAL_FLASH, FaultType.RED_LAMP_OUT, FaultType.POWER_FAILURE]
-    for record, kind in zip(signals, faults, strict=False):
-        sim.inject(inject(kind, record.code, NOON + timedelta(minutes=5), 4))
-    sim.inject(inject(FaultType.CONFLICT, signals[3].code, NOON + timedelta(minutes=5), 1))
-    everything = ups(run(sim, 4 * HOUR))
-    reports = [u for u in everything if u.time > NOON.timestamp() + 600]
-    flash = of(reports, signals[0].device or "")
-    assert {u.readings["mode"].string_value for u in flash} == {"flash"}
-    assert all(not [e for e in u.events if e.value == 1] for u in flash)
-    red_out = of(reports, signals[1].device or "")
-    dark_reds = {n for u in red_out for n, r in u.readings.items() if "red" in n and r.value == 0}
-    assert len(dark_reds) == 1
-    power = of(reports, signals[2].device or "")
-    assert all(u.readings["mains"].bool_value is False for u in power)
-    batteries = [u.readings["battery"].value or 0 for u in power]
-    assert batteries == sorted(batteries, reverse=True)
-    assert batteries[-1] < 23.0
-    assert {u.readings["mode"].string_value for u in power} == {"normal", "dark"}
-    conflict = of(reports, signals[3].device or "")
-    modes = [(u.readings["mode"].string_value, u.readings["mmu"].string_value) for u in conflict]
-    assert ("flash", "conflict") in modes
-    assert modes[-1] == ("normal", "ok")
-    logged = of(everything, signals[3].device or "")
-    codes = Counter((e.value, e.string_value) for u in logged for e in u.events)
-    assert codes[173.0, "6"] == codes[173.0, "2"] == 1
-
-
-def test_door_and_detector_faults_show_in_the_monitor_and_its_events() -> None:
-    signal = first(AssetKind.INTERSECTION)
-    sim = simulator(NOON)
-    sim.inject(inject(FaultType.DOOR_OPEN, signal.code, NOON + timedelta(minutes=5), 0.5))
-    sim.inject(inject(FaultType.DETECTOR_FAULT, signal.code, NOON + timedelta(hours=1), 1))
-    reports = of(ups(run(sim, 3 * HOUR)), signal.device or "")
-    doors = [u.readings["door"].string_value for u in reports]
-    assert doors.count("open") == 30
-    during = [u for u in reports if NOON.timestamp() + 3_700 < u.time < NOON.timestamp() + 7_200]
-    channels = {e.string_value for u in during for e in u.events if e.value in (81.0, 82.0)}
-    assert len(channels) == len(signal.phases) - 1  # the stuck detector logs nothing
-
-
 def test_random_faults_come_at_their_rates() -> None:
     records = generate_fleet(CITY, lights=2_000, intersections=20, seed=9).records
     config = SimConfig(seed=4, light_interval=3600, meter_interval=3600, monitor_interval=3600)

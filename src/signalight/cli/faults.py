@@ -72,10 +72,14 @@ def score(
     precision: true / alarms.
     from start: median / p95, time from a detected fault's start to its alarm.
     from visible: median / p95, time from when it could first be seen to its alarm.
+    interval: the reporting interval of the type's devices (signal_monitor for
+    the signal types), as the rules assume it.
+    p95 / max: time to detect from visible, in those intervals.
 
     Below them: outages: the supplyLoss row's expected; incidents: supplyLoss
     alarms matched to them (one each); lamp or silence alarms raised on lights
-    while their cabinet was dark (none); alarms held under incidents.
+    while their cabinet was dark (none); alarms held under incidents; crews'
+    door openings in their windows, and the break-in alarms they drew (none).
     """
     if not truth.is_file():
         raise InvalidInputError(f"no ground-truth file at {truth}")
@@ -102,6 +106,8 @@ def score(
         "incidents": result.incidents,
         "lamp_alarms_in_outage": result.lamp_alarms_in_outage,
         "held": result.held,
+        "authorised_openings": result.authorised_openings,
+        "break_ins_on_them": result.break_ins_on_them,
         "passes": scoring.passes(result),
     }
     if as_json:
@@ -110,7 +116,9 @@ def score(
         _print_tables(f"{target.name}: alarms against {truth.name}", rows)
         console.print(
             f"outages {result.outages}, incidents {result.incidents}, lamp or silence alarms"
-            f" under an outage {result.lamp_alarms_in_outage}, alarms held {result.held}",
+            f" under an outage {result.lamp_alarms_in_outage}, alarms held {result.held};"
+            f" crews' door openings {result.authorised_openings}, break-in alarms on them"
+            f" {result.break_ins_on_them}",
             highlight=False,
         )
         console.print(LEGEND, style="dim", highlight=False)
@@ -146,5 +154,13 @@ def _print_tables(title: str, rows: list[dict[str, object]]) -> None:
             str(row["type"]),
             *(f"{_seconds(row[m])} / {_seconds(row[p])}" for m, p in TIME_PAIRS),
         )
+    delays = _table("time to detect from visible, in reporting intervals", rows)
+    for name in ("interval", "p95 / max"):
+        delays.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        interval, p95, most = row["interval_s"], *(row[k] for k in scoring.DELAY_KEYS)
+        if isinstance(interval, int | float):
+            delays.add_row(str(row["type"]), _seconds(interval), f"{_share(p95)} / {_share(most)}")
     console.print(counts)
     console.print(times)
+    console.print(delays)

@@ -39,7 +39,11 @@ __all__ = [
 
 
 class AlarmType(StrEnum):
-    """What is wrong. Lamp and supply names follow the TALQ lamp-monitor vocabulary."""
+    """What is wrong. Lamp and supply names follow the TALQ lamp-monitor vocabulary.
+
+    The traffic-signal names follow the same camelCase style; ``docs/faults.md``
+    says what raises and clears each.
+    """
 
     LAMP_FAILURE = "lampFailure"  # should be lit, draws far less than expected
     LAMP_UNEXPECTED_ON = "lampUnexpectedOn"  # day burning
@@ -53,6 +57,20 @@ class AlarmType(StrEnum):
     ORIENTATION_CHANGED = "orientationChanged"  # the pole leans: knocked or bent
     COMMUNICATION_FAILURE = "communicationFailure"  # silent, or its last will said offline
     SUPPLY_LOSS = "supplyLoss"  # a cabinet (feeder) outage: the incident its lights hang under
+    # Traffic signals: a signal cabinet's monitor, or its controller's events.
+    SIGNAL_FLASH = "signalFlash"  # the controller is in flash (not by its MMU's conflict)
+    SIGNAL_DARK = "signalDark"  # every lamp of the intersection is off
+    CONFLICT_FLASH = "conflictFlash"  # the MMU saw conflicting greens and put it in flash
+    RED_LAMP_FAILURE = "redLampFailure"  # a red that should be lit draws no current
+    MANUAL_CONTROL = "manualControl"  # run by hand from the cabinet (or remotely)
+    STOP_TIME = "stopTime"  # the controller's timing is stopped by its stop-time input
+    MAINS_FAILURE = "mainsFailure"  # the cabinet lost mains: dark, or on its battery
+    BATTERY_LOW = "batteryLow"  # the backup battery is nearly flat (or worn)
+    DOOR_OPEN_UNAUTHORISED = "doorOpenUnauthorised"  # opened with no maintenance window
+    DOOR_OPEN_TOO_LONG = "doorOpenTooLong"  # open longer than the city allows, authorised or not
+    CABINET_ALARM = "cabinetAlarm"  # an alarm input other than the door (fan, heater, flood)
+    DETECTOR_FAULT = "detectorFault"  # a vehicle detector faulted (83-88) or stuck on
+    PEDESTRIAN_DETECTOR_FAULT = "pedestrianDetectorFault"  # a push button failed (91)
 
 
 class Severity(StrEnum):

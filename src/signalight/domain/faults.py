@@ -93,6 +93,21 @@ DEFAULT_SEVERITIES: Final[Mapping[AlarmType, Severity]] = {
     AlarmType.LAMP_UNEXPECTED_ON: Severity.WARNING,
     AlarmType.DIMMING_FAILURE: Severity.WARNING,
     AlarmType.LOW_POWER_FACTOR: Severity.WARNING,
+    # Traffic signals. Dark and conflict flash leave drivers without safe signals, a red
+    # out lets one approach run it; a flashing signal is an all-way stop drivers know.
+    AlarmType.SIGNAL_DARK: Severity.CRITICAL,
+    AlarmType.CONFLICT_FLASH: Severity.CRITICAL,
+    AlarmType.RED_LAMP_FAILURE: Severity.CRITICAL,
+    AlarmType.DOOR_OPEN_UNAUTHORISED: Severity.CRITICAL,  # a break-in until shown otherwise
+    AlarmType.SIGNAL_FLASH: Severity.MAJOR,
+    AlarmType.MAINS_FAILURE: Severity.MAJOR,  # on battery for a few hours, then dark
+    AlarmType.BATTERY_LOW: Severity.MAJOR,
+    AlarmType.STOP_TIME: Severity.MAJOR,
+    AlarmType.DOOR_OPEN_TOO_LONG: Severity.MAJOR,
+    AlarmType.MANUAL_CONTROL: Severity.MINOR,
+    AlarmType.CABINET_ALARM: Severity.MINOR,
+    AlarmType.DETECTOR_FAULT: Severity.MINOR,  # the controller places a call: it still serves
+    AlarmType.PEDESTRIAN_DETECTOR_FAULT: Severity.MINOR,
 }
 
 
@@ -144,6 +159,15 @@ class DetectionSettings:
     outage_share: float = 0.6  # this share of a cabinet's lights dark together: an outage
     outage_min_lights: int = 3
     reopen_window_s: float = 3600.0  # a cleared alarm reopens within this, else closes
+    # Traffic signals (``services/signal_rules.py``).
+    lamp_off_a: float = 0.03  # a signal lamp drawing less than this is not lit
+    battery_low_v: float = 23.0  # a 24 V backup battery below this is nearly flat
+    battery_ok_v: float = 24.0
+    battery_absent_v: float = 5.0  # below this no battery is fitted: not judged
+    door_open_max_s: float = 7200.0  # a cabinet door open longer than this, authorised or not
+    detector_stuck_s: float = 900.0  # a vehicle detector on this long without going off
+    # The cabinet's alarm inputs by number (175, 200/201); the one named "door" is the door.
+    alarm_inputs: Mapping[int, str] = field(default_factory=lambda: {1: "door"})
     default_interval_s: Mapping[str, float] = field(
         default_factory=lambda: {
             "streetlight_node": 300.0,
@@ -209,6 +233,11 @@ class DetectionSettings:
             (0 < self.outage_share <= 1, "0 < outage_share <= 1"),
             (self.cycling_changes >= 2, "cycling_changes >= 2"),  # noqa: PLR2004
             (0 <= self.night_dim <= 100, "0 <= night_dim <= 100"),  # noqa: PLR2004
+            (self.lamp_off_a > 0, "lamp_off_a > 0"),
+            (self.battery_absent_v < self.battery_low_v, "battery_absent_v < battery_low_v"),
+            (self.battery_low_v < self.battery_ok_v, "battery_low_v < battery_ok_v"),
+            (self.door_open_max_s > 0, "door_open_max_s > 0"),
+            (self.detector_stuck_s > 0, "detector_stuck_s > 0"),
         )
         for ok, rule in rules:
             if not ok:
@@ -251,7 +280,24 @@ def _coerced(name: str, value: object, current: object) -> object:
         }
     if name == "default_interval_s" and isinstance(current, Mapping):
         return {**current, **{str(k): _number(v, float) for k, v in value.items()}}
+    if name == "alarm_inputs" and isinstance(current, Mapping):
+        return {**current, **{_input_number(k): _input_name(v) for k, v in value.items()}}
     raise TypeError(value)
+
+
+def _input_number(value: object) -> int:
+    """An alarm input's number, 1-255 (JSON gives map keys as text)."""
+    number = int(str(value))
+    if not 1 <= number <= 255:  # noqa: PLR2004 - an event parameter
+        raise ValueError(value)
+    return number
+
+
+def _input_name(value: object) -> str:
+    """An alarm input's name: a short text (``door``, ``fan``), kept as given but trimmed."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:  # noqa: PLR2004
+        raise TypeError(value)
+    return value.strip()
 
 
 def _plain(value: object) -> object:

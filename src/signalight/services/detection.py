@@ -5,10 +5,11 @@ to the next (the reporting interval it has learnt, lit/dark changes, streaks
 of bad or good evidence, its open alarms) and, per cabinet, its outage
 incident; it follows each city's clock and inventory, and hands each report
 and each timed check to the rules, which it holds as objects:
-:class:`LightRules` (a light's report, sunrise) and :class:`OutageRules`
-(cabinets, silence). They weigh evidence through a :class:`Judge`
-(``verdicts.py``), and an :class:`AlarmBook` (``alarm_book.py``) keeps the
-alarms' life and the steps to store.
+:class:`LightRules` (a light's report, sunrise), :class:`OutageRules`
+(cabinets, silence) and :class:`SignalRules` (a signal cabinet's monitor).
+They weigh evidence through a :class:`Judge` (``verdicts.py``), and an
+:class:`AlarmBook` (``alarm_book.py``) keeps the alarms' life and the steps
+to store.
 
 About 450 lines: the stream's clock (held while ingest cannot store), the
 watches and their seeding, which every rule shares; the rules, the book and
@@ -41,6 +42,7 @@ from signalight.services.fault_memory import (
     GOOD,
     LIGHT_NODE,
     METER,
+    SIGNAL_MONITOR,
     Cabinet,
     CityState,
     Due,
@@ -50,6 +52,7 @@ from signalight.services.fault_memory import (
 from signalight.services.inventory_follow import InventoryFollower
 from signalight.services.light_rules import LightRules
 from signalight.services.outage_rules import OutageRules
+from signalight.services.signal_rules import DoorAuthority, SignalRules
 from signalight.services.verdicts import Judge
 
 if TYPE_CHECKING:
@@ -62,10 +65,8 @@ __all__ = ["Detector", "DetectorStats"]
 
 log = logging.getLogger(__name__)
 
-_MAX_GAP: Final = 6 * 3600.0  # a longer gap is an outage, not the device's interval
 _SETTINGS_EVERY: Final = 60.0  # seconds between reloads of the cities' settings
 _SEED_CHUNK: Final = 5000
-_ODD_TO_LEARN: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class Detector:
         *,
         defaults: DetectionSettings | None = None,
         wall: Callable[[], float] = time.time,
+        door_authority: DoorAuthority | None = None,
     ) -> None:
         self._store = store
         self._inventory = inventory
@@ -127,6 +129,13 @@ class Detector:
             cabinet=self._cabinet,
             watch_all=self._watch_all,
             flush=self.flush,
+        )
+        self.signals = SignalRules(
+            self._verdicts,
+            self.book,
+            watches=self._watches,
+            cabinet=self._cabinet,
+            door_authority=door_authority,
         )
         self._inventory_follower = InventoryFollower(
             inventory, self._watches, self._cabinets, self._cities, self.book, wall
@@ -294,15 +303,16 @@ class Detector:
         profile = w.profile
         if not profile.in_service or profile.asset_id is None:
             return  # out of service, or bound to no asset: nothing is judged
-        values = {r.name: r for r in readings}
         if profile.kind == LIGHT_NODE:
             cabinet = self._cabinets.get(profile.cabinet_id) if profile.cabinet_id else None
             if cabinet is not None:
                 self.outages.lights_back(cabinet, w.city, t)
-            self.lights.light(w, values, t)
+            self.lights.light(w, {r.name: r for r in readings}, t)
         elif profile.kind == METER:
             self._cabinet(profile.asset_id).heard = self._arrival
-            self.outages.meter(w, values, t)
+            self.outages.meter(w, {r.name: r for r in readings}, t)
+        elif profile.kind == SIGNAL_MONITOR:  # its many events: the whole pack, in order
+            self.signals.monitor(w, readings, t)
 
     def _status(self, w: Watch, offline: bool, received: float) -> None:
         """The device's last will (or itself) said offline, or it said online again.
@@ -322,22 +332,8 @@ class Detector:
 
     def _uplink(self, w: Watch, t: float) -> None:
         """The device spoke at ``t``: learn its interval, end its silence, watch for the next."""
-        gap = t - w.last_seen
         learnt_from = w.interval
-        if 0 < gap < _MAX_GAP:  # not before a seeded time (see seed)
-            # a gap near the interval moves it a little; a missed report or an
-            # outage does not move it at all, unless such gaps keep coming
-            # (the device reports at another pace: take the newest)
-            interval = w.interval
-            if 0.5 * interval <= gap <= 1.5 * interval:
-                w.interval = interval + 0.2 * (gap - interval)
-                w.odd = 0
-            else:
-                w.odd += 1
-                if w.odd >= _ODD_TO_LEARN:
-                    w.interval, w.odd = gap, 0
-        w.last_seen = t
-        w.judged = True
+        w.heard(t)
         if w.offline_at is not None:
             w.offline_at = None
             self._wills.pop(w.profile.device_id, None)
@@ -366,10 +362,10 @@ class Detector:
                 self.outages.silence(city, w, now)
             elif kind == Due.SUNRISE:
                 self.lights.sunrise(w, now)
+            elif kind == Due.MAINS:
+                self.signals.timed(w, now)
             else:
                 self.outages.release(w, now)
-
-    # Alarms.
 
     # The clock and the store.
 

@@ -28,6 +28,7 @@ __all__ = [
 BAD, GOOD, UNKNOWN = Evidence.BAD, Evidence.GOOD, Evidence.UNKNOWN
 LIGHT_NODE: Final = DeviceKind.STREETLIGHT_NODE.value
 METER: Final = DeviceKind.CABINET_METER.value
+SIGNAL_MONITOR: Final = DeviceKind.SIGNAL_MONITOR.value
 DARK_INTERVALS: Final = 1.5  # a light this many intervals late counts as dark for an outage
 NEVER: Final = -math.inf
 NO_DAY: Final = (NEVER, NEVER, 0.0, 0.0)
@@ -36,6 +37,8 @@ NO_CHANGES: Final[list[float]] = []
 NO_COUNTERS: Final[dict[AlarmType, int]] = {}
 NO_ALARMS: Final[dict[AlarmType, Alarm]] = {}
 _DAYLIGHT_KEPT: Final = 200_000  # cell-days kept (a city spans a few hundred cells)
+_MAX_GAP: Final = 6 * 3600.0  # a longer gap is an outage, not the device's interval
+_ODD_TO_LEARN: Final = 3
 
 
 class Sun(IntEnum):
@@ -52,6 +55,7 @@ class Due(IntEnum):
     SILENCE = 0
     SUNRISE = 1
     RELEASE = 2
+    MAINS = 3  # an intersection's mains failure waited for its cabinet meter's word
 
 
 class CityState:
@@ -197,6 +201,26 @@ class Watch:
     def set(self) -> float:
         """Sunset at the pole on the local day of its last report."""
         return self.day[3]
+
+    def heard(self, t: float) -> None:
+        """The device spoke at ``t``: learn its reporting interval from the gap since its last.
+
+        A gap near the interval moves it a fifth of the way; a missed report
+        or an outage does not move it at all, unless such gaps keep coming
+        (the device reports at another pace: the newest gap is taken).
+        """
+        gap = t - self.last_seen
+        if 0 < gap < _MAX_GAP:  # not before a seeded time (see Detector.seed)
+            interval = self.interval
+            if 0.5 * interval <= gap <= 1.5 * interval:
+                self.interval = interval + 0.2 * (gap - interval)
+                self.odd = 0
+            else:
+                self.odd += 1
+                if self.odd >= _ODD_TO_LEARN:
+                    self.interval, self.odd = gap, 0
+        self.last_seen = t
+        self.judged = True
 
     def own(self) -> None:
         """Give the watch containers of its own before it writes to them."""

@@ -16,7 +16,16 @@ from signalight.domain.assets import AssetKind
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.sun import LocalDays, SunTable
 
-__all__ = ["FEEDER", "LAMP_ON", "FaultObserver", "FaultSite", "Truth", "feeds"]
+__all__ = [
+    "AUTHORISED_OPENING",
+    "FEEDER",
+    "LAMP_ON",
+    "SIGNAL_AT_ONCE",
+    "FaultObserver",
+    "FaultSite",
+    "Truth",
+    "feeds",
+]
 
 # Faults a lamp shows only while it burns: by night, and for a power factor above the
 # dimming floor (the simulator's night dimming, 50%, is judged).
@@ -25,6 +34,26 @@ LAMP_ON: Final = frozenset(
 )
 # Faults of a cabinet's supply: its lights see them too.
 FEEDER: Final = frozenset({"highVoltage", "lowVoltage"})
+# Signal faults one report shows (or one event: a door opened and shut between reports).
+SIGNAL_AT_ONCE: Final = frozenset(
+    {
+        "signalFlash",
+        "signalDark",
+        "conflictFlash",
+        "manualControl",
+        "stopTime",
+        "mainsFailure",
+        "doorOpenUnauthorised",
+        "doorOpenTooLong",
+        "cabinetAlarm",
+        "pedestrianDetectorFault",
+    }
+)
+# A crew's door opening in its maintenance window: ground truth that no alarm is due.
+AUTHORISED_OPENING: Final = "doorOpenAuthorised"
+# A red is seen out only when a report finds its phase red: a few reports, on an
+# actuated cycle, always do.
+RED_LAMP_REPORTS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +140,8 @@ class FaultObserver:
             return self.next_night(site, truth.start)
         if truth.fault == "lampUnexpectedOn":
             return self.next_day(site, truth.start)
+        if truth.fault == "doorOpenTooLong":  # a door open since its start, too long from here
+            return truth.start + self.settings.door_open_max_s
         return truth.start
 
     def needs(self, truth: Truth, site: FaultSite) -> float:
@@ -119,18 +150,25 @@ class FaultObserver:
         interval = self.interval(site)
         match truth.fault:
             case "communicationFailure":
-                return (s.silent_intervals + 1.0) * interval + s.offline_hold_s
+                needs = (s.silent_intervals + 1.0) * interval + s.offline_hold_s
             case "supplyLoss" if site.monitored:
                 # One meter report of mains lost raises the incident, and any
                 # stretch of one interval holds a report.
-                return interval
+                needs = interval
             case "supplyLoss":
                 # Without a meter the lights tell: offline, held a while, then judged.
-                return 2 * interval + s.offline_hold_s
+                needs = 2 * interval + s.offline_hold_s
             case "cyclingFailure":
-                return s.cycling_window_s
+                needs = s.cycling_window_s
+            case kind if kind in SIGNAL_AT_ONCE:
+                needs = interval
+            case "redLampFailure":
+                needs = RED_LAMP_REPORTS * interval
+            case "detectorFault":  # a fault code shows at once; a detector stuck on, later
+                needs = s.detector_stuck_s + interval
             case _:
-                return (s.confirm_reports + 1) * interval
+                needs = (s.confirm_reports + 1) * interval
+        return needs
 
     def allowance(self, truth: Truth, site: FaultSite) -> float:
         """How long after a fault's end its alarm may still come and match it.

@@ -15,7 +15,10 @@ is missing or names no asset of the city (an export of another tool).
 
 Times to detect are measured from the fault's start and from when it became
 observable (``visible``), which is what "within two reporting intervals"
-means for a lamp that fails by day.
+means for a lamp that fails by day; the delay from visible is also given in
+the reporting intervals of the type's devices ("a flash within one interval
+of the monitor"). A crew's door opening in its window (``doorOpenAuthorised``)
+expects no alarm: a break-in alarm on it is false, and counted apart.
 """
 
 from __future__ import annotations
@@ -25,18 +28,22 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState, AlarmType
-from signalight.domain.assets import Asset, AssetKind, AssetStatus
+from signalight.domain.alarms import Alarm, AlarmType
 from signalight.domain.faults import DetectionSettings
-from signalight.services.fault_visibility import FEEDER, FaultObserver, FaultSite, Truth, feeds
-
-if TYPE_CHECKING:
-    from signalight.ports import AlarmStore
-    from signalight.sim.truth import TruthEntry
+from signalight.services.fault_visibility import (
+    AUTHORISED_OPENING,
+    FEEDER,
+    FaultObserver,
+    FaultSite,
+    Truth,
+    feeds,
+)
+from signalight.services.score_inputs import all_alarms, sites_of, truths_of
 
 __all__ = [
+    "DELAY_KEYS",
     "SCORED",
     "FaultSite",
     "Score",
@@ -66,8 +73,23 @@ SCORED: Final[Mapping[str, AlarmType]] = {
     "orientationChanged": AlarmType.ORIENTATION_CHANGED,
     "communicationFailure": AlarmType.COMMUNICATION_FAILURE,
     "supplyLoss": AlarmType.SUPPLY_LOSS,
+    # Traffic signals.
+    "signalFlash": AlarmType.SIGNAL_FLASH,
+    "signalDark": AlarmType.SIGNAL_DARK,
+    "conflictFlash": AlarmType.CONFLICT_FLASH,
+    "redLampFailure": AlarmType.RED_LAMP_FAILURE,
+    "manualControl": AlarmType.MANUAL_CONTROL,
+    "stopTime": AlarmType.STOP_TIME,
+    "mainsFailure": AlarmType.MAINS_FAILURE,
+    "batteryLow": AlarmType.BATTERY_LOW,
+    "doorOpenUnauthorised": AlarmType.DOOR_OPEN_UNAUTHORISED,
+    "doorOpenTooLong": AlarmType.DOOR_OPEN_TOO_LONG,
+    "cabinetAlarm": AlarmType.CABINET_ALARM,
+    "detectorFault": AlarmType.DETECTOR_FAULT,
+    "pedestrianDetectorFault": AlarmType.PEDESTRIAN_DETECTOR_FAULT,
 }
 TIME_KEYS: Final = ("ttd_median_s", "ttd_p95_s", "visible_median_s", "visible_p95_s")
+DELAY_KEYS: Final = ("delay_p95_intervals", "delay_max_intervals")
 CLOCK_SLACK_S: Final = 60.0  # an alarm may carry a stream time a little before the fault's
 REPEAT_WINDOW_S: Final = 3600.0  # a fault's alarm raised again this long after it ended is true
 _LAMP_ALARMS: Final = frozenset(
@@ -94,6 +116,7 @@ class TypeScore:
     true_alarms: int = 0  # matched to a fault of this type on the same asset (or its cabinet)
     from_start: list[float] = field(default_factory=list)  # seconds, detected expected faults
     from_visible: list[float] = field(default_factory=list)
+    interval: float | None = None  # the reporting interval of its assets' devices, seconds
 
     @property
     def recall(self) -> float | None:
@@ -105,6 +128,11 @@ class TypeScore:
         """True alarms over alarms."""
         return self.true_alarms / self.alarms if self.alarms else None
 
+    def delay(self, share: float) -> float | None:
+        """The ``share`` percentile of the time to detect from visible, in reporting intervals."""
+        found = percentile(self.from_visible, share)
+        return None if found is None or not self.interval else found / self.interval
+
 
 @dataclass(slots=True)
 class Score:
@@ -115,6 +143,8 @@ class Score:
     incidents: int = 0  # supplyLoss alarms matched to them (one each when all is well)
     lamp_alarms_in_outage: int = 0  # lamp or comm alarms (not held) on lights of a dark cabinet
     held: int = 0  # alarms held under incidents
+    authorised_openings: int = 0  # crews' door openings in their windows: no alarm due
+    break_ins_on_them: int = 0  # doorOpenUnauthorised alarms raised on them (false)
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -217,10 +247,15 @@ class _Scorer:
         """Match one fault to the first alarm of its type and asset within its span."""
         kind = SCORED.get(truth.fault)
         site = self.sites.get(truth.asset)
-        if kind is None or site is None or truth.start >= self.end:
+        if site is None or truth.start >= self.end:
+            return
+        if truth.fault == AUTHORISED_OPENING:
+            self.authorised(truth)
+        if kind is None:
             return
         row = self.result.rows[truth.fault]
         row.faults += 1
+        row.interval = self.observer.interval(site)
         until = min(truth.end if truth.end is not None else self.end, self.end)
         needs = self.observer.needs(truth, site)
         visible = self.observer.visible(truth, site)
@@ -257,6 +292,16 @@ class _Scorer:
                 row.detected += 1
                 row.from_start.append(found.raised_at - truth.start)
                 row.from_visible.append(max(0.0, found.raised_at - visible))
+
+    def authorised(self, truth: Truth) -> None:
+        """A crew's opening in its window: count it, and the break-in alarms it drew."""
+        self.result.authorised_openings += 1
+        until = truth.end if truth.end is not None else self.end
+        self.result.break_ins_on_them += sum(
+            1
+            for alarm in self.by_key.get((AlarmType.DOOR_OPEN_UNAUTHORISED, truth.asset), ())
+            if truth.start - CLOCK_SLACK_S <= alarm.raised_at <= until
+        )
 
     def count_repeats(self) -> None:
         """A second alarm of one fault (raised again after clearing) is true, not false.
@@ -307,55 +352,6 @@ def _alarms_in_outage(
     return count
 
 
-def sites_of(assets: Iterable[Asset]) -> dict[str, FaultSite]:
-    """Each asset's scoring facts by code, from a city's stored assets."""
-    listed = list(assets)
-    codes = {asset.id: asset.code for asset in listed}
-    lights: dict[int, int] = defaultdict(int)
-    for asset in listed:
-        if asset.kind is AssetKind.STREETLIGHT and asset.cabinet_id and asset.device:
-            lights[asset.cabinet_id] += 1
-    return {
-        asset.code: FaultSite(
-            asset.code,
-            asset.kind,
-            asset.lat,
-            asset.lon,
-            codes.get(asset.cabinet_id) if asset.cabinet_id else None,
-            asset.device is not None and asset.status is AssetStatus.IN_SERVICE,
-            lights.get(asset.id, 0),
-            asset.id,
-        )
-        for asset in listed
-    }
-
-
-def truths_of(entries: Iterable[TruthEntry], city: str) -> list[Truth]:
-    """A city's faults from a ground-truth log."""
-    return [
-        Truth(e.fault, e.asset, e.start.timestamp(), e.end.timestamp() if e.end else None)
-        for e in entries
-        if e.city == city
-    ]
-
-
-def all_alarms(store: AlarmStore, city_id: int) -> list[Alarm]:
-    """Every alarm of a city, held and closed ones too."""
-    found: list[Alarm] = []
-    before: int | None = None
-    while True:
-        page = store.query_alarms(
-            city_id,
-            AlarmQuery(
-                states=frozenset(AlarmState), include_held=True, before_id=before, limit=1000
-            ),
-        )
-        found += page.items
-        if page.next_after is None:
-            return found
-        before = page.next_after
-
-
 def table(result: Score) -> list[dict[str, object]]:
     """The score as rows: one per fault type, then the alarm types that no fault explains."""
     rows = []
@@ -376,6 +372,9 @@ def table(result: Score) -> list[dict[str, object]]:
                 "ttd_p95_s": percentile(row.from_start, 0.95),
                 "visible_median_s": median(row.from_visible),
                 "visible_p95_s": percentile(row.from_visible, 0.95),
+                "interval_s": row.interval,
+                "delay_p95_intervals": row.delay(0.95),
+                "delay_max_intervals": row.delay(1.0),
             }
         )
     return rows

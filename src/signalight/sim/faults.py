@@ -37,13 +37,33 @@ class FaultType(StrEnum):
     SUPPLY_LOSS = "supplyLoss"  # a cabinet loses mains: its meter reads 0 V, its lights go dark
     HIGH_VOLTAGE = "highVoltage"  # a cabinet's supply above the band: its meter and lights see it
     LOW_VOLTAGE = "lowVoltage"  # a cabinet's supply below the band, yet not lost
+    # Traffic signals, named as the alarms that should answer them.
     SIGNAL_FLASH = "signalFlash"  # controller in flash
     SIGNAL_DARK = "signalDark"  # controller dark, every lamp off
-    CONFLICT = "conflict"  # the MMU saw conflicting greens and put the signal in flash
-    RED_LAMP_OUT = "redLampOut"  # one phase's red draws no current while lit
-    DOOR_OPEN = "doorOpen"  # the signal cabinet's door is open
-    POWER_FAILURE = "powerFailure"  # mains lost, the cabinet runs on its battery
-    DETECTOR_FAULT = "detectorFault"  # a vehicle detector stuck on
+    CONFLICT_FLASH = "conflictFlash"  # the MMU saw conflicting greens and put the signal in flash
+    RED_LAMP_FAILURE = "redLampFailure"  # one phase's red draws no current while lit
+    MANUAL_CONTROL = "manualControl"  # a police officer runs the signal from the cabinet
+    STOP_TIME = "stopTime"  # the controller's stop-time input is on
+    MAINS_FAILURE = "mainsFailure"  # mains lost, the cabinet runs on its battery
+    BATTERY_LOW = "batteryLow"  # a worn battery; or a long mains failure draining it
+    DOOR_OPEN_UNAUTHORISED = "doorOpenUnauthorised"  # the door opened with no window: a break-in
+    DOOR_OPEN_AUTHORISED = "doorOpenAuthorised"  # a crew's opening in its window: no alarm
+    DOOR_OPEN_TOO_LONG = "doorOpenTooLong"  # a crew's opening left open past the city's limit
+    CABINET_ALARM = "cabinetAlarm"  # an alarm input other than the door (fan, heater, flood)
+    DETECTOR_FAULT = "detectorFault"  # a vehicle detector faulted (84-88) or stuck on
+    PEDESTRIAN_DETECTOR_FAULT = "pedestrianDetectorFault"  # a push button failed (91)
+
+
+# A cabinet door opened: by a thief, by a crew in its window, by a crew that stayed on.
+DOOR_OPENINGS: Final = frozenset(
+    {
+        FaultType.DOOR_OPEN_UNAUTHORISED,
+        FaultType.DOOR_OPEN_AUTHORISED,
+        FaultType.DOOR_OPEN_TOO_LONG,
+    }
+)
+# Faults a crew's maintenance window covers: no alarm of a break-in is due.
+AUTHORISED: Final = frozenset({FaultType.DOOR_OPEN_AUTHORISED, FaultType.DOOR_OPEN_TOO_LONG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +105,25 @@ DEFAULT_SPECS: Final[dict[FaultType, FaultSpec]] = {
     FaultType.NODE_FAULT: FaultSpec(_LIGHT, 0.0, median_h=4.0),
     FaultType.HIGH_VOLTAGE: FaultSpec(_CABINET, 0.0, median_h=2.0),
     FaultType.LOW_VOLTAGE: FaultSpec(_CABINET, 0.0, median_h=2.0),
+    # Traffic signals, per intersection and day: a city of 100 intersections sees a
+    # crew open a cabinet three times a day, a break-in every few days, a flash or a
+    # mains failure every other day, a red lamp out every other day.
     FaultType.SIGNAL_FLASH: FaultSpec(_SIGNAL, 0.005, median_h=1.0),
     FaultType.SIGNAL_DARK: FaultSpec(_SIGNAL, 0.002, median_h=2.0),
-    FaultType.CONFLICT: FaultSpec(_SIGNAL, 0.002, median_h=3.0),
-    FaultType.RED_LAMP_OUT: FaultSpec(_SIGNAL, 0.005),
-    FaultType.DOOR_OPEN: FaultSpec(_SIGNAL, 0.02, median_h=0.5, sigma=0.8),
-    FaultType.POWER_FAILURE: FaultSpec(_SIGNAL, 0.005, median_h=1.0),
+    FaultType.CONFLICT_FLASH: FaultSpec(_SIGNAL, 0.002, median_h=3.0),
+    FaultType.RED_LAMP_FAILURE: FaultSpec(_SIGNAL, 0.005),
+    FaultType.MANUAL_CONTROL: FaultSpec(_SIGNAL, 0.003, median_h=1.0, sigma=0.7),
+    FaultType.STOP_TIME: FaultSpec(_SIGNAL, 0.001, median_h=0.25),
+    FaultType.MAINS_FAILURE: FaultSpec(_SIGNAL, 0.005, median_h=1.0),
+    FaultType.BATTERY_LOW: FaultSpec(_SIGNAL, 0.0005),
+    FaultType.DOOR_OPEN_UNAUTHORISED: FaultSpec(_SIGNAL, 0.003, median_h=0.3, sigma=0.8),
+    FaultType.DOOR_OPEN_AUTHORISED: FaultSpec(_SIGNAL, 0.03, median_h=0.75, sigma=0.8),
+    # Random crew openings that stay past the limit are authorised openings that last;
+    # injected, it is a crew's opening for as long as asked.
+    FaultType.DOOR_OPEN_TOO_LONG: FaultSpec(_SIGNAL, 0.0),
+    FaultType.CABINET_ALARM: FaultSpec(_SIGNAL, 0.003, median_h=2.0),
     FaultType.DETECTOR_FAULT: FaultSpec(_SIGNAL, 0.01, median_h=24.0, lasting=0.5),
+    FaultType.PEDESTRIAN_DETECTOR_FAULT: FaultSpec(_SIGNAL, 0.003, median_h=24.0, lasting=0.5),
 }
 
 
@@ -101,7 +133,9 @@ class Fault:
 
     ``level`` and ``index`` carry what the fault draws when it starts: a stuck
     dim level, a tilt angle, a cycling period, a power or a power factor, a
-    supply voltage, a phase or a detector channel.
+    supply voltage, a phase or a detector channel. A ``consequence`` follows
+    from another fault on the same asset (a long mains failure's flat battery):
+    it is ground truth only, and does not keep the asset from other faults.
     """
 
     type: FaultType
@@ -112,6 +146,7 @@ class Fault:
     level: float = 0.0
     index: int = 0
     device: str | None = field(default=None)
+    consequence: bool = False  # it follows from another fault (ground truth only)
 
     def active(self, t: float) -> bool:
         """Whether the fault holds at ``t``."""
@@ -132,8 +167,11 @@ class Injection:
 
     ``level`` names what the fault would otherwise draw when it starts: a
     cycling failure's period in seconds, the dim level a dimming failure is
-    stuck at, a driver's power (times the expected) or power factor, or a
-    supply's voltage. None draws it as for a random fault; other types ignore it.
+    stuck at, a driver's power (times the expected) or power factor, a
+    supply's voltage, a worn battery's voltage, a detector fault's code (84-88,
+    or 82 for a detector stuck on), or 1 for a red lamp failure the MMU sees
+    (and flashes the signal for). None draws it as for a random fault (an
+    injected red lamp failure is then one the MMU misses); other types ignore it.
     """
 
     type: FaultType

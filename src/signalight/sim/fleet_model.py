@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 
@@ -26,8 +26,10 @@ from signalight.domain.assets import (
     LuminaireType,
 )
 from signalight.domain.cities import City
+from signalight.domain.errors import InvalidInputError
 from signalight.domain.sun import LocalDays, SunTable
 from signalight.domain.topics import Channel, device_topic
+from signalight.sim.faults import FaultSpec, FaultType
 from signalight.sim.monitors import SignalMonitor
 from signalight.sim.nodes import NOMINAL_V, CabinetMeter, LightingSchedule, LightNode, Random
 
@@ -53,6 +55,16 @@ class SimConfig:
 
 
 Model = LightNode | CabinetMeter | SignalMonitor
+Slot = tuple[float, Callable[[float], bytes | None], str]  # offset in the cycle, report, topic
+_KIND_OF: dict[type, AssetKind] = {
+    LightNode: AssetKind.STREETLIGHT,
+    CabinetMeter: AssetKind.CABINET,
+}
+
+
+def asset_kind(model: Model) -> AssetKind:
+    """The kind of asset a model stands for."""
+    return _KIND_OF.get(type(model), AssetKind.INTERSECTION)
 
 
 @dataclass(slots=True)
@@ -83,6 +95,41 @@ class FleetModel:
             for m in models
             if m.uid is not None or isinstance(m, LightNode)
         ]
+
+    def report_cycle(self, seed: int) -> tuple[float, list[Slot]]:
+        """One cycle of every report, by its offset: each device at a phase of its own."""
+        stepped = self.stepped()
+        intervals = {interval for _, interval in stepped}
+        if any(interval < 1 for interval in intervals):
+            raise InvalidInputError("report intervals must be at least one second")
+        cycle = math.lcm(*intervals) if intervals else 1
+        phases = random.Random(f"{seed}/phases")  # noqa: S311 - a simulation
+        schedule: list[Slot] = []
+        for model, interval in stepped:
+            phase = phases.uniform(0.0, interval)
+            schedule += [
+                (phase + k * interval, model.report, model.topic) for k in range(cycle // interval)
+            ]
+        schedule.sort(key=lambda entry: entry[0])
+        return float(cycle), schedule
+
+    def eligible(self, specs: Mapping[FaultType, FaultSpec]) -> dict[FaultType, list[Model]]:
+        """The assets each fault type can strike at random, by type; types with none left out."""
+        models: list[Model] = [*self.lights, *self.cabinets, *self.monitors]
+        usable = [
+            m
+            for m in models
+            if m.code not in self.out_of_service
+            and (m.uid is not None or (isinstance(m, CabinetMeter) and m.lights))
+        ]
+        eligible: dict[FaultType, list[Model]] = {}
+        for kind, spec in specs.items():
+            found = [m for m in usable if asset_kind(m) in spec.kinds]
+            if kind is FaultType.COMMUNICATION_FAILURE:
+                found = [m for m in found if m.uid is not None]
+            if found and spec.per_day > 0:
+                eligible[kind] = found
+        return eligible
 
 
 def build_fleet(

@@ -24,10 +24,12 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from signalight.domain.assets import AssetKind, DeviceKind
+from signalight.domain.assets import DeviceKind
 from signalight.domain.errors import InvalidInputError, NotFoundError
+from signalight.domain.faults import DetectionSettings
 from signalight.domain.topics import Channel, device_topic
 from signalight.sim.faults import (
+    AUTHORISED,
     DAY,
     DEFAULT_SPECS,
     Fault,
@@ -36,7 +38,8 @@ from signalight.sim.faults import (
     Injection,
     draw_duration,
 )
-from signalight.sim.fleet_model import FleetModel, Model, SimConfig, build_fleet
+from signalight.sim.fleet_model import FleetModel, Model, SimConfig, asset_kind, build_fleet
+from signalight.sim.monitors import SignalMonitor
 from signalight.sim.nodes import CabinetMeter, LightNode
 
 if TYPE_CHECKING:
@@ -53,12 +56,15 @@ logger = logging.getLogger(__name__)
 
 Message = tuple[float, str, bytes]  # simulated UTC epoch seconds, MQTT topic, payload
 Sink = Callable[[str, bytes], None]
-_Slot = tuple[float, Callable[[float], bytes | None], str]  # offset in the cycle, report, topic
+# Books a crew's maintenance window on an intersection: (asset code, from, until), epoch seconds.
+Windows = Callable[[str, float, float], None]
+WINDOW_LEAD_S = 900.0  # a crew's window opens this long before they open the door
+WINDOW_TAIL_S = 900.0  # and ends this long after they mean to close it
+WINDOW_PLANNED_S = 2 * 3600.0  # the span a window plans for an opening with no end
 ONLINE = b"online"
 OFFLINE = b"offline"
 PAGE = 1_000
 PROGRESS_EVERY = 1_024  # messages between looks at the wall clock when running flat out
-_KIND_OF = {LightNode: AssetKind.STREETLIGHT, CabinetMeter: AssetKind.CABINET}
 
 
 class _Step(IntEnum):
@@ -95,10 +101,6 @@ class RunStats:
         return self.messages / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def _kind(model: Model) -> AssetKind:
-    return _KIND_OF.get(type(model), AssetKind.INTERSECTION)
-
-
 class Simulator:
     """A city's fleet on a simulated clock that starts at ``start``.
 
@@ -110,6 +112,10 @@ class Simulator:
         device_kinds: Each device's registered kind, if known (see ``build_fleet``).
         truth: Where to write the ground truth; None writes none.
         specs: Rates and durations per fault type.
+        settings: The detection settings the city judges with: what a fault's
+            consequences are (a battery low, a door open too long) is theirs.
+        windows: Books the maintenance window of a crew's door opening before
+            the door opens; None books none.
     """
 
     def __init__(
@@ -122,6 +128,8 @@ class Simulator:
         device_kinds: Mapping[str, DeviceKind] | None = None,
         truth: TruthLog | None = None,
         specs: Mapping[FaultType, FaultSpec] = DEFAULT_SPECS,
+        settings: DetectionSettings | None = None,
+        windows: Windows | None = None,
     ) -> None:
         if start.tzinfo is None:
             raise InvalidInputError("the simulation start needs a time zone")
@@ -129,6 +137,8 @@ class Simulator:
         self.city = city
         self.truth = truth
         self.specs = specs
+        self.settings = settings or DetectionSettings()
+        self.windows = windows
         self._noise = random.Random(f"{config.seed}/noise")  # noqa: S311 - a simulation
         self._faults = random.Random(f"{config.seed}/faults")  # noqa: S311
         self.model: FleetModel = build_fleet(city, assets, config, self._noise.random, device_kinds)
@@ -137,12 +147,12 @@ class Simulator:
         self.faults_started = 0
         self._timeline: list[tuple[float, int, int, Fault | FaultType]] = []
         self._order = itertools.count()
-        self._cycle, self._schedule = self._plan_reports()
+        self._cycle, self._schedule = self.model.report_cycle(config.seed)
         self._base, self._index = self.start, 0
         self._announced = False
         for light in self.model.lights:
             light.report(self.start)  # so that cabinets meter their lights from the first report
-        self._eligible = self._eligible_models()
+        self._eligible = self.model.eligible(specs)
         for kind in self._eligible:
             self._next_draw(kind, self.start)
 
@@ -156,6 +166,8 @@ class Simulator:
         start: datetime,
         truth: TruthLog | None = None,
         specs: Mapping[FaultType, FaultSpec] = DEFAULT_SPECS,
+        settings: DetectionSettings | None = None,
+        windows: Windows | None = None,
     ) -> Simulator:
         """A simulator of a stored city's fleet, its devices' kinds as registered."""
         kinds: dict[str, DeviceKind] = {}
@@ -165,7 +177,17 @@ class Simulator:
             kinds.update((device.uid, device.kind) for device in page.items)
             after = page.next_after
         assets = repository.iter_assets(city.pk)
-        return cls(city, assets, config, start=start, device_kinds=kinds, truth=truth, specs=specs)
+        return cls(
+            city,
+            assets,
+            config,
+            start=start,
+            device_kinds=kinds,
+            truth=truth,
+            specs=specs,
+            settings=settings,
+            windows=windows,
+        )
 
     @property
     def devices(self) -> int:
@@ -183,7 +205,7 @@ class Simulator:
         model = self.model.by_code.get(injection.asset)
         if model is None:
             raise NotFoundError(f"no asset {injection.asset!r} in the simulated fleet")
-        kind = _kind(model)
+        kind = asset_kind(model)
         spec = self.specs.get(injection.type) or DEFAULT_SPECS[injection.type]
         if kind not in spec.kinds:
             raise InvalidInputError(f"{injection.type} cannot strike a {kind} ({injection.asset})")
@@ -308,6 +330,9 @@ class Simulator:
         return self._begin(Fault(kind, model.code, at, end))
 
     def _begin(self, fault: Fault) -> Iterator[Message]:
+        if fault.consequence:
+            self._record(fault)
+            return
         model = self.model.by_code[fault.asset]
         if model.fault is not None or (isinstance(model, LightNode) and model.cabinet.outage):
             # One fault at a time per asset, and a light without supply shows
@@ -315,14 +340,17 @@ class Simulator:
             log = logger.warning if fault.injected else logger.debug
             log("%s on %s not started: the asset already has a fault", fault.type, fault.asset)
             return
+        if fault.type in AUTHORISED and self.windows is not None:
+            until = fault.end if fault.end is not None else fault.start + WINDOW_PLANNED_S
+            self.windows(fault.asset, fault.start - WINDOW_LEAD_S, until + WINDOW_TAIL_S)
         model.begin(fault, self._faults)
         fault.device = model.uid
         self.active[fault.asset] = fault
         self.faults_started += 1
-        if self.truth is not None:
-            self.truth.started(fault)
-        if fault.end is not None:
-            self._push(fault.end, _Step.END, fault)
+        self._record(fault)
+        if isinstance(model, SignalMonitor):
+            for follow in model.follows(fault, self.settings):
+                self._push(follow.start, _Step.START, follow)
         if fault.type is FaultType.COMMUNICATION_FAILURE and model.uid is not None:
             yield fault.start, self._status(model), OFFLINE
         elif isinstance(model, CabinetMeter) and model.outage:
@@ -330,7 +358,18 @@ class Simulator:
                 if light.uid is not None and not light.silent:
                     yield fault.start, self._status(light), OFFLINE
 
+    def _record(self, fault: Fault) -> None:
+        """Write a fault's start to the ground truth, and look for its end."""
+        if self.truth is not None:
+            self.truth.started(fault)
+        if fault.end is not None:
+            self._push(fault.end, _Step.END, fault)
+
     def _finish(self, fault: Fault) -> Iterator[Message]:
+        if fault.consequence:
+            if self.truth is not None:
+                self.truth.ended(fault)
+            return
         model = self.model.by_code[fault.asset]
         at = fault.end if fault.end is not None else self.now
         outage = isinstance(model, CabinetMeter) and model.outage
@@ -350,38 +389,3 @@ class Simulator:
 
     def _status(self, model: Model) -> str:
         return device_topic(self.city.slug, model.uid or "", Channel.STATUS)
-
-    def _plan_reports(self) -> tuple[float, list[_Slot]]:
-        """One cycle of every report, by its offset: each device at a phase of its own."""
-        stepped = self.model.stepped()
-        intervals = {interval for _, interval in stepped}
-        if any(interval < 1 for interval in intervals):
-            raise InvalidInputError("report intervals must be at least one second")
-        cycle = math.lcm(*intervals) if intervals else 1
-        phases = random.Random(f"{self.config.seed}/phases")  # noqa: S311 - a simulation
-        schedule: list[_Slot] = []
-        for model, interval in stepped:
-            phase = phases.uniform(0.0, interval)
-            schedule += [
-                (phase + k * interval, model.report, model.topic) for k in range(cycle // interval)
-            ]
-        schedule.sort(key=lambda entry: entry[0])
-        return float(cycle), schedule
-
-    def _eligible_models(self) -> dict[FaultType, list[Model]]:
-        """The assets each fault type can strike at random, by type; types with none left out."""
-        models: list[Model] = [*self.model.lights, *self.model.cabinets, *self.model.monitors]
-        usable = [
-            m
-            for m in models
-            if m.code not in self.model.out_of_service
-            and (m.uid is not None or (isinstance(m, CabinetMeter) and m.lights))
-        ]
-        eligible: dict[FaultType, list[Model]] = {}
-        for kind, spec in self.specs.items():
-            found = [m for m in usable if _kind(m) in spec.kinds]
-            if kind is FaultType.COMMUNICATION_FAILURE:
-                found = [m for m in found if m.uid is not None]
-            if found and spec.per_day > 0:
-                eligible[kind] = found
-        return eligible
