@@ -85,7 +85,8 @@ def csv_file() -> tuple[str, bytes]:
     writer = csv.writer(out)
     writer.writerow(["SignalId", "Timestamp", "EventCode", "EventParam"])
     for device, stamp, code, param in rows:
-        writer.writerow([device, stamp.strftime("%m/%d/%Y %H:%M:%S.%f")[:-5], code, param])
+        if stamp is not None:  # the sample has none missing; a row without a time is no event
+            writer.writerow([device, stamp.strftime("%m/%d/%Y %H:%M:%S.%f")[:-5], code, param])
     return "hires_test_data.csv", out.getvalue().encode()
 
 
