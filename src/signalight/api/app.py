@@ -28,6 +28,7 @@ from signalight.api.routers import (
     metrics,
     networks,
     notifications,
+    signal_reports,
     status,
     telemetry,
     users,
@@ -87,6 +88,7 @@ def create_app(container: Container) -> FastAPI:
         incidents,
         maintenance_windows,
         intersections,
+        signal_reports,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
