@@ -86,8 +86,7 @@ def test_a_viewer_reads_the_report_of_a_day(
             "detector": None,
             "figure": 0.0,
             "threshold": 500.0,
-            "words": "no events in the day (more than 500 expected):"
-            " the controller's log is missing or incomplete",
+            "words": "no events in the day (more than 500 expected)",
         }
     ]
     assert body["totals"] == {

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from signalight.api.signal_report_schemas import WatchdogOut
 from signalight.cli.context import console, err_console, friendly, opened, stop_on_signals
 from signalight.container import Container
 from signalight.domain.cities import City
+from signalight.domain.errors import InvalidInputError
 from signalight.domain.signals import LogFile, LogStatus
+from signalight.domain.watchdog import Check, Finding
 from signalight.services.signal_drop import DropDirectory
+from signalight.services.signal_watchdog import SignalWatchdog, WatchdogReport
 
 app = typer.Typer(
     help="Traffic-signal controller event logs: import files, watch a drop directory.",
@@ -129,3 +134,76 @@ def _files_table(container: Container, city: City, *, refused: bool, limit: int)
     console.print(table)
     summary = ", ".join(f"{counts.get(s, 0)} {s.value}" for s in LogStatus)
     console.print(f"{city.slug}: {summary}")
+
+
+@app.command()
+@friendly
+def watchdog(
+    city: CityArg,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="The local day, YYYY-MM-DD (default: yesterday in the city)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON body")] = False,
+) -> None:
+    """The watchdog report of a day: ATSPM's checks of each intersection and its detector faults.
+
+    Missing records (500 events or fewer in the day), low detector hits
+    (fewer than 50 detector-on events 17:00-18:00), max-outs and force-offs
+    (over 90% of more than 50 terminations 01:00-05:00) and stuck pedestrian
+    buttons (over 200 walks and don't walks 01:00-05:00), in the city's time;
+    docs/faults.md, Watchdog report, gives their sources.
+    """
+    try:
+        wanted = date.fromisoformat(day) if day is not None else None
+    except ValueError:
+        raise InvalidInputError(f"--date: {day!r} is not YYYY-MM-DD") from None
+    with opened() as container:
+        found = container.cities.get(city)
+        service = SignalWatchdog(container.db.signal_events, container.db.assets, container.clock)
+        report = service.report(found, wanted)
+    if as_json:
+        console.print_json(WatchdogOut.of(report).model_dump_json())
+        return
+    _watchdog_tables(report)
+
+
+def _figure(finding: Finding) -> str:
+    share = finding.check in {Check.MAX_OUT, Check.FORCE_OFF}
+    return f"{finding.figure:.1%}" if share else f"{finding.figure:,.0f}"
+
+
+def _watchdog_tables(report: WatchdogReport) -> None:
+    findings = Table("intersection", "check", "phase", "detector", "figure", "what")
+    for day in report.intersections:
+        for f in day.findings:
+            findings.add_row(
+                escape(day.intersection),
+                f.check.value,
+                "" if f.phase is None else str(f.phase),
+                "" if f.detector is None else str(f.detector),
+                _figure(f),
+                escape(f.words),
+            )
+    if findings.row_count:
+        console.print(findings)
+    faults = [(day.intersection, fault) for day in report.intersections for fault in day.faults]
+    if faults:
+        table = Table("intersection", "detector", "faults", "restored", "last fault", "now")
+        zone = ZoneInfo(report.timezone)
+        for code, fault in faults:
+            table.add_row(
+                escape(code),
+                f"{fault.kind.value} {fault.channel}",
+                ", ".join(f"{n} {name}" for name, n in sorted(fault.faults.items())),
+                str(fault.restorations),
+                f"{datetime.fromtimestamp(fault.last_fault, zone):%H:%M:%S}",
+                "restored" if fault.restored else "[red]faulted[/]",
+            )
+        console.print(table)
+    totals = report.totals
+    console.print(
+        f"{report.city} {report.day} ({report.timezone}): {totals.intersections} intersections,"
+        f" {totals.flagged} with findings; detectors faulted {totals.detectors_faulted},"
+        f" still faulted {totals.still_faulted}"
+    )

@@ -244,8 +244,7 @@ def missing_records(
         check=Check.MISSING_RECORDS,
         figure=records,
         threshold=thresholds.minimum_records,
-        words=f"{said} in the day (more than {thresholds.minimum_records:,} expected):"
-        " the controller's log is missing or incomplete",
+        words=f"{said} in the day (more than {thresholds.minimum_records:,} expected)",
     )
 
 
