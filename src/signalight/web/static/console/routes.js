@@ -16,6 +16,8 @@ export const ROUTES = [
   { path: "/c/:city/work-orders/:id", page: "work-order" },
   { path: "/c/:city/crew", page: "crew", nav: "My orders", roles: ["crew", "operator", "admin"] },
   { path: "/c/:city/assets/:id", page: "asset" },
+  { path: "/c/:city/signals", page: "signals", nav: "Signals" },
+  { path: "/c/:city/signals/:id", page: "signal" },
   { path: "/n/:network", page: "network" },
 ];
 

@@ -84,6 +84,7 @@ export async function render(root, ctx) {
   root.append(
     heading(`${KIND[asset.kind] || "Asset"} ${asset.code}`, asset.street || ""),
     h("p", {}, h("a", { href: ctx.link("/c/:city/map", { city: ctx.city }), id: "asset-on-map" }, "Show on the map")),
+    asset.kind === "intersection" ? h("p", {}, h("a", { href: ctx.link("/c/:city/signals/:id", { city: ctx.city, id: asset.code }) }, "Its signals: state, lamps, events, door")) : null,
     h(
       "div",
       { class: "assetgrid" },
