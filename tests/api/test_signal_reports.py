@@ -114,7 +114,7 @@ def test_the_default_day_is_yesterday_there_and_a_later_day_is_refused(
     assert response.status_code == 200, response.text
     assert date.fromisoformat(response.json()["date"]) in {today - timedelta(days=1), today}
     later = (today + timedelta(days=2)).isoformat()
-    for bad in (later, "2023-13-01", "yesterday"):
+    for bad in (later, "2023-13-01", "yesterday", "0", "20230417"):
         refused = client.get(url, params={"date": bad}, headers=bearer(token))
         assert refused.status_code == 422, bad
         assert refused.json()["error"] == "invalid"
