@@ -320,5 +320,10 @@ def test_the_list_fits_a_360_px_phone(site: ConsoleSite, browser: Browser) -> No
     expect(page.get_by_role("link", name=FLASH, exact=True)).to_be_in_viewport()
     assert_accessible(page)
     snap(page, "signals-05-phone")
+    page.get_by_role("link", name=FLASH, exact=True).click()
+    expect(page.locator("#signal-lamps .sighead")).to_have_count(4)
+    expect(page.locator("#signal-windows")).to_contain_text("No window is open now or coming.")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_NARROW["width"]
+    snap(page, "signals-06-phone-intersection")
     assert page_errors(page) == []
     context.close()

@@ -11,7 +11,7 @@
 import { ApiError, explain } from "../api.js";
 import { typeWords } from "../alarmwords.js";
 import { ago, badge, field, h, heading } from "../ui.js";
-import { listPath, phasesText, stateBadge } from "./signals.js";
+import { fromWall, listPath, phasesText, stateBadge, wallValue } from "./signals.js";
 
 export const title = "Intersection";
 
@@ -26,36 +26,6 @@ const MMU_WORDS = { ok: "OK", conflict: "tripped: conflicting greens", red_fail:
 
 const dd = (value) => h("dd", {}, value === null || value === undefined || value === "" ? "–" : value);
 const capital = (word) => word.charAt(0).toUpperCase() + word.slice(1);
-
-/** The parts of an instant's wall time in a zone: {year, month, day, hour, minute, second}. */
-function wallParts(ms, zone) {
-  const format = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-  });
-  return Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-}
-
-/** How far the zone's wall clock is ahead of UTC at an instant, in ms. */
-function zoneOffset(ms, zone) {
-  const p = wallParts(ms, zone);
-  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
-}
-
-/** "2026-12-03T15:30" (a datetime-local value) of an instant, on the zone's wall clock. */
-function wallValue(ms, zone) {
-  const p = wallParts(ms, zone);
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
-}
-
-/** The instant of a datetime-local value read on the zone's wall clock (not the browser's). */
-function fromWall(value, zone) {
-  const [date, time] = value.split("T");
-  const [y, m, d] = date.split("-").map(Number);
-  const [hh, mm] = time.split(":").map(Number);
-  const wall = Date.UTC(y, m - 1, d, hh, mm);
-  const first = wall - zoneOffset(wall, zone);
-  return new Date(wall - zoneOffset(first, zone)); // again at the instant itself, across a change of offset
-}
 
 /** When a window stops authorising: its end, or the moment it was ended early. */
 const closesAt = (w) => Math.min(Date.parse(w.ends_at), w.ended_at ? Date.parse(w.ended_at) : Infinity);

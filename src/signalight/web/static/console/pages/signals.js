@@ -3,8 +3,8 @@
  * monitor says now (flash, dark, conflict, door open, on battery, silent or
  * normal), the phases green, and its open alarms; problems first. Read again
  * a moment after each alarm event of the city and every 15 seconds while the
- * tab is seen. Also the words and colours of an intersection's state, which
- * the intersection's own page (signal.js) shares.
+ * tab is seen. Also the words and colours of an intersection's state and the
+ * city's wall clock, which the intersection's own page (signal.js) shares.
  */
 
 import { explain } from "../api.js";
@@ -74,6 +74,40 @@ export function stateBadge(i) {
 export function phasesText(phases) {
   if (!phases?.length) return "none";
   return phases.length === 1 ? String(phases[0]) : `${phases.slice(0, -1).join(", ")} and ${phases.at(-1)}`;
+}
+
+/*
+ * The city's wall clock, for a window's times typed on an intersection's page:
+ * the city's zone, not the browser's, since an operator may sit elsewhere.
+ */
+/** The parts of an instant's wall time in a zone: {year, month, day, hour, minute, second}. */
+function wallParts(ms, zone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  return Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+}
+
+/** How far the zone's wall clock is ahead of UTC at an instant, in ms. */
+function zoneOffset(ms, zone) {
+  const p = wallParts(ms, zone);
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** "2026-12-03T15:30" (a datetime-local value) of an instant, on the zone's wall clock. */
+export function wallValue(ms, zone) {
+  const p = wallParts(ms, zone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** The instant of a datetime-local value read on the zone's wall clock (not the browser's). */
+export function fromWall(value, zone) {
+  const [date, time] = value.split("T");
+  const [y, m, d] = date.split("-").map(Number);
+  const [hh, mm] = time.split(":").map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  const first = wall - zoneOffset(wall, zone);
+  return new Date(wall - zoneOffset(first, zone)); // again at the instant itself, across a change of offset
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
