@@ -117,11 +117,11 @@ def _decode(filename: str, data: bytes, log_format: LogFormat, where: str) -> De
     if cut:
         at = end + len(body) - cut
         raise LogError(filename, f"truncated record at byte {at}{where}: {cut} of its 4 bytes")
+    records = list(_RECORD.iter_unpack(body))
+    # Each distinct offset once: many events share their tenth of a second.
     origin = start[0]
-    events = [
-        (event_time(origin + offset / 10), code, param)
-        for code, param, offset in _RECORD.iter_unpack(body)
-    ]
+    time_at = {offset: event_time(origin + offset / 10) for offset in {r[2] for r in records}}
+    events = [(time_at[offset], code, param) for code, param, offset in records]
     return DecodedLog(log_format, LogZone.LOCAL, {_signal_id(filename, lines): events})
 
 

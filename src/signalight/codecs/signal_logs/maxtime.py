@@ -58,19 +58,43 @@ def decode_maxtime_xml(filename: str, data: bytes) -> DecodedLog:
     number = 0  # events so far, for the messages
     for response in root:
         _expect(filename, response, "EventResponse", "in <EventResponses>")
-        signal, events = "", []
+        signal, elements = "", []
         for child in response:
             tag = _name(child)
             if tag == "Event":
-                number += 1
-                events.append(_event(filename, child, number, reader))
+                elements.append(child)
             elif tag == "Description":
                 signal = _signal_id(child)
             else:
                 _expect(filename, child, "Event", "in <EventResponse>")
+        events = _columnwise(elements, reader)
+        if events is None:  # something is wrong: find which event, one by one
+            events = [
+                _event(filename, element, at, reader)
+                for at, element in enumerate(elements, start=number + 1)
+            ]
         signals.setdefault(signal, []).extend(events)
+        number += len(elements)
     zone = LogZone.UTC if reader.zoned else LogZone.LOCAL
     return DecodedLog(LogFormat.MAXTIME_XML, zone, signals)
+
+
+def _columnwise(
+    elements: list[Element], reader: TimestampReader
+) -> list[tuple[float, int, int]] | None:
+    """The events an attribute at a time (each timestamp parsed once), or None if one is wrong."""
+    if not elements:
+        return []
+    attributes = [element.attrib for element in elements]
+    try:
+        stamp, code, param = ([each[name] for each in attributes] for name in _ATTRIBUTES)
+        codes, params = list(map(int, code)), list(map(int, param))
+        times = reader.read_all(stamp)
+    except (KeyError, ValueError):
+        return None
+    if min(codes) < 0 or max(codes) > EVENT_CODE_MAX or max(map(abs, params)) > EVENT_PARAMETER_MAX:
+        return None
+    return list(zip(times, codes, params, strict=True))
 
 
 def _name(element: Element) -> str:
@@ -103,7 +127,7 @@ def _event(
     except ValueError:
         numbers = f"EventTypeID={code_text[:20]!r} Parameter={param_text[:20]!r}"
         raise LogError(filename, f"Event {number} has {numbers}: not whole numbers") from None
-    if not 0 <= code <= EVENT_CODE_MAX or not -EVENT_PARAMETER_MAX <= param <= EVENT_PARAMETER_MAX:
+    if code < 0 or code > EVENT_CODE_MAX or abs(param) > EVENT_PARAMETER_MAX:
         raise LogError(filename, f"Event {number}: code {code} or parameter {param} out of range")
     return time, code, param
 

@@ -117,8 +117,13 @@ def _events(table: pa.Table) -> list[tuple[float, int, int]]:
     import pyarrow.compute as pc
 
     per_second = _PER_SECOND[table.schema.field(TIME).type.unit]
-    # No column holds an empty cell (see _check).
-    ticks = cast("list[int]", pc.cast(table[TIME], pa.int64()).to_pylist())
+    # Each distinct instant through event_time once (many events share their tenth of a
+    # second), then spread back to the rows by pyarrow. No cell is empty (see _check).
+    ticks = pc.cast(table[TIME], pa.int64())
+    distinct = pc.unique(ticks)
+    seconds = [event_time(tick / per_second) for tick in cast("list[int]", distinct.to_pylist())]
+    at = pc.index_in(ticks, value_set=distinct)
+    times = cast("list[float]", pa.array(seconds, pa.float64()).take(at).to_pylist())
     codes = cast("list[int]", table[CODE].to_pylist())
     params = cast("list[int]", table[PARAMETER].to_pylist())
-    return list(zip([event_time(tick / per_second) for tick in ticks], codes, params, strict=True))
+    return list(zip(times, codes, params, strict=True))

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from signalight.domain.signals import event_time
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["TimestampReader", "parse_timestamp"]
 
@@ -29,6 +32,7 @@ _ISO: Final = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _CACHE_SIZE: Final = 4096  # seconds remembered; a log is in time order, so a few suffice
+_MINUTE: Final = 60
 _FRACTION_DIGITS: Final = 9  # nanoseconds; ATSPM writes 7 (.NET ticks)
 
 
@@ -87,24 +91,48 @@ class TimestampReader:
     zone on every timestamp or on none: ``zoned`` says which, from the first.
     """
 
-    __slots__ = ("_seconds", "zoned")
+    __slots__ = ("_fractions", "_minutes", "_seconds", "zoned")
 
     def __init__(self) -> None:
         self._seconds: dict[str, float] = {}
+        self._minutes: dict[str, float] = {}  # "4/17/2023 19:00" -> its epoch seconds
+        self._fractions: dict[str, float] = {}  # "1000000" -> 0.1
         self.zoned: bool | None = None
 
     def read(self, text: str) -> float:
         """The timestamp as event time; raise ``ValueError`` saying why it cannot be read."""
+        # Most timestamps are a second seen just before and a fraction seen before.
+        head, _, rest = text.partition(".")
+        seconds, fraction = self._seconds.get(head), self._fractions.get(rest)
+        if seconds is not None and fraction is not None:
+            return event_time(seconds + fraction)
+        return self._read_slowly(text)
+
+    def read_all(self, texts: Sequence[str]) -> list[float]:
+        """Many timestamps, each distinct one read once (a log repeats them); as :meth:`read`."""
+        times = dict.fromkeys(texts, 0.0)
+        known, fractions = self._seconds, self._fractions
+        for text in times:  # read()'s fast path, inline: this loop is a CSV decode's hot spot
+            head, _, rest = text.partition(".")
+            seconds, fraction = known.get(head), fractions.get(rest)
+            if seconds is not None and fraction is not None:
+                times[text] = event_time(seconds + fraction)
+            else:
+                times[text] = self._read_slowly(text)
+        return list(map(times.__getitem__, texts))
+
+    def _read_slowly(self, text: str) -> float:
+        """Any timestamp: spaces around, a zone or AM/PM after the fraction, a new second."""
         head, dot, rest = text.strip().partition(".")
         fraction = 0.0
         if dot:
-            digits = rest if rest.isascii() and rest.isdigit() else _leading_digits(rest)
+            digits = _leading_digits(rest)
             if not digits:
                 raise ValueError(f"unreadable timestamp {text[:40]!r}")
-            if len(digits) != len(rest):
-                head += rest[len(digits) :]  # the zone or AM/PM after the fraction
-            digits = digits[:_FRACTION_DIGITS]
-            fraction = int(digits) / 10 ** len(digits)
+            head += rest[len(digits) :]  # the zone or AM/PM after the fraction
+            fraction = int(digits[:_FRACTION_DIGITS]) / 10 ** len(digits[:_FRACTION_DIGITS])
+            if digits == rest and len(self._fractions) < _CACHE_SIZE:
+                self._fractions[rest] = fraction
         seconds = self._seconds.get(head)
         if seconds is None:
             seconds = self._first(head, text)
@@ -112,10 +140,19 @@ class TimestampReader:
 
     def _first(self, head: str, text: str) -> float:
         """A second not seen lately: parse it, check its zone against the log's, remember it."""
-        parsed = _second(head)
+        # A plain "...HH:MM:SS" whose minute is known is that minute plus its seconds;
+        # only plain (zoneless) times are remembered by the minute.
+        plain = head[-3:-2] == head[-6:-5] == ":" and head[-2:].isdecimal()
+        minute = self._minutes.get(head[:-3]) if plain else None
+        if minute is not None and int(head[-2:]) < _MINUTE:
+            parsed: tuple[float, bool] | None = (minute + int(head[-2:]), False)
+        else:
+            parsed = _second(head)
         if parsed is None:
             raise ValueError(f"unreadable timestamp {text[:40]!r}")
         seconds, zoned = parsed
+        if plain and not zoned and len(self._minutes) < _CACHE_SIZE:
+            self._minutes[head[:-3]] = seconds - int(head[-2:])
         if self.zoned is None:
             self.zoned = zoned
         elif zoned != self.zoned:
