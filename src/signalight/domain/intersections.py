@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from signalight.domain.signals import ControllerEvent
 
-__all__ = ["LIT_AMPS", "IntersectionState", "Lamp", "intersection_state"]
+__all__ = [
+    "LIT_AMPS",
+    "IntersectionRow",
+    "IntersectionState",
+    "Lamp",
+    "OpenAlarmRow",
+    "intersection_state",
+]
 
 LIT_AMPS: Final = 0.03  # a lamp drawing more than this is lit (an LED head draws 0.2 A and up)
 COLOURS: Final = ("red", "yellow", "green")
@@ -57,6 +64,39 @@ class IntersectionState:
     now: str = "no report yet"
     silent_s: float | None = None  # seconds since the last report, when it is old
     flags: tuple[str, ...] = ()  # door open, on battery, MMU tripped...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlarmRow:
+    """An open alarm of an intersection, as its page lists it."""
+
+    id: int
+    type: str
+    severity: str
+    state: str
+    raised_at: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntersectionRow:
+    """An intersection, its monitor and the monitor's newest values."""
+
+    id: int
+    code: str
+    name: str
+    lat: float
+    lon: float
+    status: str
+    street: str
+    controller_id: str
+    controller_vendor: str
+    phases: tuple[int, ...]
+    cabinet_id: int | None
+    device: str | None
+    last_seen: float | None
+    values: Mapping[str, tuple[float, Any]]
+    alarms: tuple[OpenAlarmRow, ...]
 
 
 def intersection_state(

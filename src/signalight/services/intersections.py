@@ -19,8 +19,8 @@ from signalight.domain.intersections import IntersectionState, intersection_stat
 from signalight.domain.signals import ControllerEvent
 
 if TYPE_CHECKING:
-    from signalight.adapters.sql.intersection_reads import IntersectionRow
     from signalight.domain.cities import City
+    from signalight.domain.intersections import IntersectionRow
 
 __all__ = ["EventReads", "IntersectionReads", "IntersectionView", "Intersections"]
 

@@ -8,8 +8,6 @@ their number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,43 +16,11 @@ from sqlalchemy import Engine, select
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.tables import alarms, assets, device_states, devices
 from signalight.domain.alarms import AlarmState
+from signalight.domain.intersections import IntersectionRow, OpenAlarmRow
 
-__all__ = ["IntersectionRow", "OpenAlarmRow", "SqlIntersectionReads"]
+__all__ = ["SqlIntersectionReads"]
 
 _OPEN = (AlarmState.RAISED.value, AlarmState.ACKNOWLEDGED.value)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenAlarmRow:
-    """An open alarm of an intersection, as its page lists it."""
-
-    id: int
-    type: str
-    severity: str
-    state: str
-    raised_at: float
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class IntersectionRow:
-    """An intersection, its monitor and the monitor's newest values."""
-
-    id: int
-    code: str
-    name: str
-    lat: float
-    lon: float
-    status: str
-    street: str
-    controller_id: str
-    controller_vendor: str
-    phases: tuple[int, ...]
-    cabinet_id: int | None
-    device: str | None
-    last_seen: float | None
-    values: Mapping[str, tuple[float, Any]]
-    alarms: tuple[OpenAlarmRow, ...]
 
 
 class SqlIntersectionReads:
