@@ -299,6 +299,8 @@ def test_a_viewer_reads_without_a_form_and_a_crew_member_sees_their_window(
     expect(page.get_by_role("button", name=re.compile(r"End #\d+ now"))).to_have_count(0)
     assert_accessible(page)
     snap(page, "signals-04-viewer")
+    page.goto(f"{site.base_url}/#/c/{site.city.slug}/signals/NOPE")
+    expect(page.get_by_role("heading", name="No such intersection", level=1)).to_be_visible()
     context.close()
 
     context, page = new_page(browser)

@@ -343,9 +343,17 @@ export async function render(root, ctx) {
     drawDoor();
   }
 
-  async function loadDetail() {
-    detail = await ctx.api(base, { signal });
-    drawAll();
+  // One read at a time: a slow answer is not overtaken by the next tick's.
+  let reading = null;
+  function loadDetail() {
+    reading ||= ctx
+      .api(base, { signal })
+      .then((fresh) => {
+        detail = fresh;
+        drawAll();
+      })
+      .finally(() => (reading = null));
+    return reading;
   }
 
   function drawAll() {
