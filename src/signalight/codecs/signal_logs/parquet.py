@@ -64,7 +64,7 @@ def _check(filename: str, table: pa.Table) -> LogZone:
         f"{name} is {schema.field(name).type}"
         for name, fits in (
             (TIME, pa.types.is_timestamp),
-            (DEVICE, lambda kind: pa.types.is_integer(kind) or pa.types.is_string(kind)),
+            (DEVICE, _is_id),
             (CODE, pa.types.is_integer),
             (PARAMETER, pa.types.is_integer),
         )
@@ -84,6 +84,15 @@ def _check(filename: str, table: pa.Table) -> LogZone:
             reason = f"Parquet column {name} holds {least}..{most}, outside {low}..{high}"
             raise LogError(filename, reason)
     return LogZone.UTC if schema.field(TIME).type.tz else LogZone.LOCAL
+
+
+def _is_id(kind: pa.DataType) -> bool:
+    """Whether a column of this type names devices: integers or text (pandas writes both)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):  # a pandas category
+        kind = kind.value_type
+    return pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _events_by_signal(table: pa.Table) -> dict[str, list[tuple[float, int, int]]]:
