@@ -181,7 +181,11 @@ def test_the_list_puts_the_intersection_in_flash_first_and_says_what_each_does(
 
     # Live: a new alarm on the normal one shows without a reload.
     site.alarm(
-        NORMAL, AlarmType.RED_LAMP_FAILURE, Severity.MAJOR, message="red of phase 4 draws nothing"
+        NORMAL,
+        AlarmType.RED_LAMP_FAILURE,
+        Severity.MAJOR,
+        at=time.time(),
+        message="red of phase 4 draws nothing",
     )
     expect(normal.locator(".badge")).to_have_attribute("data-status", "major", timeout=15_000)
     expect(normal.locator(".badge")).to_have_text("Normal, alarm open")
