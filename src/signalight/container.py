@@ -28,7 +28,7 @@ from signalight.services.cities import Cities
 from signalight.services.city_status import CityStatus
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
-from signalight.services.door_windows import DoorWindows
+from signalight.services.door_windows import DoorAuthority, DoorWindows
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.intersections import Intersections
 from signalight.services.inventory import Inventory
@@ -82,6 +82,7 @@ class Container:
         return Intersections(
             SqlIntersectionReads(self.db.engine),
             self.db.signal_events,
+            door=DoorAuthority(self.windows),
             clock=lambda: self.clock.now().timestamp(),
         )
 

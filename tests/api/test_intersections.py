@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -15,7 +15,7 @@ from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.telemetry import DeadLetter, DeviceRef
 from signalight.domain.users import Role
-from tests.conftest import bearer, make_city, make_token
+from tests.conftest import bearer, make_city, make_token, unique
 
 
 def iso(epoch: float) -> str:
@@ -149,6 +149,23 @@ def test_flash_an_open_door_on_battery_and_a_silent_monitor_are_said(
     assert [(a["severity"], a["state"], a["message"]) for a in got["alarms"]] == [
         ("critical", AlarmState.RAISED.value, "controller in flash")
     ]
+    assert got["door_authorised"] is None  # no window, no work order: a break-in
+    # A crew member's window over now: the same open door is authorised, and says by what.
+    carl, olga = unique("carl"), unique("olga")
+    container.auth.add_user(carl, None)
+    container.auth.grant(carl, city, Role.CREW)
+    container.auth.add_user(olga, None)
+    container.auth.grant(olga, city, Role.OPERATOR)
+    boss = container.db.users.get_user(olga)[0]
+    now = datetime.now(UTC)
+    container.windows.open(
+        city, boss, "X-1", now - timedelta(minutes=5), now + timedelta(hours=1), who=carl, why="fan"
+    )
+    again = client.get(f"/api/v1/cities/{city.slug}/intersections", headers=viewer).json()
+    assert again[0]["door_authorised"].startswith("maintenance window ")
+    assert carl in again[0]["door_authorised"]
+    assert again[0]["cabinet"] is None
+    assert again[0]["id"] == asset
 
 
 def test_unknown_intersections_other_cities_and_bad_spans_are_refused(

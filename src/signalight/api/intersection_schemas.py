@@ -68,6 +68,7 @@ class ControllerEventOut(BaseModel):
 class IntersectionOut(BaseModel):
     """An intersection and its monitor's live state."""
 
+    id: int = Field(description="The asset's id (`/cities/{city}/assets/{id}`)")
     code: str
     name: str
     lat: float
@@ -77,9 +78,14 @@ class IntersectionOut(BaseModel):
     controller_id: str
     controller_vendor: str
     phases: list[int]
+    cabinet: str | None = Field(description="The code of the cabinet feeding it")
     device: str | None = Field(description="Its cabinet monitor; null when none is bound")
     mode: str | None = Field(description="normal, flash, dark, manual or preempt")
     door: str | None
+    door_authorised: str | None = Field(
+        description="While the door is open: the maintenance window or work order that"
+        " authorises it now; null when nothing does (a break-in) or the door is shut"
+    )
     mmu: str | None
     mains: bool | None
     battery: float | None = Field(description="V")
@@ -96,6 +102,7 @@ class IntersectionOut(BaseModel):
         """The intersection and its state."""
         row, state = view.row, view.state
         return cls(
+            id=row.id,
             code=row.code,
             name=row.name,
             lat=row.lat,
@@ -105,9 +112,11 @@ class IntersectionOut(BaseModel):
             controller_id=row.controller_id,
             controller_vendor=row.controller_vendor,
             phases=list(row.phases),
+            cabinet=row.cabinet,
             device=row.device,
             mode=state.mode,
             door=state.door,
+            door_authorised=view.door_authorised,
             mmu=state.mmu,
             mains=state.mains,
             battery=state.battery,

@@ -93,6 +93,7 @@ class IntersectionRow:
     controller_vendor: str
     phases: tuple[int, ...]
     cabinet_id: int | None
+    cabinet: str | None  # the code of the cabinet feeding it
     device: str | None
     last_seen: float | None
     values: Mapping[str, tuple[float, Any]]

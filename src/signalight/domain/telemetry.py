@@ -54,7 +54,7 @@ class DeviceRef(NamedTuple):
     city_slug: str
     uid: str
     kind: DeviceKind
-    asset_id: int | None = None  # the asset it is bound to: a monitor's events are its intersection's
+    asset_id: int | None = None  # its asset: a monitor's events are its intersection's
 
 
 class Accepted(NamedTuple):

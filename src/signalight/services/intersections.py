@@ -27,7 +27,7 @@ __all__ = ["EventReads", "IntersectionReads", "IntersectionView", "Intersections
 LAST_EVENTS: Final = 30  # the events an intersection's page shows
 MAX_EVENTS: Final = 10_000  # a page of events at most
 MAX_SPAN_S: Final = 31 * 86_400.0  # events are read a month at most at a time
-MONITOR_INTERVAL_S: Final = 60.0  # as the fault rules assume until they learn a monitor's
+_INTERVAL: Final = 60.0  # a monitor's reporting interval, as the fault rules first assume
 
 
 class IntersectionReads(Protocol):
@@ -58,10 +58,14 @@ class EventReads(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IntersectionView:
-    """An intersection and its state."""
+    """An intersection, its state, and what authorises its open door (None: nothing, or shut)."""
 
     row: IntersectionRow
     state: IntersectionState
+    door_authorised: str | None = None
+
+
+DoorCheck = Callable[[int, int, float], "str | None"]  # (city, asset, time): what authorises it
 
 
 class Intersections:
@@ -72,21 +76,22 @@ class Intersections:
         reads: IntersectionReads,
         events: EventReads,
         *,
+        door: DoorCheck | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._reads = reads
         self._events = events
+        self._door = door
         self._clock = clock
 
     def all(self, city: City) -> list[IntersectionView]:
         """Every intersection of the city, by code (the state from the monitor's values)."""
         now = self._clock()
-        return [
-            IntersectionView(
-                row, intersection_state(row.values, now=now, interval_s=MONITOR_INTERVAL_S)
-            )
-            for row in self._reads.intersections(city.pk)
-        ]
+        views = []
+        for row in self._reads.intersections(city.pk):
+            state = intersection_state(row.values, now=now, interval_s=_INTERVAL)
+            views.append(self._view(city, row, state, now))
+        return views
 
     def get(self, city: City, code: str) -> IntersectionView:
         """One intersection with its newest events; NotFoundError if the city has none so coded."""
@@ -98,8 +103,16 @@ class Intersections:
         newest = self._events.events(
             city.pk, row.id, 0.0, now + 86_400.0, limit=LAST_EVENTS, newest_first=True
         )
-        state = intersection_state(row.values, newest, now=now, interval_s=MONITOR_INTERVAL_S)
-        return IntersectionView(row, state)
+        state = intersection_state(row.values, newest, now=now, interval_s=_INTERVAL)
+        return self._view(city, row, state, now)
+
+    def _view(
+        self, city: City, row: IntersectionRow, state: IntersectionState, now: float
+    ) -> IntersectionView:
+        """The view, asking what authorises the door only while it is open (rare)."""
+        if state.door != "open" or self._door is None:
+            return IntersectionView(row, state)
+        return IntersectionView(row, state, self._door(city.pk, row.id, now))
 
     def events(
         self,

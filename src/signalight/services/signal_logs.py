@@ -103,7 +103,9 @@ class SignalLogs:
                 Econolite name carries the controller's IP address).
             data: The file's bytes.
             intersection: The intersection code every event goes to, for a
-                log that names no controller (MAXTIME) or names it otherwise.
+                log that names no controller, or names it otherwise than the
+                inventory's ``controller_id`` (a MAXTIME response names its
+                intersection number, else its IP address).
 
         Raises:
             StorageError: the database failed; the file may be taken again.

@@ -32,6 +32,7 @@ class SqlIntersectionReads:
     def intersections(self, city_id: int, code: str | None = None) -> list[IntersectionRow]:
         """The city's intersections by code (or the one of ``code``), with state and alarms."""
         a, d, s = assets.c, devices.c, device_states.c
+        cabinet = assets.alias("cabinet")
         query = (
             select(
                 a.id,
@@ -45,14 +46,15 @@ class SqlIntersectionReads:
                 a.controller_vendor,
                 a.phases,
                 a.cabinet_id,
+                cabinet.c.code.label("cabinet_code"),
                 d.uid,
                 s.last_seen,
                 s.state_values,
             )
             .select_from(
-                assets.outerjoin(devices, d.asset_id == a.id).outerjoin(
-                    device_states, s.device_id == d.id
-                )
+                assets.outerjoin(cabinet, cabinet.c.id == a.cabinet_id)
+                .outerjoin(devices, d.asset_id == a.id)
+                .outerjoin(device_states, s.device_id == d.id)
             )
             .where(a.city_id == city_id, a.kind == "intersection")
             .order_by(a.code)
@@ -89,6 +91,7 @@ class SqlIntersectionReads:
                 controller_vendor=row.controller_vendor,
                 phases=tuple(row.phases or ()),
                 cabinet_id=row.cabinet_id,
+                cabinet=row.cabinet_code,
                 device=row.uid,
                 last_seen=row.last_seen,
                 values=_values(row.state_values),
