@@ -89,21 +89,21 @@ export async function render(root, ctx) {
     const until = active ? `maintenance window #${active.id} for ${active.who} until ${stamp(active.ends_at)} (${active.why})` : "";
     let kind;
     let lines;
-    if (detail.door === "open" && active) {
+    // The server says what authorises an open door now: any window (a crew member sees only
+    // their own here) or an assigned work order on the intersection or its cabinet.
+    if (detail.door === "open" && detail.door_authorised) {
       kind = "authorised";
-      lines = [`Door open: authorised by ${until}.`];
+      lines = [`Door open: authorised by ${detail.door_authorised}.`];
     } else if (detail.door === "open") {
       kind = "breakin";
       lines = [
-        "Door open: NOT authorised. No maintenance window covers now: treat it as a break-in until someone on site says otherwise.",
-        alarm ? null : "No break-in alarm is open: a work order on this intersection may authorise the visit.",
+        "Door open: NOT authorised. No maintenance window or work order covers now: treat it as a break-in until someone on site says otherwise.",
       ];
     } else {
       kind = detail.door === "closed" ? "closed" : "unknown";
       lines = [detail.door === "closed" ? "Door closed." : "The monitor has not said whether the door is open.", active ? `Open now: ${until}.` : null];
     }
     if (alarm) lines.push(`Alarm #${alarm.id} (${alarm.message}) raised ${stamp(alarm.raised_at)} is still open.`);
-    if (ctx.role === "crew") lines.push("You see only the windows naming you.");
     const text = lines.filter(Boolean);
     if (doorBox.dataset.door === kind && doorBox.textContent === text.join("")) return; // said again only when it changes
     doorBox.dataset.door = kind;
@@ -261,7 +261,7 @@ export async function render(root, ctx) {
     try {
       await ctx.api(`/cities/${city}/maintenance-windows/${w.id}`, { method: "DELETE" });
       ctx.say(`Window #${w.id} ended.`, "ok");
-      await loadWindows();
+      await Promise.all([loadWindows(), loadDetail()]); // the door's authority is the server's word
     } catch (err) {
       button.disabled = false;
       if (err.name !== "AbortError") ctx.say(explain(err), "error");
@@ -310,7 +310,7 @@ export async function render(root, ctx) {
         const made = await ctx.api(`/cities/${city}/maintenance-windows`, { method: "POST", body });
         ctx.say(`Window #${made.id} opened for ${made.who}.`, "ok");
         why.value = "";
-        await loadWindows();
+        await Promise.all([loadWindows(), loadDetail()]); // the door's authority is the server's word
       } catch (err) {
         if (err.name !== "AbortError") error.textContent = explain(err);
       } finally {
@@ -321,13 +321,9 @@ export async function render(root, ctx) {
   }
 
   async function loadAsset() {
-    const query = new URLSearchParams({ kind: "intersection", code: detail.code, limit: "5" });
-    const page = await ctx.api(`/cities/${city}/assets?${query}`, { signal });
-    const hit = page.items.find((a) => a.code === detail.code);
-    if (!hit) return;
-    asset = { id: hit.id, cabinet: hit.cabinet };
+    asset = { id: detail.id, cabinet: detail.cabinet };
     links.append(
-      h("a", { href: ctx.link("/c/:city/assets/:id", { city: ctx.city, id: hit.id }) }, "Asset page"),
+      h("a", { href: ctx.link("/c/:city/assets/:id", { city: ctx.city, id: detail.id }) }, "Asset page"),
       h("a", { href: ctx.link("/c/:city/map", { city: ctx.city }) }, "Map"),
     );
   }
