@@ -183,3 +183,24 @@ def test_unknown_intersections_other_cities_and_bad_spans_are_refused(
     assert client.get(url, headers=stranger).status_code in (403, 404)
     assert client.get(f"{url}/X-1", headers=stranger).status_code in (403, 404)
     assert client.get(url).status_code == 401
+
+
+def test_a_burst_of_events_at_one_instant_pages_through_the_readings_once_each(
+    client: TestClient, container: Container, city: City, monitor: DeviceRef, viewer: dict[str, str]
+) -> None:
+    at = float(int(time.time()) - 120)
+    burst = [
+        {"n": "event", "v": code, "vs": str(phase)} for code in (8, 10) for phase in range(1, 9)
+    ]
+    send(container, monitor, [{"bn": "sm-1/", "bt": at, "n": "mode", "vs": "normal"}, *burst])
+    url = f"/api/v1/cities/{city.slug}/devices/sm-1/readings"
+    params: dict[str, str | int] = {"from": iso(at - 1), "to": iso(at + 1), "limit": 5}
+    seen: list[tuple[str, object]] = []
+    while True:
+        body = client.get(url, params=params, headers=viewer).json()
+        seen += [(r["name"], str(r["value"])) for r in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert len(seen) == 1 + 16
+    assert len(set(seen)) == len(seen)  # every event of the instant once, none twice
