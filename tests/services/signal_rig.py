@@ -10,7 +10,7 @@ the monitors report every 60 s.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.alarms import Alarm, AlarmQuery, AlarmType, EventKind
@@ -60,7 +60,7 @@ def pack(
     return readings
 
 
-def only_events(*events: Event) -> dict[str, object]:
+def only_events(*events: Event) -> dict[str, Any]:
     """The fields of :func:`pack` for a controller that sends its events and nothing else."""
     return {
         "mode": None,
@@ -128,10 +128,10 @@ class Crossing:
         self.detector.tick()
         self.detector.flush()
 
-    def report(self, uid: str = "S1", **fields: object) -> float:
+    def report(self, uid: str = "S1", **fields: Any) -> float:
         """Move the clock one step and have ``uid`` report (``fields`` as for :func:`pack`)."""
         self.t += STEP
-        self.send(uid, pack(self.t, **fields))  # type: ignore[arg-type]
+        self.send(uid, pack(self.t, **fields))
         return self.t
 
     def meter(self, *, mains: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_a_flash_logged_and_ended_between_two_reports_is_raised_and_cleared(
 def test_a_monitor_that_reports_only_its_mode_raises_dark_and_clears_it(
     crossing: Crossing,
 ) -> None:
-    fields = {"mmu": None, "door": None, "mains": None, "battery": None, "lamps": None}
+    fields: dict[str, Any] = dict.fromkeys(("mmu", "door", "mains", "battery", "lamps"))
     at = crossing.report(mode="dark", **fields)
     alarm = crossing.only(DARK)
     assert (alarm.state, alarm.raised_at, alarm.severity) == (RAISED, at, Severity.CRITICAL)
@@ -220,7 +221,7 @@ def test_an_authorised_opening_raises_nothing_until_it_is_open_too_long(db: SqlD
 def test_a_door_check_the_database_cannot_answer_is_asked_again_not_taken_for_a_break_in(
     db: SqlDatabase,
 ) -> None:
-    answers: list[str | None | Exception] = [StorageUnavailableError("away"), None]
+    answers: list[str | Exception | None] = [StorageUnavailableError("away"), None]
 
     def authority(_city: int, _asset: int, _at: float) -> str | None:
         answer = answers.pop(0)
@@ -383,4 +384,3 @@ def test_a_silent_monitor_is_a_communication_failure_after_three_intervals(
     crossing.idle(last + 3 * STEP + 20.0)
     alarm = crossing.only(AlarmType.COMMUNICATION_FAILURE)
     assert alarm.raised_at == pytest.approx(last + 3 * STEP, abs=15.0)
-

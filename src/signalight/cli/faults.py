@@ -67,7 +67,7 @@ def score(
     expected: those observable long enough for their rule (or caught anyway).
     detected: expected faults an alarm of their type caught on their asset.
     recall: detected / expected.
-    alarms: alarms of the type raised in the window (held ones are counted apart).
+    alarms: alarms of the type raised or reopened in the window (held ones apart).
     true: those that match a fault of their type on their asset (or its cabinet's supply).
     precision: true / alarms.
     from start: median / p95, time from a detected fault's start to its alarm.
@@ -90,7 +90,8 @@ def score(
         overrides = container.db.alarms.detection_overrides().get(target.pk, {})
         settings = DetectionSettings().merged(overrides)
         sites = scoring.sites_of(container.db.assets.iter_assets(target.pk))
-        alarms = scoring.all_alarms(container.db.alarms, target.pk)
+        found = scoring.all_alarms(container.db.alarms, target.pk)
+        alarms = scoring.raisings(container.db.alarms, target.pk, found)
     start = (
         parse_time(since, now).timestamp()
         if since

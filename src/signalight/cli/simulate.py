@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
@@ -15,12 +15,20 @@ from rich.progress import BarColumn, Progress, TextColumn
 from signalight.adapters.mqtt_publisher import MqttPublisher
 from signalight.adapters.tls import client_context
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
-from signalight.domain.errors import InvalidInputError
+from signalight.cli.users import cli_actor
+from signalight.domain.errors import InvalidInputError, SignalightError
+from signalight.domain.faults import DetectionSettings
+from signalight.domain.users import Role, User
 from signalight.sim import telemetry
+from signalight.sim.crews import Windows
 from signalight.sim.faults import parse_injection, parse_span, parse_time
 from signalight.sim.fleet_model import SimConfig
 from signalight.sim.telemetry import Simulator, Sink
 from signalight.sim.truth import TruthLog
+
+if TYPE_CHECKING:
+    from signalight.container import Container
+    from signalight.domain.cities import City
 
 DEFAULT_USER = "signalight-sim"
 MQTT_PORT = 1883
@@ -149,13 +157,21 @@ def simulate(
     night_dim: Annotated[
         float, typer.Option(min=0.0, max=100.0, help="Dim level 00:00-05:00 local; 100: none")
     ] = 50.0,
+    crew: Annotated[
+        str | None,
+        typer.Option(
+            help="A crew user of the city: its cabinet visits book maintenance windows"
+            " (without it every door opening is a break-in)"
+        ),
+    ] = None,
 ) -> None:
     """Publish realistic telemetry of a city's fleet, inject faults, and log the ground truth.
 
     Lights follow sunset and sunrise at each pole, cabinets meter them, signal
     monitors cycle their phases. Faults start at realistic rates and where
     --inject says; each is written to the ground truth as it starts and ends.
-    See docs/simulator.md.
+    With --crew, crews' cabinet visits book maintenance windows first, so the
+    rules find those openings authorised. See docs/simulator.md.
     """
     settings = load_settings()
     if broker is None and (tls or tls_ca or tls_cert or tls_key):
@@ -169,9 +185,18 @@ def simulate(
     with opened(settings) as container:
         target = container.cities.get(city)
         injections = [parse_injection(text, origin) for text in inject or ()]
+        overrides = container.db.alarms.detection_overrides().get(target.pk, {})
         log = TruthLog.open(truth_path, target.slug)
         try:
-            sim = Simulator.from_store(container.db.assets, target, config, start=origin, truth=log)
+            sim = Simulator.from_store(
+                container.db.assets,
+                target,
+                config,
+                start=origin,
+                truth=log,
+                settings=DetectionSettings().merged(overrides),
+                windows=_windows(container, target, crew) if crew else None,
+            )
             for injection in injections:
                 sim.inject(injection)
             err_console.print(
@@ -185,6 +210,35 @@ def simulate(
                 _run(sim, sink, span, pace)
         finally:
             log.close()
+
+
+def _windows(container: Container, city: City, crew: str) -> Windows:
+    """Book a crew's visits as maintenance windows of the city, made by the command line.
+
+    A window the service refuses (one already over, in a run of the past; a
+    crew without a role in the city) is not booked: that opening is then a
+    break-in, for the rules and in the ground truth alike.
+    """
+    container.db.users.get_user(crew)  # NotFoundError: no such user, said at once
+    actor = User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
+
+    def book(asset: str, start: float, until: float) -> bool:
+        try:
+            container.windows.open(
+                city,
+                actor,
+                asset,
+                datetime.fromtimestamp(start, UTC),
+                datetime.fromtimestamp(until, UTC),
+                who=crew,
+                why="simulated cabinet visit",
+            )
+        except SignalightError as exc:
+            err_console.print(f"[yellow]no window for {asset}: {exc}[/]", highlight=False)
+            return False
+        return True
+
+    return book
 
 
 def _run(sim: Simulator, sink: Sink, span: float | None, pace: float) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState
+from signalight.domain.alarms import Alarm, AlarmQuery, AlarmState, EventKind
 from signalight.domain.assets import Asset, AssetKind, AssetStatus
 from signalight.services.fault_visibility import FaultSite, Truth
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from signalight.ports import AlarmStore
     from signalight.sim.truth import TruthEntry
 
-__all__ = ["all_alarms", "sites_of", "truths_of"]
+__all__ = ["all_alarms", "raisings", "sites_of", "truths_of"]
 
 
 def sites_of(assets: Iterable[Asset]) -> dict[str, FaultSite]:
@@ -64,3 +65,23 @@ def all_alarms(store: AlarmStore, city_id: int) -> list[Alarm]:
         if page.next_after is None:
             return found
         before = page.next_after
+
+
+def raisings(store: AlarmStore, city_id: int, alarms: Iterable[Alarm]) -> list[Alarm]:
+    """The alarms, and each time one was reopened as one more raised then.
+
+    A condition that returns within the reopen window reopens its alarm
+    instead of raising a new one (a door opened twice in an hour is one
+    alarm, twice): each opening is a fault of the ground truth, and each
+    reopening the alarm that answered it.
+    """
+    found: list[Alarm] = []
+    for alarm in alarms:
+        found.append(alarm)
+        if alarm.occurrences > 1 and alarm.id is not None:
+            found += [
+                dataclasses.replace(alarm, raised_at=event.at, occurrences=1)
+                for event in store.history(city_id, alarm.id)
+                if event.kind is EventKind.REOPENED
+            ]
+    return found

@@ -40,7 +40,7 @@ from signalight.services.fault_visibility import (
     Truth,
     feeds,
 )
-from signalight.services.score_inputs import all_alarms, sites_of, truths_of
+from signalight.services.score_inputs import all_alarms, raisings, sites_of, truths_of
 
 __all__ = [
     "DELAY_KEYS",
@@ -51,6 +51,7 @@ __all__ = [
     "TypeScore",
     "all_alarms",
     "passes",
+    "raisings",
     "score",
     "sites_of",
     "table",
@@ -174,7 +175,8 @@ def score(
 
     Args:
         truths: The faults of the ground truth (any city's lines filtered out before).
-        alarms: Every alarm of the city (held ones too: they are counted apart).
+        alarms: Every alarm of the city (held ones too: they are counted apart), with
+            their reopenings as alarms of their own (:func:`raisings`).
         sites: The city's assets by code.
         zone: The city's time zone (for its nights and dimming hours).
         start: The start of the run (epoch seconds).

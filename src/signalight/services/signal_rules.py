@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 DoorAuthority = Callable[[int, int, float], str | None]
 _STRINGS: Final = frozenset({"mode", "mmu", "door"})
 _METER_WAIT: Final = 1.2  # a cabinet meter's intervals a mains failure waits for its word
+_GAP_INTERVALS: Final = 2.5  # a longer gap between reports lost some
 
 
 def _nobody(_city: int, _asset: int, _at: float) -> str | None:
@@ -116,11 +117,14 @@ class SignalRules:
         """Judge one report of a signal monitor (or a controller's events), at ``t``."""
         st = self.state(w)
         report = _Report.of(readings)
-        if report.mmu is not None:  # the MMU names why it flashed: known before its events
-            st.mmu = report.mmu
+        if t - st.last_report > _GAP_INTERVALS * w.interval:
+            st.forget_detectors()  # reports were lost, and the events in them
+        st.last_report = t
+        st.cabinet(report.mode, report.mmu, report.mains)
         if report.events:
             self._events(w, st, report.events)
-        st.readings(report.mode, report.door, report.mains)
+        if report.door is not None:  # after the events: when it opened decides who may
+            st.door = report.door == "open"
         self._judge(w, st, t, final=True)
         self._dark(w, st, t, report.lamps)
         self._red_lamps(w, st, t, report.lamps)
@@ -170,6 +174,8 @@ class SignalRules:
         self._door(w, st, t)
         others = st.other_inputs(s.alarm_inputs)
         hold(w, AlarmType.CABINET_ALARM, t, lambda: _input_words(others), bad=bool(others))
+        if flashing or conflict or st.mode == "dark":
+            st.forget_detectors()
         stuck = {
             channel: t - since
             for channel, since in st.detectors_on.items()

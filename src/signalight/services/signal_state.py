@@ -12,6 +12,7 @@ monitor that only reports its mode are both judged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -122,6 +123,7 @@ class SignalState:
     authorised: str | None = None  # who or what authorised the opening
     red_out: dict[int, int] = field(default_factory=dict)  # phase: good reports since out
     battery_streak: int = 0  # >0 low reports in a row, <0 good ones
+    last_report: float = -math.inf
     mains_lost_at: float | None = None
     mains_wait: float | None = None  # waiting until then for the cabinet meter's word
 
@@ -176,14 +178,29 @@ class SignalState:
             case _:  # 84-88: a detector fault of its channel
                 self.detector_faults[param] = code
 
-    def readings(self, mode: str | None, door: str | None, mains: bool | None) -> None:
-        """Apply the monitor's readings of a report (None: not in it)."""
+    def cabinet(self, mode: str | None, mmu: str | None, mains: bool | None) -> None:
+        """Apply the monitor's mode, MMU and mains of a report (None: not in it).
+
+        They are applied before the report's events are read: they say why the
+        events happened (the MMU names the fault it flashed for) and where they
+        led (a flash's end logged, the mode back to normal).
+        """
         if mode is not None:
             self.mode = mode
-        if door is not None:
-            self.door = door == "open"
+        if mmu is not None:
+            self.mmu = mmu
         if mains is not None:
             self.mains = mains
+
+    def forget_detectors(self) -> None:
+        """Forget which detectors are on and which phase is where: their events were not seen.
+
+        A controller in flash or dark serves no phase and logs no detector, and
+        a report lost leaves a gap in the log: a detector seen on before either
+        is not stuck for want of its "off".
+        """
+        self.detectors_on.clear()
+        self.phases.clear()
 
     # What the sources say, together.
 

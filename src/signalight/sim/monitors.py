@@ -10,6 +10,7 @@ logs them (``indiana_enumerations.md``).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -172,7 +173,9 @@ class SignalMonitor:
                 (FaultType.BATTERY_LOW, settings.battery_low_v),
                 (FaultType.SIGNAL_DARK, BATTERY_EMPTY_V),
             ):
-                at = fault.start + (BATTERY_START_V - volts) / BATTERY_DRAIN_V_PER_H * HOUR
+                at = math.ceil(
+                    fault.start + (BATTERY_START_V - volts) / BATTERY_DRAIN_V_PER_H * HOUR
+                )
                 if end is None or at < end:
                     found.append(Fault(kind, fault.asset, at, end, consequence=True))
         elif fault.type in DOOR_OPENINGS and (

@@ -28,8 +28,8 @@ from signalight.domain.assets import DeviceKind
 from signalight.domain.errors import InvalidInputError, NotFoundError
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.topics import Channel, device_topic
+from signalight.sim.crews import Crews, Windows
 from signalight.sim.faults import (
-    AUTHORISED,
     DAY,
     DEFAULT_SPECS,
     Fault,
@@ -56,11 +56,9 @@ logger = logging.getLogger(__name__)
 
 Message = tuple[float, str, bytes]  # simulated UTC epoch seconds, MQTT topic, payload
 Sink = Callable[[str, bytes], None]
-# Books a crew's maintenance window on an intersection: (asset code, from, until), epoch seconds.
-Windows = Callable[[str, float, float], None]
-WINDOW_LEAD_S = 900.0  # a crew's window opens this long before they open the door
-WINDOW_TAIL_S = 900.0  # and ends this long after they mean to close it
-WINDOW_PLANNED_S = 2 * 3600.0  # the span a window plans for an opening with no end
+# An intersection a fault has just left takes no random fault for this long: its alarms
+# clear first, so that each fault of the ground truth has an alarm of its own.
+SIGNAL_REST_S = 900.0
 ONLINE = b"online"
 OFFLINE = b"offline"
 PAGE = 1_000
@@ -115,7 +113,8 @@ class Simulator:
         settings: The detection settings the city judges with: what a fault's
             consequences are (a battery low, a door open too long) is theirs.
         windows: Books the maintenance window of a crew's door opening before
-            the door opens; None books none.
+            the door opens; without it (or when it cannot) the opening is a
+            break-in, and the ground truth says so.
     """
 
     def __init__(
@@ -138,12 +137,13 @@ class Simulator:
         self.truth = truth
         self.specs = specs
         self.settings = settings or DetectionSettings()
-        self.windows = windows
+        self.crews = Crews(windows)
         self._noise = random.Random(f"{config.seed}/noise")  # noqa: S311 - a simulation
         self._faults = random.Random(f"{config.seed}/faults")  # noqa: S311
         self.model: FleetModel = build_fleet(city, assets, config, self._noise.random, device_kinds)
         self.start = self.now = start.timestamp()
         self.active: dict[str, Fault] = {}
+        self._rested: dict[str, float] = {}  # an intersection takes no random fault until
         self.faults_started = 0
         self._timeline: list[tuple[float, int, int, Fault | FaultType]] = []
         self._order = itertools.count()
@@ -307,7 +307,9 @@ class Simulator:
         rate = self.specs[kind].per_day * self.config.fault_rate_scale
         per_second = rate * len(self._eligible[kind]) / DAY
         if per_second > 0:
-            self._push(after + self._faults.expovariate(per_second), _Step.DRAW, kind)
+            # On a whole second, as the ground truth writes it.
+            at = math.ceil(after + self._faults.expovariate(per_second))
+            self._push(at, _Step.DRAW, kind)
 
     def _advance(self, limit: float) -> Iterator[Message]:
         """Carry out the timeline up to ``limit``, yielding the status messages it causes."""
@@ -325,7 +327,7 @@ class Simulator:
         rng = self._faults
         model = rng.choice(self._eligible[kind])
         duration = draw_duration(self.specs[kind], rng)
-        end = None if duration is None else at + duration
+        end = None if duration is None else at + round(duration)
         self._next_draw(kind, at)
         return self._begin(Fault(kind, model.code, at, end))
 
@@ -340,9 +342,9 @@ class Simulator:
             log = logger.warning if fault.injected else logger.debug
             log("%s on %s not started: the asset already has a fault", fault.type, fault.asset)
             return
-        if fault.type in AUTHORISED and self.windows is not None:
-            until = fault.end if fault.end is not None else fault.start + WINDOW_PLANNED_S
-            self.windows(fault.asset, fault.start - WINDOW_LEAD_S, until + WINDOW_TAIL_S)
+        if not fault.injected and fault.start < self._rested.get(fault.asset, -math.inf):
+            return  # an intersection a crew has just mended
+        self.crews.name(fault)
         model.begin(fault, self._faults)
         fault.device = model.uid
         self.active[fault.asset] = fault
@@ -373,6 +375,8 @@ class Simulator:
         model = self.model.by_code[fault.asset]
         at = fault.end if fault.end is not None else self.now
         outage = isinstance(model, CabinetMeter) and model.outage
+        if isinstance(model, SignalMonitor):
+            self._rested[fault.asset] = at + SIGNAL_REST_S
         model.finish()
         del self.active[fault.asset]
         if self.truth is not None:
