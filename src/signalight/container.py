@@ -232,7 +232,12 @@ class Container:
     @functools.cached_property
     def detection(self) -> DetectionLoop:
         """The fault rules over what ingest stores, on a thread of their own (not yet started)."""
-        detector = Detector(self.db.alarms, self.db.fleet, self.db.cities)
+        detector = Detector(
+            self.db.alarms,
+            self.db.fleet,
+            self.db.cities,
+            door_authority=DoorAuthority(self.windows),  # who may open a signal cabinet
+        )
         detector.recorder.observer = self.metrics
         loop = DetectionLoop(detector)
         # Work orders waiting for their alarms to clear are confirmed when they do.
