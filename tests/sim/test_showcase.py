@@ -50,7 +50,10 @@ def test_every_detected_kind_is_planned_where_it_shows(start: datetime) -> None:
             assert isinstance(model, LightNode)
             assert not _dark(model, injection.start - 2 * MARGIN_S)
             assert not _dark(model, injection.start + showcase.DAY_NEEDS_S + 2 * MARGIN_S)
-        if injection.type is FaultType.SUPPLY_LOSS:
+        if injection.type in (
+            FaultType.SUPPLY_LOSS,
+            *(kind for kind, _, _ in showcase.SIGNAL_FAULTS),
+        ):
             assert injection.duration is not None
             assert injection.start + injection.duration > end  # still out when the demo goes live
         elif isinstance(model, LightNode):

@@ -5,6 +5,8 @@ is no fault, so random faults over a few hours rarely show every kind. The
 plan puts the night faults in the latest stretch of darkness of the
 simulated span, day burning in the latest stretch of daylight, and the rest
 near its end, on assets near the city centre (the first ones a map shows).
+Two intersections go live with a conflict flash and a break-in
+(``SIGNAL_FAULTS``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,14 @@ NIGHT_FAULTS: Final = (
     FaultType.DIMMING_FAILURE,
 )
 DAY_FAULTS: Final = (FaultType.LAMP_UNEXPECTED_ON,)
-# Every fault type of a light or cabinet that the fault rules have a rule for.
+# Signal faults, one intersection each: (type, minutes before the end, minutes it lasts). The
+# demo goes live with a conflict flash (critical) and a cabinet broken into, both still on.
+SIGNAL_FAULTS: Final = (
+    (FaultType.CONFLICT_FLASH, 40.0, 120.0),
+    (FaultType.DOOR_OPEN_UNAUTHORISED, 25.0, 60.0),
+)
+# Every fault type of a light or cabinet that the fault rules have a rule for, and the
+# showcase's signal faults.
 DETECTED: Final = frozenset(
     {
         *NIGHT_FAULTS,
@@ -64,6 +73,7 @@ DETECTED: Final = frozenset(
         FaultType.ORIENTATION_CHANGED,
         FaultType.COMMUNICATION_FAILURE,
         FaultType.SUPPLY_LOSS,
+        *(kind for kind, _, _ in SIGNAL_FAULTS),
     }
 )
 
@@ -169,4 +179,18 @@ def plan(sim: Simulator, end: float) -> list[Injection]:
         if code is None:
             break
         planned.append(Injection(kind, code, at, duration, level))
+    return planned + _signals(sim, start, end)
+
+
+def _signals(sim: Simulator, start: float, end: float) -> list[Injection]:
+    """The signal faults, on the first intersections by code, where they fit."""
+    model = sim.model
+    usable = [m for m in model.monitors if m.uid is not None and m.code not in model.out_of_service]
+    planned: list[Injection] = []
+    for monitor, (kind, before, lasts) in zip(
+        sorted(usable, key=lambda m: m.code), SIGNAL_FAULTS, strict=False
+    ):
+        at = max(start, end - before * MINUTE)
+        if end - at >= SHOWS_AFTER_S:
+            planned.append(Injection(kind, monitor.code, at, lasts * MINUTE))
     return planned
