@@ -16,6 +16,19 @@ export const TYPES = [
   ["orientationChanged", "Pole tilted"],
   ["communicationFailure", "Communication failure"],
   ["supplyLoss", "Cabinet supply lost"],
+  ["signalFlash", "Signal in flash"],
+  ["signalDark", "Signal dark"],
+  ["conflictFlash", "Conflict flash"],
+  ["redLampFailure", "Red lamp out"],
+  ["manualControl", "Manual control"],
+  ["stopTime", "Stop time on"],
+  ["mainsFailure", "Signal mains lost"],
+  ["batteryLow", "Battery low"],
+  ["doorOpenUnauthorised", "Cabinet door break-in"],
+  ["doorOpenTooLong", "Cabinet door open too long"],
+  ["cabinetAlarm", "Cabinet alarm"],
+  ["detectorFault", "Detector fault"],
+  ["pedestrianDetectorFault", "Push button fault"],
 ];
 const TYPE_WORDS = Object.fromEntries(TYPES);
 
