@@ -172,6 +172,19 @@ def test_a_red_out_is_raised_only_while_its_phase_should_show_red(crossing: Cros
     assert crossing.only(RED).state is CLEARED
 
 
+def test_a_monitor_of_reds_alone_raises_a_red_out_only_where_the_events_place_its_phase_in_red(
+    db: SqlDatabase,
+) -> None:
+    crossing = Crossing(db)
+    reds = {2: {"red": 0.0}, 4: {"red": 0.24}, 6: {"red": 0.0}, 8: {"red": 0.24}}
+    for _ in range(3):  # phases 2 and 6 green: their reds are off, as they should be
+        crossing.report(lamps=reds)
+    assert crossing.alarms(RED) == []
+    t = crossing.t + STEP
+    crossing.report(lamps=reds, events=[(t - 30, 1, 4), (t - 30, 10, 2), (t - 28, 11, 6)])
+    assert crossing.only(RED).detail["phases"] == [2, 6]
+
+
 # The cabinet door.
 
 

@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from signalight.domain.alarms import AlarmType
 from signalight.domain.errors import StorageError
-from signalight.services.alarm_text import duration
+from signalight.services import signal_text as text
 from signalight.services.fault_memory import BAD, GOOD, Due, Watch, below, schedule
 from signalight.services.signal_state import (
-    DETECTOR_FAULTS,
-    FLASH_NAMES,
     PHASE_GREEN,
+    PHASE_RED,
     PHASE_YELLOW,
     SignalState,
     event_parameter,
@@ -162,18 +161,18 @@ class SignalRules:
         hold = self._hold
         conflict = st.conflict
         flashing = st.flashing and st.mode != "dark"
-        hold(w, AlarmType.CONFLICT_FLASH, t, lambda: _conflict_words(st), bad=conflict)
+        hold(w, AlarmType.CONFLICT_FLASH, t, lambda: text.conflict_words(st), bad=conflict)
         flash = flashing and not conflict and st.mmu != "red_fail"
-        hold(w, AlarmType.SIGNAL_FLASH, t, lambda: _flash_words(st), bad=flash)
-        hold(w, AlarmType.MANUAL_CONTROL, t, lambda: _manual_words(st), bad=st.manual)
+        hold(w, AlarmType.SIGNAL_FLASH, t, lambda: text.flash_words(st), bad=flash)
+        hold(w, AlarmType.MANUAL_CONTROL, t, lambda: text.manual_words(st), bad=st.manual)
         if final and not (flashing or conflict or st.mode == "dark"):
             # Cabinets assert stop time when they go to flash: part of the flash, not apart;
             # judged at the report's time, when the monitor's mode is known.
-            hold(w, AlarmType.STOP_TIME, t, _stop_words, bad=st.stop_time)
+            hold(w, AlarmType.STOP_TIME, t, text.stop_words, bad=st.stop_time)
         self._mains(w, st, t)
         self._door(w, st, t)
         others = st.other_inputs(s.alarm_inputs)
-        hold(w, AlarmType.CABINET_ALARM, t, lambda: _input_words(others), bad=bool(others))
+        hold(w, AlarmType.CABINET_ALARM, t, lambda: text.input_words(others), bad=bool(others))
         if flashing or conflict or st.mode == "dark":
             st.forget_detectors()
         stuck = {
@@ -182,9 +181,11 @@ class SignalRules:
             if t - since >= s.detector_stuck_s
         }
         faulty = bool(st.detector_faults or stuck)
-        hold(w, AlarmType.DETECTOR_FAULT, t, lambda: _detector_words(st, stuck), bad=faulty)
+        hold(w, AlarmType.DETECTOR_FAULT, t, lambda: text.detector_words(st, stuck), bad=faulty)
         peds = sorted(st.ped_faults)
-        hold(w, AlarmType.PEDESTRIAN_DETECTOR_FAULT, t, lambda: _ped_words(peds), bad=bool(peds))
+        hold(
+            w, AlarmType.PEDESTRIAN_DETECTOR_FAULT, t, lambda: text.ped_words(peds), bad=bool(peds)
+        )
 
     def _hold(
         self,
@@ -217,7 +218,7 @@ class SignalRules:
             dark = max(currents) < off
         else:
             return  # neither says: as it was
-        self._hold(w, AlarmType.SIGNAL_DARK, t, lambda: _dark_words(st, currents), bad=dark)
+        self._hold(w, AlarmType.SIGNAL_DARK, t, lambda: text.dark_words(st, currents), bad=dark)
 
     def _red_lamps(
         self, w: Watch, st: SignalState, t: float, lamps: dict[int, dict[str, float]]
@@ -226,20 +227,27 @@ class SignalRules:
 
         A phase's red should be lit when none of its other lamps is lit and the
         controller's events (if it logs them) do not place it in green or yellow;
-        in flash or dark nothing is expected of a red.
+        in flash or dark nothing is expected of a red. A monitor that has never
+        reported a green or yellow lamp (reds alone) says nothing by a red off,
+        unless the events place its phase in red.
         """
         s = w.city.settings
         off = s.lamp_off_a
         judged = not st.flashing and not _active(w, AlarmType.SIGNAL_DARK)
+        st.colours_seen = st.colours_seen or any(
+            "green" in colours or "yellow" in colours for colours in lamps.values()
+        )
         for phase, colours in lamps.items() if judged else ():
-            red = colours.get("red")
+            red, known = colours.get("red"), st.phases.get(phase)
             if (
                 red is None
                 or colours.get("green", 0.0) >= off
                 or colours.get("yellow", 0.0) >= off
-                or st.phases.get(phase) in (PHASE_GREEN, PHASE_YELLOW)
+                or known in (PHASE_GREEN, PHASE_YELLOW)
             ):
                 continue  # not lit by design now, or not reported
+            if red < off and not st.colours_seen and known not in PHASE_RED:
+                continue  # a monitor of reds alone: this red is off, its green may be on
             if red < off:
                 st.red_out[phase] = 0
             elif phase in st.red_out:
@@ -248,7 +256,7 @@ class SignalRules:
                     del st.red_out[phase]
         bad = bool(st.red_out) or st.mmu == "red_fail"
         out = {p: lamps.get(p, {}).get("red") for p in sorted(st.red_out)}
-        self._hold(w, AlarmType.RED_LAMP_FAILURE, t, lambda: _red_words(st, out), bad=bad)
+        self._hold(w, AlarmType.RED_LAMP_FAILURE, t, lambda: text.red_words(st, out), bad=bad)
 
     def _battery(self, w: Watch, st: SignalState, t: float, volts: float | None) -> None:
         """Battery low: below ``battery_low_v`` for ``confirm_reports`` reports (one fitted)."""
@@ -265,7 +273,7 @@ class SignalRules:
         else:
             return
         self._hold(
-            w, AlarmType.BATTERY_LOW, t, lambda: _battery_words(volts, s.battery_low_v), bad=low
+            w, AlarmType.BATTERY_LOW, t, lambda: text.battery_words(volts, s.battery_low_v), bad=low
         )
 
     def _mains(self, w: Watch, st: SignalState, t: float) -> None:
@@ -279,7 +287,7 @@ class SignalRules:
         alarm = w.alarms.get(kind)
         if not st.mains_lost:
             st.mains_lost_at = st.mains_wait = None
-            self._hold(w, kind, t, _mains_words(st), bad=False)
+            self._hold(w, kind, t, lambda: text.mains_words(st), bad=False)
             return
         if st.mains_lost_at is None:
             st.mains_lost_at = t
@@ -296,7 +304,7 @@ class SignalRules:
                 schedule(w.city, meter_due, Due.MAINS, w)
             if t < st.mains_wait:
                 return
-        self._hold(w, kind, t, _mains_words(st), bad=True, parent=incident)
+        self._hold(w, kind, t, lambda: text.mains_words(st), bad=True, parent=incident)
 
     def _supply(self, w: Watch, st: SignalState, t: float) -> tuple[Alarm | None, float | None]:
         """The cabinet's open outage incident, or when its meter will next have spoken."""
@@ -333,11 +341,11 @@ class SignalRules:
                 return  # no answer yet: asked again at the next report
         too_long = open_now and t - opened >= s.door_open_max_s
         self._hold(
-            w, AlarmType.DOOR_OPEN_TOO_LONG, t, lambda: _long_words(st, opened, t), bad=too_long
+            w, AlarmType.DOOR_OPEN_TOO_LONG, t, lambda: text.long_words(st, opened, t), bad=too_long
         )
         if not open_now:
             st.opened_at = None
-            words = lambda: _break_in_words(opened)  # noqa: E731 - named for the line's length
+            words = lambda: text.break_in_words(opened)  # noqa: E731 - named for the line's length
             self._hold(w, AlarmType.DOOR_OPEN_UNAUTHORISED, t, words, bad=False)
 
     def _ask(self, w: Watch, st: SignalState, opened: float, t: float) -> None:
@@ -355,105 +363,10 @@ class SignalRules:
             return
         st.asking = False
         if st.authorised is None:
-            words = lambda: _break_in_words(opened)  # noqa: E731 - named for the line's length
+            words = lambda: text.break_in_words(opened)  # noqa: E731 - named for the line's length
             self._hold(w, AlarmType.DOOR_OPEN_UNAUTHORISED, t, words, bad=True)
 
 
 def _active(w: Watch, kind: AlarmType) -> bool:
     alarm = w.alarms.get(kind)
     return alarm is not None and alarm.active
-
-
-# The alarms' words and figures.
-
-
-def _flash_words(st: SignalState) -> tuple[str, dict[str, Any]]:
-    cause = FLASH_NAMES.get(st.flash_status or 0)
-    said = [f"the monitor says {st.mode}"] if st.mode == "flash" else []
-    if cause is not None:
-        said.append(f"the controller logged {cause} flash")
-    if st.mmu not in (None, "ok"):
-        said.append(f"the MMU reports {st.mmu}")
-    words = "; ".join(said) or "the controller's alarm status says flash"
-    detail = {"mode": st.mode, "flash_status": st.flash_status, "mmu": st.mmu}
-    return f"the signal is in flash ({words})", detail
-
-
-def _conflict_words(st: SignalState) -> tuple[str, dict[str, Any]]:
-    detail = {
-        "mode": st.mode,
-        "mmu": st.mmu,
-        "flash_status": st.flash_status,
-        "alarm_status": st.alarm_status,
-    }
-    return "the MMU saw conflicting indications and put the signal in flash", detail
-
-
-def _manual_words(st: SignalState) -> tuple[str, dict[str, Any]]:
-    source = "its monitor" if st.mode == "manual" else "its controller's events"
-    return f"the signal is under manual control (says {source})", {"mode": st.mode}
-
-
-def _stop_words() -> tuple[str, dict[str, Any]]:
-    return "the controller's stop-time input is on: its timing is stopped", {"stop_time": True}
-
-
-def _mains_words(st: SignalState) -> Callable[[], tuple[str, dict[str, Any]]]:
-    def words() -> tuple[str, dict[str, Any]]:
-        source = "its monitor" if st.mains is False else "its controller (182)"
-        then = "the signal is dark" if st.mode == "dark" else "the signal runs on its battery"
-        detail = {"mains": st.mains, "power_event": st.power_event, "mode": st.mode}
-        return f"the cabinet lost mains (says {source}); {then}", detail
-
-    return words
-
-
-def _battery_words(volts: float, low: float) -> tuple[str, dict[str, Any]]:
-    return (
-        f"the backup battery is at {volts:.1f} V (low below {low:g} V)",
-        {"battery": round(volts, 2), "battery_low_v": low},
-    )
-
-
-def _dark_words(st: SignalState, currents: list[float]) -> tuple[str, dict[str, Any]]:
-    said = "its monitor says dark" if st.mode == "dark" else "every lamp reported draws nothing"
-    return f"the signal is dark: {said}", {"mode": st.mode, "lamps": len(currents)}
-
-
-def _red_words(st: SignalState, out: dict[int, float | None]) -> tuple[str, dict[str, Any]]:
-    detail: dict[str, Any] = {"phases": list(out), "mmu": st.mmu}
-    if out:
-        phases = ", ".join(str(p) for p in out)
-        return f"the red of phase {phases} draws no current while it should be lit", detail
-    return "the MMU reports a red lamp failure", detail
-
-
-def _break_in_words(opened: float) -> tuple[str, dict[str, Any]]:
-    return "the cabinet door was opened with no maintenance window", {"opened_at": opened}
-
-
-def _long_words(st: SignalState, opened: float, t: float) -> tuple[str, dict[str, Any]]:
-    detail = {"opened_at": opened, "authorised_by": st.authorised}
-    return f"the cabinet door has been open for {duration(t - opened)}", detail
-
-
-def _input_words(others: dict[int, str]) -> tuple[str, dict[str, Any]]:
-    names = ", ".join(f"{name} ({n})" for n, name in others.items())
-    return f"cabinet alarm input on: {names}", {"inputs": [[n, name] for n, name in others.items()]}
-
-
-def _detector_words(st: SignalState, stuck: dict[int, float]) -> tuple[str, dict[str, Any]]:
-    said = [
-        f"detector {c}: {DETECTOR_FAULTS[code]}" for c, code in sorted(st.detector_faults.items())
-    ]
-    said += [f"detector {c} on for {duration(s)}" for c, s in sorted(stuck.items())]
-    detail = {
-        "faults": [[c, code] for c, code in sorted(st.detector_faults.items())],
-        "stuck": sorted(stuck),
-    }
-    return "; ".join(said), detail
-
-
-def _ped_words(peds: list[int]) -> tuple[str, dict[str, Any]]:
-    names = ", ".join(str(p) for p in peds)
-    return f"pedestrian detector {names} failed", {"detectors": peds}

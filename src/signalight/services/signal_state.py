@@ -122,6 +122,7 @@ class SignalState:
     asking: bool = False  # the door's authority has not answered yet
     authorised: str | None = None  # who or what authorised the opening
     red_out: dict[int, int] = field(default_factory=dict)  # phase: good reports since out
+    colours_seen: bool = False  # the monitor reports green and yellow lamps, not reds alone
     battery_streak: int = 0  # >0 low reports in a row, <0 good ones
     last_report: float = -math.inf
     mains_lost_at: float | None = None
