@@ -12,13 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import orjson
+
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.alarms import Alarm, AlarmQuery, AlarmType, EventKind
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.readings import Reading
-from signalight.domain.telemetry import Accepted
+from signalight.domain.telemetry import Accepted, DeadLetter
+from signalight.domain.topics import Channel, device_topic
 from signalight.services.detection import Detector
+from signalight.services.ingest import IngestService, Message
 from signalight.services.signal_rules import DoorAuthority
 from tests.conftest import make_city
 from tests.services.detection_rig import LAT, LON, FakeWall, local
@@ -125,6 +129,17 @@ class Crossing:
         newest = max(r.time for r in readings)
         self.wall.now = max(self.wall.now, newest)
         self.detector.observe([Accepted(self.refs[uid], readings, newest)])
+        self.detector.tick()
+        self.detector.flush()
+
+    def publish(self, uid: str, pack: list[dict[str, Any]]) -> None:
+        """A SenML pack as an outside client publishes it on ``uid``'s topic, through ingest."""
+        topic = device_topic(self.city.slug, uid, Channel.UP)
+        message = Message(topic, orjson.dumps(pack), self.t)
+        accepted = IngestService(self.db.telemetry).check(message)
+        assert not isinstance(accepted, DeadLetter), accepted
+        self.wall.now = max(self.wall.now, self.t)
+        self.detector.observe([accepted])
         self.detector.tick()
         self.detector.flush()
 

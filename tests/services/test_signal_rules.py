@@ -54,6 +54,30 @@ def test_a_healthy_intersection_with_a_running_controller_raises_nothing(
     assert crossing.summary() == []
 
 
+def test_an_outside_clients_senml_packs_as_the_protocol_documents_them(crossing: Crossing) -> None:
+    crossing.t += STEP
+    crossing.publish(
+        "S1",
+        [
+            {"bn": "S1/", "bt": crossing.t, "n": "mode", "vs": "normal"},
+            {"n": "door", "vs": "closed"},
+            {"n": "lamp/2/green", "v": 360, "u": "mA"},
+            {"n": "lamp/4/red", "v": 0.24},
+            {"n": "event", "v": 173, "vs": "3", "t": -20},  # the controller went to flash
+            {"n": "event", "v": 200, "vs": "1", "t": -15},  # the door switch, on input 1
+            {"n": "event", "v": 201, "vs": "1", "t": -5},
+        ],
+    )
+    assert crossing.only(FLASH).observed_at == crossing.t - 20
+    assert crossing.only(BREAK_IN).state is CLEARED  # opened and shut between two reports
+    crossing.t += STEP
+    crossing.publish(
+        "S1",
+        [{"bn": "S1/", "bt": crossing.t, "n": "event", "v": 173, "vs": "2", "t": -30}],
+    )
+    assert crossing.only(FLASH).state is CLEARED
+
+
 # Flash, dark, conflict: on the first report, cleared on the first normal one.
 
 
