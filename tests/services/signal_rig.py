@@ -114,15 +114,20 @@ class Crossing:
         )
         self.refs = {d.uid: d for d in db.telemetry.devices() if d.city_id == self.city.pk}
         self.wall = FakeWall(T0)
-        self.detector = Detector(
-            db.alarms,
-            db.fleet,
-            db.cities,
-            defaults=settings,
-            wall=self.wall,
-            door_authority=door_authority,
-        )
+        self._settings, self._authority = settings, door_authority
+        self.detector = self.new_detector()
         self.t = T0
+
+    def new_detector(self) -> Detector:
+        """A detector over the crossing's database and wall clock, as after a restart."""
+        return Detector(
+            self.db.alarms,
+            self.db.fleet,
+            self.db.cities,
+            defaults=self._settings,
+            wall=self.wall,
+            door_authority=self._authority,
+        )
 
     def send(self, uid: str, readings: list[Reading]) -> None:
         """One report of ``uid``, judged and its alarms stored."""

@@ -393,6 +393,32 @@ def test_a_pedestrian_detector_failed_and_restored(crossing: Crossing) -> None:
     assert crossing.only(AlarmType.PEDESTRIAN_DETECTOR_FAULT).state is CLEARED
 
 
+def test_after_a_restart_what_the_events_raised_stays_until_an_event_says_otherwise(
+    crossing: Crossing,
+) -> None:
+    t = crossing.t + STEP
+    events = [(t - 10, 87, 5), (t - 10, 180, 1), (t - 10, 175, 0b100), (t - 10, 91, 2)]
+    crossing.report(door="open", lamps={2: {"green": 0.36}, 4: {"red": 0.0}}, events=events)
+    kinds = (
+        AlarmType.DETECTOR_FAULT,
+        AlarmType.STOP_TIME,
+        AlarmType.CABINET_ALARM,
+        AlarmType.PEDESTRIAN_DETECTOR_FAULT,
+        RED,
+        BREAK_IN,
+    )
+    assert [crossing.only(kind).state for kind in kinds] == [RAISED] * len(kinds)
+    crossing.detector = crossing.new_detector()
+    crossing.report(door="open", lamps={2: {"green": 0.36}, 4: {"green": 0.36}})
+    assert [crossing.only(kind).state for kind in kinds] == [RAISED] * len(kinds)
+    t = crossing.t + STEP
+    events = [(t - 10, 83, 5), (t - 10, 180, 0), (t - 10, 175, 0), (t - 10, 92, 2)]
+    crossing.report(lamps={4: {"red": 0.24}}, events=events)
+    crossing.report(lamps={4: {"red": 0.24}})
+    assert [crossing.only(kind).state for kind in kinds] == [CLEARED] * len(kinds)
+    assert [crossing.only(kind).occurrences for kind in kinds] == [1] * len(kinds)
+
+
 # Flapping and silence.
 
 

@@ -110,6 +110,7 @@ class SignalRules:
         found = self._states.get(w.profile.device_id)
         if found is None or found.profile is not w.profile:
             found = self._states[w.profile.device_id] = SignalState(w.profile)
+            found.restore(w.alarms, w.city.settings.detector_stuck_s)
         return found
 
     def monitor(self, w: Watch, readings: Iterable[Reading], t: float) -> None:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from signalight.domain.alarms import AlarmType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from signalight.domain.alarms import Alarm
     from signalight.domain.faults import DeviceProfile
 
 __all__ = ["DETECTOR_FAULTS", "FLASH_NAMES", "SignalState", "event_parameter"]
@@ -203,6 +206,56 @@ class SignalState:
         self.detectors_on.clear()
         self.phases.clear()
 
+    def restore(self, alarms: Mapping[AlarmType, Alarm], stuck_s: float) -> None:
+        """Take back what the open alarms say of the events behind them (after a restart).
+
+        An event's state lasts until the next event says otherwise: one seen
+        before the restart is known now only by the alarm it raised, which
+        would otherwise clear at the first report for want of it, and raise
+        again at the next event.
+        """
+        for kind, alarm in alarms.items():
+            if alarm.active:
+                self._restore_controller(kind, alarm.detail)
+                self._restore_parts(kind, alarm, stuck_s)
+
+    def _restore_controller(self, kind: AlarmType, d: Mapping[str, Any]) -> None:
+        match kind:
+            case AlarmType.SIGNAL_FLASH | AlarmType.CONFLICT_FLASH:
+                self.flash_status = _int(d.get("flash_status"))
+                self.alarm_status = _int(d.get("alarm_status"))
+            case AlarmType.MANUAL_CONTROL if d.get("mode") != "manual":
+                self.manual_event = True
+            case AlarmType.STOP_TIME:
+                self.stop_time = True
+            case AlarmType.MAINS_FAILURE if d.get("power_event") is False:
+                self.power_event = False
+            case _:
+                pass
+
+    def _restore_parts(self, kind: AlarmType, alarm: Alarm, stuck_s: float) -> None:
+        d = alarm.detail
+        match kind:
+            case AlarmType.RED_LAMP_FAILURE:
+                self.red_out = dict.fromkeys(_ints(d.get("phases")), 0)
+            case AlarmType.DOOR_OPEN_UNAUTHORISED | AlarmType.DOOR_OPEN_TOO_LONG:
+                self.opened_at = _float(d.get("opened_at")) or alarm.observed_at
+                self.authorised = d.get("authorised_by")
+            case AlarmType.CABINET_ALARM:
+                self.inputs |= set(_ints([_first(pair) for pair in d.get("inputs", ())]))
+            case AlarmType.DETECTOR_FAULT:
+                for pair in d.get("faults", ()):
+                    channel, code = _first(pair), _int(pair[-1]) if pair else None
+                    if isinstance(channel, int) and code is not None:
+                        self.detector_faults[channel] = code
+                self.detectors_on |= dict.fromkeys(
+                    _ints(d.get("stuck")), alarm.observed_at - stuck_s
+                )
+            case AlarmType.PEDESTRIAN_DETECTOR_FAULT:
+                self.ped_faults |= set(_ints(d.get("detectors")))
+            case _:
+                pass
+
     # What the sources say, together.
 
     @property
@@ -247,6 +300,22 @@ class SignalState:
             for n in sorted(self.inputs)
             if not _is_door(names.get(n))
         }
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _first(pair: object) -> object:
+    return pair[0] if isinstance(pair, list) and pair else None
+
+
+def _ints(value: object) -> list[int]:
+    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
 
 
 def _is_door(name: str | None) -> bool:
