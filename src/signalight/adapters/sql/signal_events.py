@@ -31,7 +31,7 @@ from sqlalchemy import Engine, func, insert, select
 from signalight.adapters.sql.bulk import sqlite_values
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.partitions import DayPartitions
-from signalight.adapters.sql.tables import signal_events, signal_log_files
+from signalight.adapters.sql.signal_tables import signal_events, signal_log_files
 from signalight.adapters.sql.telemetry_batch import EventRow
 from signalight.domain.event_counts import CodeCount
 from signalight.domain.signals import ControllerEvent, LogFile

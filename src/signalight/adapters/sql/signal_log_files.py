@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, and_, func, or_, select
 
 from signalight.adapters.sql.errors import translated
-from signalight.adapters.sql.tables import assets, signal_log_files
+from signalight.adapters.sql.signal_tables import signal_log_files
+from signalight.adapters.sql.tables import assets
 from signalight.domain.signals import LogFile, LogFormat, LogStatus
 
 __all__ = ["SqlSignalLogFiles"]

@@ -20,7 +20,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -221,38 +220,6 @@ reports = Table(
     Column("city_id", Integer, nullable=False),
     Column("size", Integer, nullable=False),  # how many readings ``data`` holds
     Column("data", JSON, nullable=False),  # TEXT on SQLite, json on PostgreSQL
-)
-
-# A controller's events (migration 0012), live and imported: one row an event,
-# keyed by the asset it serves (the intersection), time, code and parameter,
-# so a second copy adds nothing. Partitioned by day on PostgreSQL as ``reports``.
-signal_events = Table(
-    "signal_events",
-    metadata,
-    Column("asset_id", Integer, primary_key=True),
-    Column("time", Float, primary_key=True),
-    Column("code", Integer, primary_key=True),
-    Column("param", Integer, primary_key=True),
-    Column("city_id", Integer, nullable=False),
-)
-
-# Every controller log file imported or refused (migration 0013).
-signal_log_files = Table(
-    "signal_log_files",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    Column("format", String(32), nullable=False),
-    Column("events", Integer, nullable=False),
-    Column("new", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("intersections", JSON, nullable=False),
-    Column("at", Float, nullable=False),
-    CheckConstraint("status IN ('stored', 'partial', 'refused')", name="status"),
-    Index("ix_signal_log_files_city_at", "city_id", "at"),
 )
 
 device_states = Table(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from signalight.adapters.sql.tables import dead_letters, reports, signal_events
+from signalight.adapters.sql.signal_tables import signal_events
+from signalight.adapters.sql.tables import dead_letters, reports
 
 __all__ = ["delete_before"]
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from signalight.adapters.sql.errors import translated
 from signalight.adapters.sql.report_values import data_of, decoded
+from signalight.adapters.sql.signal_tables import signal_events
 from signalight.adapters.sql.tables import (
     cities,
     dead_letters,
@@ -17,7 +18,6 @@ from signalight.adapters.sql.tables import (
     devices,
     reading_hours,
     reports,
-    signal_events,
 )
 from signalight.domain.assets import DeviceKind
 from signalight.domain.readings import Reading, RejectReason
