@@ -248,4 +248,3 @@ def _unknown(name: str, missing: list[str], *, named: bool) -> str:
         f"{name}: no intersection of the city has controller id or code {_listed(missing)};"
         " set the intersection's controller_id in the inventory, or name it (--intersection)"
     )
-
