@@ -189,7 +189,7 @@ def test_a_burst_of_events_at_one_instant_pages_through_the_readings_once_each(
     client: TestClient, container: Container, city: City, monitor: DeviceRef, viewer: dict[str, str]
 ) -> None:
     at = float(int(time.time()) - 120)
-    burst = [
+    burst: list[dict[str, object]] = [
         {"n": "event", "v": code, "vs": str(phase)} for code in (8, 10) for phase in range(1, 9)
     ]
     send(container, monitor, [{"bn": "sm-1/", "bt": at, "n": "mode", "vs": "normal"}, *burst])
