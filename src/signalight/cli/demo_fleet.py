@@ -19,8 +19,11 @@ from datetime import UTC, datetime
 from typing import Final
 
 from signalight.cli.context import console
+from signalight.cli.demo_people import DEMO_CREW
+from signalight.cli.simulate import crew_windows
 from signalight.container import Container
 from signalight.domain.cities import City
+from signalight.domain.errors import NotFoundError
 from signalight.services.embedded_feed import EmbeddedFeed
 from signalight.sim import showcase
 from signalight.sim.faults import Injection
@@ -81,8 +84,17 @@ def prepare_history(
         light_interval=REPORT_INTERVAL_S,
         meter_interval=REPORT_INTERVAL_S,
     )
+    try:  # the demo's crew books its cabinet visits: live openings are authorised, not break-ins
+        windows = crew_windows(container, city, DEMO_CREW, say=False)
+    except NotFoundError:
+        windows = None
     simulator = Simulator.from_store(
-        container.db.assets, city, config, start=datetime.fromtimestamp(start, UTC), truth=truth
+        container.db.assets,
+        city,
+        config,
+        start=datetime.fromtimestamp(start, UTC),
+        truth=truth,
+        windows=windows,
     )
     planned = showcase.plan(simulator, now)
     for injection in planned:

@@ -18,11 +18,12 @@ from signalight.domain.errors import ConflictError
 from signalight.domain.networks import NetworkRole
 from signalight.domain.users import Role
 
+DEMO_CREW = "crew"  # the demo's repair crew: the simulated cabinet visits book its windows
 # username -> role in the demo city; "admin" is the demo's admin of before.
 DEMO_PEOPLE = {
     "admin": Role.ADMIN,
     "operator": Role.OPERATOR,
-    "crew": Role.CREW,
+    DEMO_CREW: Role.CREW,
     "viewer": Role.VIEWER,
 }
 DEMO_NETWORK = ("wego", "WeGO pilot network")

@@ -195,7 +195,7 @@ def simulate(
                 start=origin,
                 truth=log,
                 settings=DetectionSettings().merged(overrides),
-                windows=_windows(container, target, crew) if crew else None,
+                windows=crew_windows(container, target, crew) if crew else None,
             )
             for injection in injections:
                 sim.inject(injection)
@@ -212,12 +212,12 @@ def simulate(
             log.close()
 
 
-def _windows(container: Container, city: City, crew: str) -> Windows:
+def crew_windows(container: Container, city: City, crew: str, *, say: bool = True) -> Windows:
     """Book a crew's visits as maintenance windows of the city, made by the command line.
 
     A window the service refuses (one already over, in a run of the past; a
     crew without a role in the city) is not booked: that opening is then a
-    break-in, for the rules and in the ground truth alike.
+    break-in, for the rules and in the ground truth alike (said unless not ``say``).
     """
     container.db.users.get_user(crew)  # NotFoundError: no such user, said at once
     actor = User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
@@ -234,7 +234,8 @@ def _windows(container: Container, city: City, crew: str) -> Windows:
                 why="simulated cabinet visit",
             )
         except SignalightError as exc:
-            err_console.print(f"[yellow]no window for {asset}: {exc}[/]", highlight=False)
+            if say:
+                err_console.print(f"[yellow]no window for {asset}: {exc}[/]", highlight=False)
             return False
         return True
 
