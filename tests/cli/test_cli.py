@@ -5,27 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import signalight
-from signalight.cli.main import app
+from tests.cli.cli_rig import run
 
 MIGRATIONS = Path(signalight.__file__).parent / "adapters" / "sql" / "migrations" / "versions"
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    return tmp_path
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_city_add_fills_from_the_gazetteer(env: Path) -> None:

@@ -4,29 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.networks import SqlNetworkStore
-from signalight.cli.main import app
 from signalight.domain.users import User
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.cli.cli_rig import run
 
 
 def _networks_of(env: Path, username: str) -> list[tuple[str, str]]:

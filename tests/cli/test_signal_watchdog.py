@@ -6,29 +6,12 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from signalight.cli.main import app
+from tests.cli.cli_rig import run
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "atspm_samples"
 HIRES = SAMPLES / "shawnstrasser-atspm" / "hires_test_data.parquet"
-runner = CliRunner()
-
 pytestmark = pytest.mark.skipif(not HIRES.is_file(), reason="no parquet sample")
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_the_report_of_imported_logs(env: Path) -> None:

@@ -6,31 +6,11 @@ import getpass
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 from signalight.adapters.clock import SystemClock
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.cli.main import app
 from signalight.domain.errors import AuthenticationError
 from signalight.services.auth import AuthService
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    # Wide enough that no table cell is wrapped.
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=stdin)
-    return result.exit_code, result.stdout, result.stderr
+from tests.cli.cli_rig import run
 
 
 def _works(env: Path, token: str) -> bool:

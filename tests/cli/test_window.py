@@ -7,32 +7,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
-import pytest
-from typer.testing import CliRunner
 
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.cli.main import app
 from signalight.container import Container
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.users import AuditAction
 from signalight.services.door_windows import DoorAuthority
 from signalight.settings import Settings
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.cli.cli_rig import run
 
 
 def test_a_window_from_the_command_line(env: Path) -> None:

@@ -5,32 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-import pytest
-from typer.testing import CliRunner
 
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.cli.main import app
 from signalight.container import Container
 from signalight.domain.alarms import AlarmState
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.settings import Settings
+from tests.cli.cli_rig import run
 from tests.services.maintenance_rig import clear_alarm, raise_alarm
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIGNALIGHT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SIGNALIGHT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SIGNALIGHT_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_an_order_from_alarm_to_confirmed_fix(env: Path) -> None:
