@@ -14,13 +14,10 @@ import typer
 from rich.table import Column, Table
 
 from signalight.cli.context import console, friendly, opened
-from signalight.cli.users import cli_actor
-from signalight.container import Container
+from signalight.cli.users import acting_user
 from signalight.domain.alarms import Severity
-from signalight.domain.cities import City
 from signalight.domain.errors import InvalidInputError, NotFoundError
 from signalight.domain.maintenance import Part, WorkOrder, WorkOrderQuery, WorkOrderState
-from signalight.domain.users import Role, User
 
 app = typer.Typer(
     help="Work orders: list, show, create, assign, start, note, finish, cancel.",
@@ -32,15 +29,6 @@ OrderArg = Annotated[int, typer.Argument(help="The work order's id")]
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Act as this user, with their role (default: admin)")
 ]
-
-
-def _actor(container: Container, city: City, name: str | None) -> User:
-    if name is None:
-        return User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
-    try:
-        return container.db.users.get_user(name)[0]
-    except NotFoundError:
-        raise InvalidInputError(f"--as: no user {name!r}") from None
 
 
 def _when(order: WorkOrder, field: str) -> str:
@@ -82,7 +70,7 @@ def list_(
     with opened() as container:
         target = container.cities.get(city)
         query = WorkOrderQuery(states=frozenset(state or ()), crew=crew, limit=limit)
-        page = container.maintenance.query(target, _actor(container, target, None), query)
+        page = container.maintenance.query(target, acting_user(container, target, None), query)
         now = container.clock.now()
     if as_json:
         for order in page.items:
@@ -119,7 +107,9 @@ def show(city: CityOpt, order_id: OrderArg) -> None:
     """Show one work order with its alarms, parts, notes and photos."""
     with opened() as container:
         target = container.cities.get(city)
-        detail = container.maintenance.detail(target, _actor(container, target, None), order_id)
+        detail = container.maintenance.detail(
+            target, acting_user(container, target, None), order_id
+        )
     order = detail.order
     console.print(_line(order), highlight=False)
     console.print(f"{order.title} on {order.asset_code}, {order.priority}", highlight=False)
@@ -153,7 +143,7 @@ def create(
         raise InvalidInputError("give --alarm or --asset")
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, None)
+        user = acting_user(container, target, None)
         service = container.maintenance
         if alarm is not None:
             order = service.create_from_alarm(
@@ -179,7 +169,7 @@ def assign(
     """Give a work order to a crew member."""
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, None)
+        user = acting_user(container, target, None)
         order = container.maintenance.assign(target, user, order_id, crew)
     console.print(_line(order), highlight=False)
 
@@ -190,7 +180,7 @@ def start(city: CityOpt, order_id: OrderArg, as_user: AsOpt = None) -> None:
     """The crew is on site."""
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, as_user)
+        user = acting_user(container, target, as_user)
         order = container.maintenance.start(target, user, order_id)
     console.print(_line(order), highlight=False)
 
@@ -206,7 +196,7 @@ def note(
     """Add a note to a work order."""
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, as_user)
+        user = acting_user(container, target, as_user)
         container.maintenance.add_note(target, user, order_id, text)
     console.print(f"work order {order_id}: note added")
 
@@ -234,7 +224,7 @@ def finish(
     parts = [_part(p) for p in part or []]
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, as_user)
+        user = acting_user(container, target, as_user)
         order = container.maintenance.finish(target, user, order_id, parts, note_text)
     console.print(_line(order), highlight=False)
 
@@ -249,6 +239,6 @@ def cancel(
     """Drop a work order."""
     with opened() as container:
         target = container.cities.get(city)
-        user = _actor(container, target, None)
+        user = acting_user(container, target, None)
         order = container.maintenance.cancel(target, user, order_id, note_text)
     console.print(_line(order), highlight=False)

@@ -15,10 +15,9 @@ from rich.progress import BarColumn, Progress, TextColumn
 from signalight.adapters.mqtt_publisher import MqttPublisher
 from signalight.adapters.tls import client_context
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
-from signalight.cli.users import cli_actor
+from signalight.cli.users import acting_user
 from signalight.domain.errors import InvalidInputError, SignalightError
 from signalight.domain.faults import DetectionSettings
-from signalight.domain.users import Role, User
 from signalight.sim import telemetry
 from signalight.sim.crews import Windows
 from signalight.sim.faults import parse_injection, parse_span, parse_time
@@ -220,7 +219,7 @@ def crew_windows(container: Container, city: City, crew: str, *, say: bool = Tru
     break-in, for the rules and in the ground truth alike (said unless not ``say``).
     """
     container.db.users.get_user(crew)  # NotFoundError: no such user, said at once
-    actor = User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
+    actor = acting_user(container, city, None)
 
     def book(asset: str, start: float, until: float) -> bool:
         try:

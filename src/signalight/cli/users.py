@@ -11,7 +11,10 @@ import typer
 from rich.table import Column, Table
 
 from signalight.cli.context import console, err_console, friendly, opened
-from signalight.domain.users import Role
+from signalight.container import Container
+from signalight.domain.cities import City
+from signalight.domain.errors import InvalidInputError, NotFoundError
+from signalight.domain.users import Role, User
 
 app = typer.Typer(help="Users, roles, API tokens and the audit log.", no_args_is_help=True)
 
@@ -22,6 +25,16 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name, no passwd entry (a bare container)
         return "cli"
+
+
+def acting_user(container: Container, city: City, name: str | None) -> User:
+    """Whom a command acts as: the named user with their roles, or an admin of the city."""
+    if name is None:
+        return User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
+    try:
+        return container.db.users.get_user(name)[0]
+    except NotFoundError:
+        raise InvalidInputError(f"--as: no user {name!r}") from None
 
 
 def _when(moment: datetime | None) -> str:

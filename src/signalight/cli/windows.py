@@ -17,11 +17,9 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from signalight.cli.context import console, friendly, opened
-from signalight.cli.users import cli_actor
-from signalight.container import Container
+from signalight.cli.users import acting_user
 from signalight.domain.cities import City
-from signalight.domain.errors import InvalidInputError, NotFoundError
-from signalight.domain.users import Role, User
+from signalight.domain.errors import InvalidInputError
 from signalight.domain.windows import MaintenanceWindow, WindowQuery
 
 app = typer.Typer(
@@ -31,15 +29,6 @@ app = typer.Typer(
 
 CityArg = Annotated[str, typer.Argument(help="City slug")]
 TIME_HELP = "ISO 8601, e.g. 2026-03-01T10:00 (the city's time) or 2026-03-01T02:00Z"
-
-
-def _actor(container: Container, city: City, name: str | None) -> User:
-    if name is None:
-        return User(id=0, username=cli_actor(), roles={city.pk: Role.ADMIN})
-    try:
-        return container.db.users.get_user(name)[0]
-    except NotFoundError:
-        raise InvalidInputError(f"--as: no user {name!r}") from None
 
 
 def _time(text: str, city: City, option: str) -> datetime:
@@ -105,7 +94,7 @@ def add(
         target = container.cities.get(city)
         window = container.windows.open(
             target,
-            _actor(container, target, None),
+            acting_user(container, target, None),
             asset,
             _time(from_, target, "--from"),
             _time(until, target, "--until"),
@@ -138,7 +127,7 @@ def list_(
             active_at=None if active_at is None else _time(active_at, target, "--active-at"),
             limit=limit,
         )
-        page = service.query(target, _actor(container, target, None), query)
+        page = service.query(target, acting_user(container, target, None), query)
         now = container.clock.now()
     if as_json:
         for window in page.items:
@@ -171,5 +160,5 @@ def end(
     """End a maintenance window now: from then on it authorises no door."""
     with opened() as container:
         target = container.cities.get(city)
-        window = container.windows.end(target, _actor(container, target, as_user), window_id)
+        window = container.windows.end(target, acting_user(container, target, as_user), window_id)
     console.print(f"{_line(window, target)}, ended", highlight=False, markup=False)
