@@ -242,10 +242,14 @@ class IngestProcess:
 
 
 def stored(db: SqlDatabase, city: City) -> tuple[int, int]:
-    """(readings stored, readings counted in the hourly rollups) for the city."""
+    """(readings and controller events stored, readings counted in the hourly rollups)."""
     with db.engine.connect() as conn:
         readings = conn.execute(
-            text("SELECT coalesce(sum(size), 0) FROM reports WHERE city_id = :c"), {"c": city.pk}
+            text(
+                "SELECT (SELECT coalesce(sum(size), 0) FROM reports WHERE city_id = :c)"
+                " + (SELECT count(*) FROM signal_events WHERE city_id = :c)"
+            ),
+            {"c": city.pk},
         ).scalar_one()
         rolled = conn.execute(
             text("SELECT coalesce(sum(samples), 0) FROM reading_hours WHERE city_id = :c"),
