@@ -114,7 +114,7 @@ def decode_pack(
     readings = _resolve(pack, device, CATALOGUE[kind], now, now - max_past_s, now + max_future_s)
     if not readings:
         raise PayloadError(RejectReason.MALFORMED, "the pack holds base fields but no readings")
-    if len({(reading.time, reading.name) for reading in readings}) < len(readings):
+    if len({reading.name for reading in readings}) < len(readings):  # a name twice: look closer
         problem = repeat_problem(readings)  # events share instants; anything else must say why
         if problem is not None:
             raise PayloadError(problem.reason, problem.message)
