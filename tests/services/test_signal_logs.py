@@ -14,17 +14,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.codecs.signal_logs import decode_log
+from signalight.container import Container
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.readings import Reading
 from signalight.domain.signals import LogStatus
 from signalight.domain.telemetry import Accepted
+from signalight.domain.users import Role
 from signalight.services.signal_drop import DropDirectory
 from signalight.services.signal_logs import SignalLogs, to_utc
-from tests.conftest import make_city
+from tests.conftest import bearer, make_city, make_token
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "atspm_samples"
 UDOT = SAMPLES / "udot-atspm"
@@ -236,3 +239,25 @@ def test_the_drop_directory_takes_whole_files_and_puts_refused_ones_aside(
         runner.join(5)
     assert (folder / "refused" / "again.dat").exists()
     assert watcher.refused == 2
+
+
+def test_the_api_lists_the_files_taken_refused_ones_with_their_reason_for_operators(
+    client: TestClient, container: Container, denver: City, logs: SignalLogs
+) -> None:
+    intersections(container.db, denver, **{"INT-215": "10.205.17.215"})
+    logs.take_path(denver, DAT)
+    logs.take(denver, "broken.datZ", b"\x78\x9c garbage")
+    url = f"/api/v1/cities/{denver.slug}/signals/logs"
+    operator = bearer(make_token(container, denver, Role.OPERATOR))
+    body = client.get(url, headers=operator).json()
+    assert body["counts"] == {"stored": 1, "partial": 0, "refused": 1}
+    assert [(f["name"], f["status"]) for f in body["items"]] == [
+        ("broken.datZ", "refused"),
+        (DAT.name, "stored"),
+    ]
+    assert body["items"][1]["new"] == 1168
+    assert "broken.datZ" in body["items"][0]["reason"]
+    refused = client.get(url, params={"status": "refused"}, headers=operator).json()
+    assert [f["name"] for f in refused["items"]] == ["broken.datZ"]
+    viewer = bearer(make_token(container, denver, Role.VIEWER))
+    assert client.get(url, headers=viewer).status_code == 403

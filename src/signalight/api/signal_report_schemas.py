@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from signalight.domain.signals import LogFile
 from signalight.domain.watchdog import (
     Check,
     DetectorFault,
@@ -211,3 +212,43 @@ class WatchdogOut(BaseModel):
             totals=TotalsOut.of(report.totals),
             intersections=[IntersectionWatchOut.of(day) for day in report.intersections],
         )
+
+
+class LogFileOut(BaseModel):
+    """A controller log file taken by an import or the drop directory, and what came of it."""
+
+    id: int
+    name: str
+    size: int = Field(description="bytes")
+    format: str | None = Field(
+        description="econolite-dat, maxtime-xml, atspm-csv, ...; null: unknown"
+    )
+    events: int = Field(description="event records in the file, copies included")
+    new: int = Field(description="events not stored before")
+    status: str = Field(description="stored, partial (some controllers unknown) or refused")
+    reason: str = Field(description="why refused, or which controllers matched no intersection")
+    intersections: list[str]
+    taken_at: dt.datetime
+
+    @classmethod
+    def of(cls, log: LogFile) -> LogFileOut:
+        """The file's record."""
+        return cls(
+            id=log.id or 0,
+            name=log.name,
+            size=log.size,
+            format=log.format.value if log.format is not None else None,
+            events=log.events,
+            new=log.new,
+            status=log.status.value,
+            reason=log.reason,
+            intersections=list(log.intersections),
+            taken_at=dt.datetime.fromtimestamp(log.at, dt.UTC),
+        )
+
+
+class LogFilesOut(BaseModel):
+    """The city's newest log files and how many of each status it has had."""
+
+    counts: dict[str, int]
+    items: list[LogFileOut]

@@ -1,4 +1,4 @@
-"""A city's traffic-signal reports: the daily watchdog report of its intersections."""
+"""A city's traffic-signal reports: the daily watchdog report, and the controller logs taken."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
-from signalight.api.deps import CITY_ERRORS, ContainerDep, ReadableCity
-from signalight.api.signal_report_schemas import WatchdogOut
+from signalight.api.deps import CITY_ERRORS, ContainerDep, OperatorCity, ReadableCity
+from signalight.api.signal_report_schemas import LogFileOut, LogFilesOut, WatchdogOut
 from signalight.container import Container
+from signalight.domain.signals import LogStatus
 from signalight.services.signal_watchdog import SignalWatchdog
 
 router = APIRouter(tags=["signal reports"], responses=CITY_ERRORS)
@@ -48,3 +49,24 @@ def watchdog_report(
     the city is 422.
     """
     return WatchdogOut.of(_watchdog(container).report(city, date))
+
+
+@router.get("/cities/{city}/signals/logs", response_model=LogFilesOut)
+def signal_logs(
+    city: OperatorCity,
+    container: ContainerDep,
+    status: Annotated[LogStatus | None, Query(description="Only files of this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LogFilesOut:
+    """The controller log files the city took, newest first, with what came of each (operator).
+
+    A refused file is kept with its reason, as a dead letter is; ``counts``
+    says how many files of each status the city has had.
+    """
+    store = container.db.signal_logs
+    files = store.files(city.pk, status=status, limit=limit)
+    counts = store.counts(city.pk)
+    return LogFilesOut(
+        counts={s.value: counts.get(s, 0) for s in LogStatus},
+        items=[LogFileOut.of(log) for log in files],
+    )
