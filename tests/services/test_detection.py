@@ -445,6 +445,34 @@ def test_a_light_reporting_every_15_s_is_raised_within_three_learnt_intervals(
     assert alarm.message == "no uplink for 45 s (it reports every 15 s)"
 
 
+def test_a_backlog_ingest_works_through_is_judged_on_its_own_clock_not_the_wall(
+    db: SqlDatabase,
+) -> None:
+    # Lights reporting every 15 s, and ingest behind: it stores them at half their
+    # pace, so the wall runs ahead of the reports it judges. Silence is judged on
+    # the stream's clock, or every light would go silent, clear and reopen with
+    # each batch (seen with one worker falling behind a burst). A light that
+    # really stopped is still raised.
+    fleet = Fleet(db, start=local(15, 22))
+    lights = [uid for uid, node in fleet.nodes.items() if node.rated is not None]
+    start = fleet.t + STEP
+    fleet.wall.now = start
+    for n in range(8):  # in step: each interval learnt as 15 s
+        fleet.detector.observe([fleet.message(uid, start + 15 * n) for uid in lights])
+        fleet.detector.tick()
+        fleet.wall.now += 15
+    fleet.detector.flush()
+    behind = start + 15 * 8
+    for n in range(40):  # ten minutes of reports, stored at half speed
+        t = behind + 15 * n
+        said = [fleet.message(uid, t) for uid in lights if uid != "N21" or t < behind + 60]
+        fleet.wall.now += 30
+        fleet.detector.observe(said)
+        fleet.detector.tick()
+        fleet.detector.flush()
+    assert fleet.summary() == [("communicationFailure", "SL-21", "raised")]
+
+
 def test_a_last_will_is_raised_after_the_hold_when_the_meter_sees_mains(
     db: SqlDatabase,
 ) -> None:

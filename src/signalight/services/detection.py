@@ -66,6 +66,7 @@ __all__ = ["Detector", "DetectorStats"]
 log = logging.getLogger(__name__)
 
 _SETTINGS_EVERY: Final = 60.0  # seconds between reloads of the cities' settings
+_BEHIND_S: Final = 2.0  # a batch received this long before it is judged: ingest is behind
 _SEED_CHUNK: Final = 5000
 
 
@@ -268,11 +269,16 @@ class Detector:
             last = item.readings[-1]
             if last.name != "status":  # a status carries when it was received, not device time
                 times.setdefault(item.device.city_id, []).append(last.time)
+        # Behind: ingest stores what it received a while ago (a backlog, a burst
+        # it works through). The clock then follows the reports, not the wall,
+        # or every device would seem silent while its reports wait their turn.
+        behind = wall - max(item.received_at for item in accepted) > _BEHIND_S
         for city_id, seen in times.items():
             city = self._cities.get(city_id)
             if city is not None:
                 seen.sort()
-                city.stream = max(city.now(wall), seen[len(seen) // 2])
+                ahead = city.stream if behind else city.now(wall)
+                city.stream = max(ahead, seen[len(seen) // 2])
                 city.wall = wall
         watches = self._watches
         arrival = self._arrival
