@@ -39,6 +39,7 @@ from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.repairs import Repairs
 from signalight.services.retention import RetentionJob
 from signalight.services.signal_logs import SignalLogs
+from signalight.services.signal_watchdog import SignalWatchdog
 from signalight.services.subscriptions import Subscriptions
 from signalight.settings import Settings
 
@@ -85,6 +86,11 @@ class Container:
             door=DoorAuthority(self.windows),
             clock=lambda: self.clock.now().timestamp(),
         )
+
+    @functools.cached_property
+    def signal_watchdog(self) -> SignalWatchdog:
+        """The daily watchdog report of cities' intersections (``docs/faults.md``)."""
+        return SignalWatchdog(self.db.signal_events, self.db.assets, self.clock)
 
     @functools.cached_property
     def signal_logs(self) -> SignalLogs:

@@ -19,7 +19,7 @@ from signalight.domain.errors import InvalidInputError
 from signalight.domain.signals import LogFile, LogStatus
 from signalight.domain.watchdog import Check, Finding
 from signalight.services.signal_drop import DropDirectory
-from signalight.services.signal_watchdog import SignalWatchdog, WatchdogReport
+from signalight.services.signal_watchdog import WatchdogReport
 
 app = typer.Typer(
     help="Traffic-signal controller event logs: import files, watch a drop directory.",
@@ -160,8 +160,7 @@ def watchdog(
         raise InvalidInputError(f"--date: {day!r} is not YYYY-MM-DD") from None
     with opened() as container:
         found = container.cities.get(city)
-        service = SignalWatchdog(container.db.signal_events, container.db.assets, container.clock)
-        report = service.report(found, wanted)
+        report = container.signal_watchdog.report(found, wanted)
     if as_json:
         console.print_json(WatchdogOut.of(report).model_dump_json())
         return

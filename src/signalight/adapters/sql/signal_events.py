@@ -124,12 +124,10 @@ def postgres_add_live(cursor: psycopg.Cursor[Any], rows: Sequence[EventRow]) -> 
 class SqlSignalEvents:
     """Controller events by intersection: added from logs, read for the API and reports."""
 
-    def __init__(self, engine: Engine, partitions: DayPartitions | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        self._partitions = partitions or (
-            DayPartitions(engine, "signal_events") if self._postgres else None
-        )
+        postgres = engine.dialect.name == "postgresql"
+        self._partitions = DayPartitions(engine, "signal_events") if postgres else None
 
     def add_log(
         self,
@@ -197,17 +195,6 @@ class SqlSignalEvents:
             return [
                 ControllerEvent(float(t), int(code), int(p)) for t, code, p in conn.execute(query)
             ]
-
-    def count(self, city_id: int, asset_id: int | None = None) -> int:
-        """How many events are stored for a city (or one of its intersections)."""
-        c = signal_events.c
-        query = select(c.asset_id).where(c.city_id == city_id)
-        if asset_id is not None:
-            query = query.where(c.asset_id == asset_id)
-        with translated("count signal events"), self._engine.connect() as conn:
-            return int(
-                conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-            )
 
     def tallies(
         self,

@@ -11,9 +11,7 @@ from pydantic import BeforeValidator
 
 from signalight.api.deps import CITY_ERRORS, ContainerDep, OperatorCity, ReadableCity
 from signalight.api.signal_report_schemas import LogFileOut, LogFilesOut, WatchdogOut
-from signalight.container import Container
 from signalight.domain.signals import LogStatus
-from signalight.services.signal_watchdog import SignalWatchdog
 
 router = APIRouter(tags=["signal reports"], responses=CITY_ERRORS)
 
@@ -25,10 +23,6 @@ def _iso_date(value: object) -> object:
     if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
         raise ValueError("must be a day as YYYY-MM-DD, e.g. 2024-05-01")
     return value
-
-
-def _watchdog(container: Container) -> SignalWatchdog:
-    return SignalWatchdog(container.db.signal_events, container.db.assets, container.clock)
 
 
 @router.get("/cities/{city}/signals/watchdog", response_model=WatchdogOut)
@@ -48,7 +42,7 @@ def watchdog_report(
     that faulted; the rules are in ``docs/faults.md``. A day after today in
     the city is 422.
     """
-    return WatchdogOut.of(_watchdog(container).report(city, date))
+    return WatchdogOut.of(container.signal_watchdog.report(city, date))
 
 
 @router.get("/cities/{city}/signals/logs", response_model=LogFilesOut)
