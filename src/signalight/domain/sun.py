@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from astral import Observer
-from astral.sun import elevation, sunrise, sunset
+from astral.sun import dawn, dusk, elevation, sunrise, sunset
 
 CELL_DEG = 0.01
+CIVIL_DEPRESSION = 6.0  # degrees below the horizon: civil twilight
 Cell = tuple[int, int]
 
 
@@ -34,6 +36,20 @@ class Daylight(NamedTuple):
     def is_night(self, t: float) -> bool:
         """Whether the sun is down at ``t`` (which must fall on this day)."""
         return t < self.sunrise or t >= self.sunset
+
+
+class Twilight(NamedTuple):
+    """Civil dawn, sunrise, sunset and civil dusk on one local day, as UTC epoch seconds.
+
+    An event that does not happen that day is infinite, as in :class:`Daylight`:
+    ``-inf`` for a rise (or dawn) when the sun stays above its line all day and
+    ``inf`` when it stays below; the reverse for a set (or dusk).
+    """
+
+    dawn: float
+    sunrise: float
+    sunset: float
+    dusk: float
 
 
 class LocalDay(NamedTuple):
@@ -68,6 +84,10 @@ class LocalDays:
         """The epoch time of a local wall-clock time on ``day``."""
         return datetime.combine(day.day, clock, tzinfo=self.zone).timestamp()
 
+    def on(self, day: date, clock: time) -> float:
+        """The epoch time of a local wall-clock time on calendar date ``day``."""
+        return datetime.combine(day, clock, tzinfo=self.zone).timestamp()
+
     def _midnight(self, day: date) -> float:
         return datetime.combine(day, time(0), tzinfo=self.zone).timestamp()
 
@@ -79,6 +99,7 @@ class SunTable:
         self.zone = zone
         self.cell_deg = cell_deg
         self._cache: dict[tuple[Cell, date], Daylight] = {}
+        self._twilight: dict[tuple[Cell, date], Twilight] = {}
 
     def cell(self, lat: float, lon: float) -> Cell:
         """The grid cell a point falls in."""
@@ -92,8 +113,25 @@ class SunTable:
             found = self._cache[key] = self._compute(cell, day)
         return found
 
+    def twilight(self, cell: Cell, day: date) -> Twilight:
+        """Civil dawn, sunrise, sunset and civil dusk in ``cell`` on local ``day``."""
+        key = (cell, day)
+        found = self._twilight.get(key)
+        if found is None:
+            rise, set_ = self.daylight(cell, day)
+            observer = self._observer(cell)
+            dawn_, dusk_ = (
+                _crossing(observer, day, self.zone, dawn),
+                _crossing(observer, day, self.zone, dusk),
+            )
+            found = self._twilight[key] = Twilight(dawn_[0], rise, set_, dusk_[1])
+        return found
+
+    def _observer(self, cell: Cell) -> Observer:
+        return Observer((cell[0] + 0.5) * self.cell_deg, (cell[1] + 0.5) * self.cell_deg)
+
     def _compute(self, cell: Cell, day: date) -> Daylight:
-        observer = Observer((cell[0] + 0.5) * self.cell_deg, (cell[1] + 0.5) * self.cell_deg)
+        observer = self._observer(cell)
         try:
             rise = sunrise(observer, day, self.zone).timestamp()
             set_ = sunset(observer, day, self.zone).timestamp()
@@ -104,3 +142,22 @@ class SunTable:
                 return Daylight(-math.inf, math.inf)
             return Daylight(math.inf, -math.inf)
         return Daylight(rise, set_)
+
+
+def _crossing(
+    observer: Observer, day: date, zone: ZoneInfo, event: Callable[..., datetime]
+) -> tuple[float, float]:
+    """``(time, time)`` of a civil twilight event, or ``(-inf, inf)`` / ``(inf, -inf)`` without one.
+
+    Without the event the sun stays on one side of 6 degrees below the
+    horizon all day: above it (a white night: dawn long past, dusk never) or
+    below it (a polar night's darkest days).
+    """
+    try:
+        at = event(observer, day, tzinfo=zone).timestamp()
+    except ValueError:
+        noon = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
+        if elevation(observer, noon) > -CIVIL_DEPRESSION:
+            return (-math.inf, math.inf)
+        return (math.inf, -math.inf)
+    return (at, at)
