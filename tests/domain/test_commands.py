@@ -175,7 +175,7 @@ def test_an_unanswered_command_expires_with_the_reason() -> None:
     command = _command()
     assert command.expired(NOW).reason == "never sent"
     sent = replace(command, attempts=3)
-    assert sent.expired(NOW).reason == "no acknowledgement after 3 sends"
+    assert sent.expired(NOW).reason == "no acknowledgement before the expiry"
     assert not sent.expired(NOW).is_open
 
 

@@ -57,6 +57,8 @@ MAX_REASON: Final = 200  # characters of an answer's reason that are kept
 MAX_EXPIRY: Final = timedelta(days=14)  # as long as the broker keeps a device's session
 MAX_OVERRIDE: Final = timedelta(days=7)
 DEFAULT_EXPIRY: Final = timedelta(hours=24)
+EXPIRED_UNANSWERED: Final = "no acknowledgement before the expiry"
+EXPIRED_UNSENT: Final = "never sent"
 
 
 class CommandKind(StrEnum):
@@ -160,7 +162,7 @@ class Command:
 
     def expired(self, now: datetime) -> Command:
         """This command ended unanswered at its expiry."""
-        why = f"no acknowledgement after {self.attempts} sends" if self.attempts else "never sent"
+        why = EXPIRED_UNANSWERED if self.attempts else EXPIRED_UNSENT
         return replace(self, state=CommandState.EXPIRED, next_at=None, done_at=now, reason=why)
 
 

@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     PASSWORD_SET = "password.set"  # noqa: S105 (an action); sessions of before go with it
     WINDOW_OPENED = "window.opened"  # a maintenance window: the user may open a cabinet door
     WINDOW_ENDED = "window.ended"  # a maintenance window ended early
+    COMMAND_REQUESTED = "command.requested"  # commands to devices, one entry a batch
 
 
 # The label of the tokens that browser sessions hold (the console's cookie).

@@ -1,0 +1,390 @@
+"""Commands to devices in SQL: batches with their audit entry, the dispatcher's work, answers.
+
+Implements ``CommandStore`` on SQLite and PostgreSQL alike. The dispatcher
+and the answer handler may run at once, in one process or in two: every
+change to a command is conditional on its being still waiting (``queued``
+or ``sent``), so an answer, an expiry and a send never overwrite each
+other, and what did not apply is reported back to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from itertools import groupby, islice
+from typing import Any, Final
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from signalight.adapters.sql.command_tables import command_batches, command_strays, commands
+from signalight.adapters.sql.errors import translated
+from signalight.adapters.sql.tables import audit_cities, audit_log
+from signalight.domain.command_batches import (
+    BatchProgress,
+    CommandBatch,
+    CommandQuery,
+    Target,
+    TargetKind,
+)
+from signalight.domain.commands import (
+    EXPIRED_UNANSWERED,
+    EXPIRED_UNSENT,
+    AckStatus,
+    Command,
+    CommandKind,
+    CommandState,
+    RetryPolicy,
+    Stray,
+    StrayReason,
+)
+from signalight.domain.errors import NotFoundError
+from signalight.domain.users import AuditAction
+
+__all__ = ["SqlCommandStore"]
+
+_C = commands.c
+_B = command_batches.c
+_S = command_strays.c
+_OPEN: Final = (str(CommandState.QUEUED), str(CommandState.SENT))
+_CHUNK: Final = 900  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
+_INSERT_CHUNK: Final = 2000
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class SqlCommandStore:
+    """Implements ``CommandStore`` over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add_batch(self, batch: CommandBatch, items: Sequence[Command]) -> CommandBatch:
+        """Store a batch, its commands and its ``command.requested`` audit entry, at once."""
+        with translated("store commands"), self._engine.begin() as conn:
+            batch_id = conn.execute(
+                insert(command_batches)
+                .values(
+                    city_id=batch.city_id,
+                    kind=str(batch.kind),
+                    args=dict(batch.args),
+                    target_kind=str(batch.target.kind),
+                    target_names=list(batch.target.names),
+                    requested_by=batch.requested_by,
+                    why=batch.why,
+                    created_at=batch.created_at,
+                    expires_at=batch.expires_at,
+                    total=len(items),
+                    skipped=list(batch.skipped),
+                )
+                .returning(_B.id)
+            ).scalar_one()
+            for chunk in _chunks(items, _INSERT_CHUNK):
+                conn.execute(insert(commands), [_row(c, batch_id) for c in chunk])
+            stored = self._batch(conn, batch.city_id, batch_id)
+            _audit(conn, stored)
+        return stored
+
+    def get_batch(self, city_id: int, batch_id: int) -> CommandBatch:
+        """One batch of the city; NotFoundError if none."""
+        with translated("read command batch"), self._engine.connect() as conn:
+            return self._batch(conn, city_id, batch_id)
+
+    def progress(self, batch_id: int) -> BatchProgress:
+        """The batch's commands counted by state."""
+        statement = select(_C.state, func.count()).where(_C.batch_id == batch_id).group_by(_C.state)
+        with translated("read command batch"), self._engine.connect() as conn:
+            return BatchProgress({CommandState(s): n for s, n in conn.execute(statement)})
+
+    def get_command(self, city_id: int, command_id: str) -> Command:
+        """One command of the city; NotFoundError if none."""
+        statement = select(commands).where(_C.id == command_id, _C.city_id == city_id)
+        with translated("read command"), self._engine.connect() as conn:
+            row = conn.execute(statement).first()
+        if row is None:
+            raise NotFoundError(f"no command {command_id} in this city")
+        return _command(row)
+
+    def query_commands(self, city_id: int, query: CommandQuery) -> list[Command]:
+        """The city's commands that match, newest first."""
+        where = [_C.city_id == city_id]
+        if query.state is not None:
+            where.append(_C.state == str(query.state))
+        if query.device_uid is not None:
+            where.append(_C.device_uid == query.device_uid)
+        if query.batch_id is not None:
+            where.append(_C.batch_id == query.batch_id)
+        if query.kind is not None:
+            where.append(_C.kind == str(query.kind))
+        if query.before is not None:
+            where.append(_C.created_at < query.before)
+        statement = (
+            select(commands).where(*where).order_by(_C.created_at.desc(), _C.id).limit(query.limit)
+        )
+        with translated("read commands"), self._engine.connect() as conn:
+            return [_command(row) for row in conn.execute(statement)]
+
+    def commands_by_id(self, ids: Collection[str]) -> dict[str, Command]:
+        """The commands with those ids, whatever their city."""
+        found: dict[str, Command] = {}
+        with translated("read commands"), self._engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                for row in conn.execute(select(commands).where(_C.id.in_(chunk))):
+                    found[row.id] = _command(row)
+        return found
+
+    def expire_overdue(self, now: datetime) -> int:
+        """End every waiting command whose expiry has come; how many."""
+        statement = (
+            update(commands)
+            .where(_C.state.in_(_OPEN), _C.expires_at <= now)
+            .values(
+                state=str(CommandState.EXPIRED),
+                next_at=None,
+                done_at=now,
+                reason=case((_C.attempts == 0, EXPIRED_UNSENT), else_=EXPIRED_UNANSWERED),
+            )
+        )
+        with translated("expire commands"), self._engine.begin() as conn:
+            return conn.execute(statement).rowcount
+
+    def due(self, now: datetime, limit: int) -> list[Command]:
+        """Waiting commands due by ``now``, oldest due first."""
+        statement = (
+            select(commands)
+            .where(_C.next_at <= now, _C.state.in_(_OPEN))
+            .order_by(_C.next_at)
+            .limit(limit)
+        )
+        with translated("read due commands"), self._engine.connect() as conn:
+            return [_command(row) for row in conn.execute(statement)]
+
+    def mark_sent(
+        self, items: Sequence[Command], now: datetime, policy: RetryPolicy
+    ) -> list[Command]:
+        """Count one more send of each still-waiting command; returns those, as stored after."""
+        sent: list[Command] = []
+        ordered = sorted(items, key=lambda c: c.attempts)
+        with translated("mark commands sent"), self._engine.begin() as conn:
+            for attempts, group in groupby(ordered, key=lambda c: c.attempts):
+                after = attempts + 1
+                next_at = now + policy.delay(after)
+                by_id = {c.id: c for c in group}
+                for chunk in _chunks(list(by_id)):
+                    statement = (
+                        update(commands)
+                        .where(_C.id.in_(chunk), _C.state.in_(_OPEN), _C.attempts == attempts)
+                        .values(
+                            state=str(CommandState.SENT),
+                            attempts=after,
+                            sent_at=now,
+                            next_at=next_at,
+                        )
+                        .returning(_C.id)
+                    )
+                    for (command_id,) in conn.execute(statement):
+                        sent.append(by_id[command_id].sent(now, policy))
+        return sent
+
+    def mark_failed(self, ids: Collection[str], reason: str, now: datetime) -> int:
+        """End waiting commands as failed; how many."""
+        count = 0
+        with translated("mark commands failed"), self._engine.begin() as conn:
+            for chunk in _chunks(sorted(ids)):
+                count += conn.execute(
+                    update(commands)
+                    .where(_C.id.in_(chunk), _C.state.in_(_OPEN))
+                    .values(
+                        state=str(CommandState.FAILED),
+                        next_at=None,
+                        done_at=now,
+                        reason=reason[:500],
+                    )
+                ).rowcount
+        return count
+
+    def end(self, ended: Sequence[Command]) -> list[str]:
+        """Store answered commands, each only if still waiting; the ids stored."""
+        if not ended:
+            return []
+        statement = (
+            update(commands)
+            # Not IN: an expanding list cannot be used with executemany.
+            .where(_C.id == bindparam("cid"), or_(*(_C.state == state for state in _OPEN)))
+            .values(
+                state=bindparam("new_state"),
+                ack_status=bindparam("new_ack"),
+                reason=bindparam("new_reason"),
+                done_at=bindparam("new_done"),
+                next_at=None,
+            )
+        )
+        rows = [
+            {
+                "cid": c.id,
+                "new_state": str(c.state),
+                "new_ack": None if c.ack_status is None else str(c.ack_status),
+                "new_reason": c.reason[:500],
+                "new_done": c.done_at,
+            }
+            for c in ended
+        ]
+        stored: list[str] = []
+        with translated("store answers"), self._engine.begin() as conn:
+            # Which are still waiting, locked until the commit (PostgreSQL: FOR UPDATE;
+            # SQLite: a write after this read by another connection fails ours whole).
+            for chunk in _chunks([c.id for c in ended]):
+                check = select(_C.id).where(_C.id.in_(chunk), _C.state.in_(_OPEN))
+                stored += conn.execute(check.with_for_update()).scalars()
+            taking = set(stored)
+            rows = [row for row in rows if row["cid"] in taking]
+            if rows:
+                conn.execute(statement, rows)
+        return stored
+
+    def add_strays(self, strays: Sequence[Stray]) -> None:
+        """Keep strays, and count each on the command it names, if there is one."""
+        if not strays:
+            return
+        rows = [
+            {
+                "city_id": s.city_id,
+                "device_uid": s.device_uid[:64],
+                "command_id": s.command_id[:64],
+                "reason": str(s.reason),
+                "detail": s.detail[:500],
+                "at": s.at,
+            }
+            for s in strays
+        ]
+        bump = (
+            update(commands).where(_C.id == bindparam("cid")).values(stray_acks=_C.stray_acks + 1)
+        )
+        named = [{"cid": s.command_id} for s in strays if s.command_id]
+        with translated("store strays"), self._engine.begin() as conn:
+            conn.execute(insert(command_strays), rows)
+            if named:
+                conn.execute(bump, named)
+
+    def query_strays(
+        self, city_id: int, *, command_id: str | None = None, limit: int = 100
+    ) -> list[Stray]:
+        """The city's strays, newest first."""
+        where = [_S.city_id == city_id]
+        if command_id is not None:
+            where.append(_S.command_id == command_id)
+        statement = select(command_strays).where(and_(*where)).order_by(_S.id.desc()).limit(limit)
+        with translated("read strays"), self._engine.connect() as conn:
+            return [
+                Stray(
+                    reason=StrayReason(row.reason),
+                    at=row.at,
+                    city_id=row.city_id,
+                    device_uid=row.device_uid,
+                    command_id=row.command_id,
+                    detail=row.detail,
+                    id=row.id,
+                )
+                for row in conn.execute(statement)
+            ]
+
+    def _batch(self, conn: Connection, city_id: int, batch_id: int) -> CommandBatch:
+        row = conn.execute(
+            select(command_batches).where(_B.id == batch_id, _B.city_id == city_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no command batch {batch_id} in this city")
+        return CommandBatch(
+            id=row.id,
+            city_id=row.city_id,
+            kind=CommandKind(row.kind),
+            args=row.args,
+            target=Target(TargetKind(row.target_kind), tuple(row.target_names)),
+            requested_by=row.requested_by,
+            why=row.why,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            total=row.total,
+            skipped=tuple(row.skipped),
+        )
+
+
+def _row(command: Command, batch_id: int) -> dict[str, Any]:
+    return {
+        "id": command.id,
+        "city_id": command.city_id,
+        "batch_id": batch_id,
+        "device_uid": command.device_uid,
+        "asset_code": command.asset_code,
+        "kind": str(command.kind),
+        "args": dict(command.args),
+        "state": str(command.state),
+        "attempts": command.attempts,
+        "requested_by": command.requested_by,
+        "created_at": command.created_at,
+        "expires_at": command.expires_at,
+        "next_at": command.next_at,
+        "sent_at": command.sent_at,
+        "done_at": command.done_at,
+        "ack_status": None if command.ack_status is None else str(command.ack_status),
+        "reason": command.reason,
+        "stray_acks": command.stray_acks,
+    }
+
+
+def _command(row: Any) -> Command:  # noqa: ANN401 - a row
+    return Command(
+        id=row.id,
+        city_id=row.city_id,
+        batch_id=row.batch_id,
+        device_uid=row.device_uid,
+        asset_code=row.asset_code,
+        kind=CommandKind(row.kind),
+        args=row.args,
+        state=CommandState(row.state),
+        attempts=row.attempts,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        next_at=row.next_at,
+        sent_at=row.sent_at,
+        done_at=row.done_at,
+        ack_status=None if row.ack_status is None else AckStatus(row.ack_status),
+        reason=row.reason,
+        stray_acks=row.stray_acks,
+    )
+
+
+def _audit(conn: Connection, batch: CommandBatch) -> None:
+    """Who asked for what, of which assets: one entry a batch, linked to its city."""
+    args = ", ".join(f"{k}={v}" for k, v in batch.args.items() if k != "profile")
+    detail = (
+        f"batch {batch.id}: {batch.kind}{f' ({args})' if args else ''} to {batch.total}"
+        f" devices, expires {batch.expires_at:%Y-%m-%d %H:%MZ}: {batch.why}"
+    )
+    audit_id = conn.execute(
+        insert(audit_log)
+        .values(
+            at=batch.created_at,
+            actor=batch.requested_by[:100],
+            action=str(AuditAction.COMMAND_REQUESTED),
+            target=batch.target.describe()[:64],
+            detail=detail[:500],
+        )
+        .returning(audit_log.c.id)
+    ).scalar_one()
+    conn.execute(insert(audit_cities).values(audit_id=audit_id, city_id=batch.city_id))

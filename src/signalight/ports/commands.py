@@ -1,0 +1,109 @@
+"""Commands to devices: where they are kept, and the link that carries them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from signalight.domain.command_batches import BatchProgress, CommandBatch, CommandQuery
+from signalight.domain.commands import Command, RetryPolicy, Stray
+
+__all__ = ["AckHandler", "CommandLink", "CommandStore", "LinkError"]
+
+# Called by a link for every message on an answer topic: (topic, payload).
+AckHandler = Callable[[Sequence[tuple[str, bytes]]], None]
+
+
+class CommandStore(Protocol):
+    """Batches, their commands and the strays; every read by an API names the city.
+
+    A batch is stored with its commands and its audit entry in one
+    transaction, so no command exists without the record of who asked.
+    """
+
+    def add_batch(self, batch: CommandBatch, commands: Sequence[Command]) -> CommandBatch:
+        """Store a batch, its commands and the audit entry; returns the batch with its id."""
+        ...
+
+    def get_batch(self, city_id: int, batch_id: int) -> CommandBatch:
+        """One batch of the city; NotFoundError if none."""
+        ...
+
+    def progress(self, batch_id: int) -> BatchProgress:
+        """The batch's commands counted by state."""
+        ...
+
+    def get_command(self, city_id: int, command_id: str) -> Command:
+        """One command of the city; NotFoundError if none."""
+        ...
+
+    def query_commands(self, city_id: int, query: CommandQuery) -> list[Command]:
+        """The city's commands that match, newest first."""
+        ...
+
+    def commands_by_id(self, ids: Collection[str]) -> dict[str, Command]:
+        """The commands with those ids, whatever their city (answers name only the id)."""
+        ...
+
+    def expire_overdue(self, now: datetime) -> int:
+        """End every waiting command whose expiry has come; how many."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[Command]:
+        """Waiting commands due to be published by ``now``, oldest due first."""
+        ...
+
+    def mark_sent(
+        self, commands: Sequence[Command], now: datetime, policy: RetryPolicy
+    ) -> list[Command]:
+        """Count one more send of each still-waiting command; returns them as stored after.
+
+        A command that ended meanwhile (answered, expired) is left out, so it
+        is not published again.
+        """
+        ...
+
+    def mark_failed(self, ids: Collection[str], reason: str, now: datetime) -> int:
+        """End waiting commands as failed (they cannot be sent); how many."""
+        ...
+
+    def end(self, ended: Sequence[Command]) -> list[str]:
+        """Store answered commands, each only if it is still waiting; returns the ids stored."""
+        ...
+
+    def add_strays(self, strays: Sequence[Stray]) -> None:
+        """Keep answers that changed nothing, and count each on its command if it has one."""
+        ...
+
+    def query_strays(
+        self, city_id: int, *, command_id: str | None = None, limit: int = 100
+    ) -> list[Stray]:
+        """The city's strays, newest first (those naming ``command_id`` only, if given)."""
+        ...
+
+
+class LinkError(Exception):
+    """The link could not hand messages to the broker; they are sent again later."""
+
+
+class CommandLink(Protocol):
+    """Carries commands out and answers in: the broker, or the demo's simulated nodes in process.
+
+    ``publish`` returns once the broker holds every message (QoS 1 PUBACKs)
+    or raises LinkError. Answers are handed to the handler given to
+    ``start``, in batches; the link acknowledges them to the broker only
+    after the handler returns, so an answer is never lost to a crash.
+    """
+
+    def start(self, on_acks: AckHandler) -> None:
+        """Connect (retrying until the broker answers) and deliver answers to ``on_acks``."""
+        ...
+
+    def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish with QoS 1 and wait until the broker holds them all."""
+        ...
+
+    def stop(self) -> None:
+        """Disconnect; the persistent session keeps answers that come meanwhile."""
+        ...
