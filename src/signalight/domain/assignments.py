@@ -67,14 +67,13 @@ class LightKeys(NamedTuple):
 
     def key(self, scope: Scope) -> str | None:
         """The light's key at ``scope``; None where it has none (no group, no cabinet)."""
-        value = {
-            Scope.ASSET: self.code,
-            Scope.GROUP: self.group,
-            Scope.CABINET: self.cabinet,
-            Scope.STREET_CLASS: self.street_class,
-            Scope.CITY: "",
-        }[scope]
-        return value if value or scope is Scope.CITY else None
+        if scope is Scope.CITY:
+            return ""
+        value: str = self[_FIELD[scope]]
+        return value or None
+
+
+_FIELD: Final = {Scope.ASSET: 0, Scope.GROUP: 1, Scope.CABINET: 2, Scope.STREET_CLASS: 3}
 
 
 def _check_scope(scope: Scope, key: str) -> list[str]:
@@ -236,6 +235,14 @@ class CitySchedules:
             for o in self.overrides
             if o.starts < end and o.expires > start and (o.scope, o.key) in keys
         ]
+
+    def has_assignments(self) -> bool:
+        """Whether any assignment or calendar entry exists."""
+        return bool(self._assigned or self._calendar)
+
+    def keys_at(self, scope: Scope) -> set[str]:
+        """The keys of ``scope`` that an assignment or calendar entry names."""
+        return {k for s, k in (*self._assigned, *self._calendar) if s is scope}
 
     def has_overrides(self) -> bool:
         """Whether any override exists (most cities, most nights: none)."""

@@ -93,6 +93,16 @@ class AuditAction(StrEnum):
     WINDOW_OPENED = "window.opened"  # a maintenance window: the user may open a cabinet door
     WINDOW_ENDED = "window.ended"  # a maintenance window ended early
     COMMAND_REQUESTED = "command.requested"  # commands to devices, one entry a batch
+    # Lighting schedules (the target names the profile or what an entry applies to).
+    PROFILE_ADDED = "schedule.profile.added"
+    PROFILE_CHANGED = "schedule.profile.changed"
+    PROFILE_REMOVED = "schedule.profile.removed"
+    ASSIGNMENT_ADDED = "schedule.assignment.added"
+    ASSIGNMENT_REMOVED = "schedule.assignment.removed"
+    CALENDAR_ADDED = "schedule.calendar.added"
+    CALENDAR_REMOVED = "schedule.calendar.removed"
+    OVERRIDE_ADDED = "schedule.override.added"
+    OVERRIDE_ENDED = "schedule.override.ended"
 
 
 # The label of the tokens that browser sessions hold (the console's cookie).
