@@ -326,3 +326,7 @@ class DeviceProfile:
     rated_watts: float | None = None
     lat: float | None = None
     lon: float | None = None
+    # what a light's schedule is assigned by (domain/assignments.py), "" for none
+    group: str = ""
+    cabinet_code: str = ""
+    street_class: str = ""

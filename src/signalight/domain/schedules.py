@@ -191,8 +191,11 @@ class Plan:
         return 0.0
 
     def near_step(self, t: float, margin: float) -> bool:
-        """Whether ``t`` is within ``margin`` seconds of a change of level."""
-        index = bisect.bisect_left(self.steps, t - margin)
+        """Whether a change of level falls in ``(t - margin, t + margin]``.
+
+        That is, ``t`` lies in ``[step - margin, step + margin)`` of some step.
+        """
+        index = bisect.bisect_right(self.steps, t - margin)
         return index < len(self.steps) and self.steps[index] <= t + margin
 
     def lit_hours(self) -> float:

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from signalight.domain.readings import Reading
     from signalight.domain.telemetry import Accepted, DeviceRef
     from signalight.ports import CityRepository, DetectorStore, FleetInventory
+    from signalight.ports.schedules import ScheduleStore
 
 __all__ = ["Detector", "DetectorStats"]
 
@@ -99,8 +100,10 @@ class Detector:
         defaults: DetectionSettings | None = None,
         wall: Callable[[], float] = time.time,
         door_authority: DoorAuthority | None = None,
+        schedules: ScheduleStore | None = None,
     ) -> None:
         self._store = store
+        self._schedules = schedules  # each light's plan; None: every city on its default
         self._inventory = inventory
         self._cities_repo = cities
         self._defaults = defaults or DetectionSettings()
@@ -158,9 +161,8 @@ class Detector:
             if found is None:
                 found = self._cities[city.pk] = CityState(city.pk, city.timezone, settings)
                 found.centre = found.sun.cell(city.lat, city.lon)
-            elif found.settings != settings:
-                found.settings = settings
-                found.forget_schedule()
+            found.settings = settings
+            found.plans.follow(self._schedules, city.pk, settings, found.now(self._wall()))
         self._settings_at = self._wall()
 
     def _restore(self) -> None:

@@ -12,6 +12,7 @@ from signalight.domain.alarms import Alarm, AlarmType
 from signalight.domain.assets import DeviceKind
 from signalight.domain.faults import DetectionSettings, DeviceProfile, Evidence
 from signalight.domain.sun import Cell, LocalDays, SunTable
+from signalight.services.light_plans import LightPlans
 
 __all__ = [
     "Cabinet",
@@ -59,7 +60,7 @@ class Due(IntEnum):
 
 
 class CityState:
-    """A city's clock, settings, sun and dimming hours, and its timed checks."""
+    """A city's clock, settings, sun and lights' plans, and its timed checks."""
 
     def __init__(self, city_id: int, zone: str, settings: DetectionSettings) -> None:
         self.id = city_id
@@ -71,7 +72,7 @@ class CityState:
         self.stream = -math.inf  # the newest time the stream has vouched for
         self.wall = 0.0  # when it did, by the wall clock
         self.due: list[tuple[float, int, Due]] = []  # (when, device id, what)
-        self._span: tuple[float, float, float, bool] = (0.0, 0.0, 100.0, False)
+        self.plans = LightPlans(self.days, self.sun, settings)
         self._cells: dict[Cell, Cell] = {}
         self._daylight: dict[tuple[Cell, float], tuple[float, float, float, float]] = {}
 
@@ -91,49 +92,9 @@ class CityState:
             found = self._daylight[key] = (day.start, day.end, rise, set_)
         return found
 
-    def forget_schedule(self) -> None:
-        """Drop the dimming answer kept over its span (the settings changed)."""
-        self._span = (0.0, 0.0, 100.0, False)
-
     def now(self, wall: float) -> float:
         """The city's stream time, run on by the wall clock since the stream last spoke."""
         return self.stream + max(0.0, wall - self.wall)
-
-    def scheduled_dim(self, t: float) -> tuple[float, bool]:
-        """The dim level the schedule asks at ``t`` and whether ``t`` is near a dimming step.
-
-        The answer holds over a span (between two steps, or inside a step's
-        margin), kept until ``t`` leaves it: most reports fall in the last one.
-        """
-        low, high, level, near = self._span
-        if low <= t < high:
-            return level, near
-        s = self.settings
-        day = self.days.at(t)
-        if s.night_dim >= 100 or s.dim_from == s.dim_until:  # noqa: PLR2004 - percent: no dimming
-            self._span = (day.start, day.end, 100.0, False)
-            return 100.0, False
-        days = (self.days.at(day.start - 1.0), day, self.days.at(day.end))
-        steps = sorted(
-            self.days.clock(d, clock) for d in days for clock in (s.dim_from, s.dim_until)
-        )
-        start, until = self.days.clock(day, s.dim_from), self.days.clock(day, s.dim_until)
-        dimmed = start <= t < until if start < until else t >= start or t < until
-        level = s.night_dim if dimmed else 100.0
-        near = any(abs(t - step) < s.dim_edge_s for step in steps)
-        bounds = sorted(
-            {
-                day.start,
-                day.end,
-                *steps,
-                *(x - s.dim_edge_s for x in steps),
-                *(x + s.dim_edge_s for x in steps),
-            }
-        )
-        low = max((b for b in bounds if b <= t), default=day.start)
-        high = min((b for b in bounds if b > t), default=day.end)
-        self._span = (low, high, level, near)
-        return level, near
 
 
 class Watch:

@@ -52,6 +52,7 @@ class LightRules:
         else:
             return  # neither its switch nor its power: nothing to judge a light by
         sun = sun_at(w, t)
+        planned, near = w.city.plans.at(w.profile, w.cell, t)
         if lit and not w.on:
             w.on_since = t
         w.on = lit
@@ -60,19 +61,21 @@ class LightRules:
         # burning: switched on and drawing power; its changes by night are cycling's memory
         burning = lit and (ratio is None or warming or ratio >= s.lamp_low_ratio)
         lit_before = w.last_lit
-        self._track(w, t, lit=lit, burning=burning, night=sun is Sun.NIGHT)
+        # should it burn: by night, unless its plan has it off (a switch-off window)
+        burn = sun is Sun.NIGHT and (planned > 0 or near)
+        off = sun is Sun.NIGHT and not burn
+        self._track(w, t, lit=lit, burning=burning, night=burn, planned_off=off)
         quiet = not w.counters and not w.alarms  # a healthy light: only bad news matters
         if ratio is not None and lit:
             self._power(w, values, t, ratio, expected, warming=warming, quiet=quiet)
         elif not lit:
             self._dark(w, values, t)
         if sun is Sun.DAY:
-            if lit or not quiet:
+            if (lit or not quiet) and (planned == 0 or near):  # lit by day on an override: asked
                 self._day_burning(w, values, t, lit=lit, lit_before=lit_before)
         elif sun is Sun.NIGHT:
-            self._night(w, values, t, lit=lit, quiet=quiet)
-            if lit and dim_r is not None:
-                self._dimming(w, values, t, dim)
+            dimmed = dim if dim_r is not None else None
+            self._by_plan(w, values, t, lit=lit, quiet=quiet, dim=dimmed, plan=(planned, near))
         self._electrical(w, values, t, lit=lit, dim=dim, quiet=quiet)
 
     def sunrise(self, w: Watch, now: float) -> None:
@@ -97,9 +100,37 @@ class LightRules:
                 {"on_since": w.on_since},
             )
 
+    def _by_plan(
+        self,
+        w: Watch,
+        values: dict[str, Reading],
+        t: float,
+        *,
+        lit: bool,
+        quiet: bool,
+        dim: float | None,
+        plan: tuple[float, bool],
+    ) -> None:
+        """By night: burning and dimmed as its plan asks, or off in a switch-off window."""
+        planned, near = plan
+        if planned > 0:
+            self._night(w, values, t, lit=lit, quiet=quiet)
+            if lit and dim is not None and not near:
+                self._dimming(w, values, t, dim, planned)
+        elif not near and (lit or not quiet):  # its plan has it off: a switch-off window
+            evidence = BAD if lit else GOOD
+            self._judge(w, AlarmType.LAMP_UNEXPECTED_ON, evidence, t, values)
+
     @staticmethod
-    def _track(w: Watch, t: float, *, lit: bool, burning: bool, night: bool) -> None:
-        """Keep the lit/dark changes by night (cycling) and how long it has said off (dark)."""
+    def _track(
+        w: Watch, t: float, *, lit: bool, burning: bool, night: bool, planned_off: bool
+    ) -> None:
+        """Keep the lit/dark changes by night (cycling) and how long it has said off (dark).
+
+        ``night``: it should burn. A night span its plan has off resets the
+        dark count, so that a light back from a switch-off window is judged
+        from then.
+        """
         if w.lit is not None and burning != w.lit and night:
             w.own()
             w.changes.append(t)
@@ -109,6 +140,8 @@ class LightRules:
             w.off_since = None
         elif night and w.off_since is None:
             w.off_since = t
+        elif planned_off:
+            w.off_since = None
         changes = w.changes
         window = w.city.settings.cycling_window_s
         while changes and changes[0] < t - window:
@@ -179,12 +212,14 @@ class LightRules:
         elif not quiet and not w.changes and lit:
             self._judge(w, AlarmType.CYCLING_FAILURE, GOOD, t, values)
 
-    def _dimming(self, w: Watch, values: dict[str, Reading], t: float, dim: float) -> None:
-        """dimmingFailure: lit by night at another level than the schedule's."""
+    def _dimming(
+        self, w: Watch, values: dict[str, Reading], t: float, dim: float, scheduled: float
+    ) -> None:
+        """dimmingFailure: lit by night at another level than its plan's (not near a step).
+
+        Near a change of level nodes' clocks differ by minutes: not judged.
+        """
         s = w.city.settings
-        scheduled, near = w.city.scheduled_dim(t)
-        if near:
-            return  # a dimming step: nodes' clocks differ by minutes
         evidence = BAD if abs(dim - scheduled) > s.dim_tolerance else GOOD
         alarm = w.alarms.get(AlarmType.DIMMING_FAILURE)
         if evidence is GOOD and alarm is not None:

@@ -15,6 +15,7 @@ from signalight.domain.faults import DeviceProfile
 
 __all__ = ["SqlFleetInventory"]
 
+feeders = assets.alias("feeders")  # the cabinet that feeds an asset
 _IN_CHUNK: Final = 5000  # ids per IN (...) list (SQLite allows 32,766 parameters)
 
 
@@ -47,7 +48,14 @@ class SqlFleetInventory:
             assets.c.rated_watts,
             assets.c.lat,
             assets.c.lon,
-        ).select_from(devices.outerjoin(assets, assets.c.id == devices.c.asset_id))
+            assets.c.group_name,
+            assets.c.street_class,
+            feeders.c.code,
+        ).select_from(
+            devices.outerjoin(assets, assets.c.id == devices.c.asset_id).outerjoin(
+                feeders, feeders.c.id == assets.c.cabinet_id
+            )
+        )
         with translated("read device profiles"), self._engine.connect() as conn:
             for start in range(0, len(ids), _IN_CHUNK):
                 rows = conn.execute(
@@ -86,8 +94,9 @@ class SqlFleetInventory:
 
 def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
     (device_id, city_id, uid, kind, asset_id, code, status, cabinet, luminaire, watts, lat, lon) = (
-        row
+        row[:12]
     )
+    group, street_class, cabinet_code = row[12:]
     return DeviceProfile(
         device_id=device_id,
         city_id=city_id,
@@ -102,4 +111,7 @@ def _profile(row: Any) -> DeviceProfile:  # noqa: ANN401 - a result row
         rated_watts=watts,
         lat=lat,
         lon=lon,
+        group=sys.intern(group or ""),  # shared by many lights
+        cabinet_code=sys.intern(cabinet_code or ""),
+        street_class=sys.intern(street_class or ""),
     )
