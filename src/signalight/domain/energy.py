@@ -62,10 +62,12 @@ MAX_POWER_W: Final = 5_000.0
 # clock is exact to a second at best, and a reading repeated at one instant
 # must not make every drop a reset.
 MIN_ELAPSED_S: Final = 60.0
-# Where counters roll over, in Wh: a meter's digits (10^3..10^12) or a
-# register's bits (2^10..2^40). Sorted.
+# Where counters roll over, in Wh: a meter's digits (10^5..10^12) or a
+# register's bits (2^16..2^40). Sorted. None smaller: a node's counter that
+# rolled over within a few weeks' burning would be no counter at all, and a
+# small modulus would take ordinary resets of a young counter for wraps.
 MODULI: Final[tuple[float, ...]] = tuple(
-    sorted({10.0**k for k in range(3, 13)} | {2.0**k for k in range(10, 41)})
+    sorted({10.0**k for k in range(5, 13)} | {2.0**k for k in range(16, 41)})
 )
 # When the rise seen after a gap is spread over the gap's hours, each hour
 # weighs its dark share plus this: a gap with a night in it puts nearly all

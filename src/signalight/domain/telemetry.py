@@ -124,9 +124,10 @@ def hour_of(time: float) -> float:
 class HourlyRollup:
     """One device's hour, summed as readings arrive.
 
-    Energy is read off the cumulative counter: ``energy_wh`` is the rise of
-    the counter from the previous hour's last value (or this hour's first) to
-    this hour's last. On-hours are the share of ``on`` reports that said on,
+    Energy is read off the cumulative counter: ``energy_wh`` is what the
+    counter counted from the previous hour's last value (or this hour's
+    first) to this hour's last, through resets and wraps
+    (:mod:`signalight.domain.energy`). On-hours are the share of ``on`` reports that said on,
     times one hour: exact for a node that reports at a steady rate, as
     nodes do.
     """

@@ -252,6 +252,12 @@ reading_hours = Table(
     Column("power_count", Integer, nullable=False),
     Column("energy_min", Float),
     Column("energy_max", Float),
+    # The counter's first and last reading of the hour and what it counted (0016).
+    Column("energy_first", Float),
+    Column("energy_first_at", Float),
+    Column("energy_last", Float),
+    Column("energy_last_at", Float),
+    Column("energy_rise", Float),
 )
 
 dead_letters = Table(

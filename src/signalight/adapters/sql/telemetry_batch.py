@@ -31,7 +31,9 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from signalight.adapters.sql.counter_sql import energy_updates
 from signalight.adapters.sql.report_values import data_of
+from signalight.domain.energy import counter_rise, most_energy
 from signalight.domain.signals import event_time
 from signalight.domain.telemetry import Accepted, StateValue, hour_of
 
@@ -71,7 +73,8 @@ STATE_COLUMNS: Final = "device_id, city_id, last_seen, observed_at, state_values
 HOUR_COLUMNS: Final = (
     "device_id, hour, city_id, samples, on_reports, on_true,"
     " voltage_min, voltage_max, voltage_sum, voltage_count,"
-    " power_min, power_max, power_sum, power_count, energy_min, energy_max"
+    " power_min, power_max, power_sum, power_count, energy_min, energy_max,"
+    " energy_first, energy_first_at, energy_last, energy_last_at, energy_rise"
 )
 # A stored report given the names a redelivered pack of the same instant adds;
 # ``{p}`` is the driver's placeholder.
@@ -91,16 +94,18 @@ _LOWEST: Final = ("voltage_min", "power_min", "energy_min")
 _HIGHEST: Final = ("voltage_max", "power_max", "energy_max")
 
 
-def hour_updates(lowest: str, highest: str) -> str:
+def hour_updates(lowest: str, highest: str, greatest: str) -> str:
     """The ``SET`` list that adds a new tally of an hour to the stored one.
 
     Counts and sums are added; ``lowest`` and ``highest`` are the dialect's
-    templates (``{name}``: the column) for the minima and the maxima.
+    templates (``{name}``: the column) for the minima and the maxima, and
+    ``greatest`` its many-argument maximum of non-null values; the energy
+    counter's readings merge as :func:`counter_sql.energy_updates` says.
     """
     added = [f"{name} = reading_hours.{name} + excluded.{name}" for name in _ADDED]
     low = [lowest.format(name=name) for name in _LOWEST]
     high = [highest.format(name=name) for name in _HIGHEST]
-    return ", ".join(added + low + high)
+    return ", ".join([*added, *low, *high, energy_updates(greatest)])
 
 
 @dataclass(slots=True)
@@ -120,8 +125,13 @@ class HourTally:
     __slots__ = (
         "city_id",
         "device_id",
+        "energy_first",
+        "energy_first_at",
+        "energy_last",
+        "energy_last_at",
         "energy_max",
         "energy_min",
+        "energy_rise",
         "hour",
         "on_reports",
         "on_true",
@@ -147,6 +157,42 @@ class HourTally:
         self.power_sum, self.power_count = 0.0, 0
         self.energy_min: float | None = None
         self.energy_max: float | None = None
+        # The counter's earliest and latest reading, and what it counted between
+        # (domain.energy.counter_rise: resets, wraps and swapped counters).
+        self.energy_first: float | None = None
+        self.energy_first_at: float | None = None
+        self.energy_last: float | None = None
+        self.energy_last_at: float | None = None
+        self.energy_rise: float | None = None
+
+    def add_energy(self, time: float, value: float) -> None:
+        """A counter reading joining the hour's: before its first, after its last, or between.
+
+        A reading between the first and the last adds nothing to the rise:
+        for a counter that did not reset, the rise from the first to the last
+        holds it already. Nearly always a reading comes after the last with
+        a small rise, counted without a call.
+        """
+        low, high = self.energy_min, self.energy_max
+        self.energy_min = value if low is None else min(low, value)
+        self.energy_max = value if high is None else max(high, value)
+        last_at = self.energy_last_at
+        if last_at is None:
+            self.energy_first = self.energy_last = value
+            self.energy_first_at = self.energy_last_at = time
+            self.energy_rise = 0.0
+            return
+        rise = self.energy_rise or 0.0
+        if time > last_at:
+            step = value - (self.energy_last or 0.0)
+            if not 0.0 <= step <= _PLAIN_RISE:
+                step = counter_rise(self.energy_last or 0.0, value, time - last_at)
+            self.energy_rise = rise + step
+            self.energy_last, self.energy_last_at = value, time
+        elif self.energy_first_at is not None and time < self.energy_first_at:
+            first = self.energy_first or 0.0
+            self.energy_rise = rise + counter_rise(value, first, self.energy_first_at - time)
+            self.energy_first, self.energy_first_at = value, time
 
     def add_voltage(self, value: float) -> None:
         """Widen min and max, add to the sum and the count."""
@@ -183,6 +229,11 @@ class HourTally:
             self.power_count,
             self.energy_min,
             self.energy_max,
+            self.energy_first,
+            self.energy_first_at,
+            self.energy_last,
+            self.energy_last_at,
+            self.energy_rise,
         )
 
 
@@ -205,6 +256,8 @@ class Gathered(NamedTuple):
         ]
 
 
+# A counter's rise this small is plausible however close its readings: no need to ask.
+_PLAIN_RISE: Final = most_energy(0.0)
 _NOTHING_KNOWN: Final[Mapping[Key, Collection[str]]] = {}
 # Never added to: a device's first reading has a time other than NaN, which sets its tally.
 _NO_TALLY: Final = HourTally(0, math.nan, 0)
@@ -297,9 +350,7 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
             elif name.startswith("voltage"):
                 tally.add_voltage(value)
             elif name == "energy":
-                low, high = tally.energy_min, tally.energy_max
-                tally.energy_min = value if low is None else min(low, value)
-                tally.energy_max = value if high is None else max(high, value)
+                tally.add_energy(time, value)
             held = values.get(name)
             if held is None or time >= held[0]:
                 if bool_value is not None:

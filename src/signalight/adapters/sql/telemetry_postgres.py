@@ -48,6 +48,7 @@ _STAGED: Final = "signalight_staging"  # in a connection's info once its staging
 _HOUR_UPDATES: Final = hour_updates(
     "{name} = LEAST(reading_hours.{name}, excluded.{name})",
     "{name} = GREATEST(reading_hours.{name}, excluded.{name})",
+    "GREATEST",
 )
 _ADD_HOURS: Final = f"""
     INSERT INTO reading_hours ({HOUR_COLUMNS}) SELECT {HOUR_COLUMNS} FROM staged_hours

@@ -20,8 +20,10 @@ from signalight.adapters.sql.tables import (
     reports,
 )
 from signalight.domain.assets import DeviceKind
+from signalight.domain.energy import counter_rise
 from signalight.domain.readings import Reading, RejectReason
 from signalight.domain.telemetry import (
+    HOUR,
     DeadLetter,
     DeviceRef,
     DeviceState,
@@ -127,17 +129,16 @@ class SqlTelemetryReader:
         c = reading_hours.c
         mine = and_(c.device_id == device_id, c.city_id == city_id)
         query = select(reading_hours).where(mine, c.hour >= start, c.hour < end).order_by(c.hour)
-        before = select(func.max(c.energy_max)).where(
+        before = select(c.energy_last, c.energy_last_at, c.energy_max, c.hour).where(
             mine, c.hour == select(func.max(c.hour)).where(mine, c.hour < start).scalar_subquery()
         )
         with translated("read hourly rollups"), self._engine.connect() as conn:
-            previous = conn.execute(before).scalar()
+            previous = _last_counter(conn.execute(before).first())
             rows = conn.execute(query).all()
         rollups = []
         for row in rows:
             rollups.append(_rollup(row, previous))
-            if row.energy_max is not None:
-                previous = row.energy_max
+            previous = _last_counter(row) or previous
         return rollups
 
     def dead_letters(
@@ -210,12 +211,29 @@ def _mean(total: float, count: int) -> float | None:
     return total / count if count else None
 
 
-def _rollup(row: Any, previous_energy: float | None) -> HourlyRollup:  # noqa: ANN401 - a result row
+def _last_counter(row: Any) -> tuple[float, float] | None:  # noqa: ANN401 - a result row
+    """An hour's last counter reading and its time, if it has one."""
+    if row is None:
+        return None
+    if row.energy_last is not None:
+        return (row.energy_last, row.energy_last_at)
+    if row.energy_max is not None:  # an hour stored before migration 0016: its end, roughly
+        return (row.energy_max, row.hour + HOUR)
+    return None
+
+
+def _rollup(row: Any, previous: tuple[float, float] | None) -> HourlyRollup:  # noqa: ANN401 - a result row
     energy = None
-    if row.energy_max is not None:
+    if row.energy_rise is not None:
+        # What the counter counted within the hour, and since the hour before's last reading.
+        energy = row.energy_rise
+        if previous is not None:
+            value, at = previous
+            energy += counter_rise(value, row.energy_first, row.energy_first_at - at)
+    elif row.energy_max is not None:  # stored before migration 0016
         base = row.energy_min
-        if previous_energy is not None and previous_energy <= row.energy_max:
-            base = previous_energy  # the rise since the last reading of the hour before
+        if previous is not None and previous[0] <= row.energy_max:
+            base = previous[0]  # the rise since the last reading of the hour before
         energy = row.energy_max - base
     return HourlyRollup(
         device_id=row.device_id,

@@ -43,7 +43,9 @@ __all__ = ["SqliteTelemetryWriter"]
 _LOW: Final = "{name} = coalesce(min(reading_hours.{name}, excluded.{name}), {fill})"
 _HIGH: Final = "{name} = coalesce(max(reading_hours.{name}, excluded.{name}), {fill})"
 _FILL: Final = "reading_hours.{name}, excluded.{name}"
-_HOUR_UPDATES: Final = hour_updates(_LOW.replace("{fill}", _FILL), _HIGH.replace("{fill}", _FILL))
+_HOUR_UPDATES: Final = hour_updates(
+    _LOW.replace("{fill}", _FILL), _HIGH.replace("{fill}", _FILL), "max"
+)
 # The stored values of a batch's devices as one JSON object, {"device id": values}:
 # one row, so one step, and the values' JSON text is pasted, not parsed.
 _STORED_STATES: Final = (
