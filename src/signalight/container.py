@@ -14,11 +14,14 @@ from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.intersection_reads import SqlIntersectionReads
 from signalight.adapters.sql.networks import SqlNetworkStore
+from signalight.adapters.sql.schedule_lights import SqlLightDirectory
+from signalight.adapters.sql.schedules import SqlScheduleStore
 from signalight.adapters.sql.status_reads import SqlStatusReads
 from signalight.adapters.sql.windows import SqlWindowStore
 from signalight.adapters.webhook import WebhookClient
 from signalight.codecs.lorawan import parse_routes
 from signalight.domain.errors import InvalidInputError
+from signalight.domain.faults import DetectionSettings
 from signalight.domain.notifications import RetryPolicy
 from signalight.ports import Clock
 from signalight.services.accounts import AccountService
@@ -38,6 +41,7 @@ from signalight.services.networks import Networks
 from signalight.services.notifications import Notifier, NotifierConfig
 from signalight.services.repairs import Repairs
 from signalight.services.retention import RetentionJob
+from signalight.services.schedules import Schedules
 from signalight.services.signal_logs import SignalLogs
 from signalight.services.signal_watchdog import SignalWatchdog
 from signalight.services.subscriptions import Subscriptions
@@ -181,6 +185,21 @@ class Container:
             SqlWindowStore(self.db.engine), self.db.maintenance, self.inventory, self.db.users,
             self.db.cities, self.clock,
         )  # fmt: skip
+
+    @functools.cached_property
+    def schedules(self) -> Schedules:
+        """Lighting schedules: profiles, assignments, calendar, overrides and plans."""
+        alarms = self.db.alarms
+
+        def settings_of(city_id: int) -> DetectionSettings:
+            return DetectionSettings().merged(alarms.detection_overrides().get(city_id, {}))
+
+        return Schedules(
+            SqlScheduleStore(self.db.engine, self.clock.now),
+            SqlLightDirectory(self.db.engine),
+            settings_of,
+            self.clock,
+        )
 
     @functools.cached_property
     def status(self) -> CityStatus:

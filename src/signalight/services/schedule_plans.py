@@ -1,0 +1,126 @@
+"""Plans of a city's lights for a day: one light with its reasons, or every light at once.
+
+Every light of a city for a day is planned fast by grouping: lights that
+follow the same profiles on the two nights of the day and stand in the
+same grid cell of 0.01 degrees (sunset moves by seconds within one) share
+one plan, computed once. Lights under an override are planned apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
+
+from signalight.domain.assignments import LightKeys, Scope
+from signalight.domain.schedule_days import DaySchedule, NightChoice, day_plan, day_span
+from signalight.domain.sun import CELL_DEG, LocalDays, SunTable
+
+if TYPE_CHECKING:
+    from signalight.domain.assignments import Choice, CitySchedules, Override
+    from signalight.domain.schedule_days import ScheduledLight
+    from signalight.domain.schedules import Plan, Profile
+
+__all__ = ["EXACT_CELL_DEG", "plan_day", "plan_lights"]
+
+# The grid of one light's own day: a millionth of a degree (11 cm) is its spot.
+EXACT_CELL_DEG: Final = 1e-6
+
+
+def plan_day(schedules: CitySchedules, light: ScheduledLight, day: date, zone: str) -> DaySchedule:
+    """What ``light`` should do on local ``day``, and why, by the sun at its own coordinates."""
+    tz = ZoneInfo(zone)
+    days, sun = LocalDays(tz), SunTable(tz, EXACT_CELL_DEG)
+    cell = sun.cell(light.lat, light.lon)
+    start, end = day_span(days, day)
+    before = day - timedelta(days=1)
+    choices = (schedules.choose(light.keys, before), schedules.choose(light.keys, day))
+    overrides = tuple(schedules.overrides_for(light.keys, start, end))
+    plan = day_plan((choices[0].profile, choices[1].profile), day, sun, cell, days, overrides)
+    nights = (_night(before, choices[0]), _night(day, choices[1]))
+    return DaySchedule(
+        light.keys.code, day, zone, start, end, plan, nights, overrides, sun.twilight(cell, day)
+    )
+
+
+def plan_lights(
+    schedules: CitySchedules, lights: list[ScheduledLight], day: date, zone: str
+) -> dict[int, Plan]:
+    """The plan of local ``day`` of each light, by id (lights alike share one Plan)."""
+    tz = ZoneInfo(zone)
+    days, sun = LocalDays(tz), SunTable(tz, CELL_DEG)
+    start, end = day_span(days, day)
+    before = day - timedelta(days=1)
+    chooser = _Chooser(schedules, before, day)
+    overrides = None
+    if schedules.has_overrides():
+        overrides = _OverrideIndex(
+            [o for o in schedules.overrides if o.starts < end and o.expires > start]
+        )
+    plans: dict[int, Plan] = {}
+    shared: dict[tuple[int | None, int | None, tuple[int, int]], Plan] = {}
+    for light in lights:
+        first, second = chooser.choices(light.keys)
+        cell = sun.cell(light.lat, light.lon)
+        key = (first.profile_id, second.profile_id, cell)
+        plan = shared.get(key)
+        if plan is None:
+            plan = shared[key] = day_plan((first.profile, second.profile), day, sun, cell, days)
+        if overrides is not None:
+            found = overrides.on(light.keys)
+            if found:
+                plan = day_plan((first.profile, second.profile), day, sun, cell, days, found)
+        plans[light.id] = plan
+    return plans
+
+
+def _night(night: date, choice: Choice) -> NightChoice:
+    return NightChoice(night, choice.profile_id, choice.profile, choice.source)
+
+
+class _Chooser:
+    """The choices of the two nights, once per set of keys for lights with no entry of their own.
+
+    Most lights have no assignment, calendar entry or override of their own,
+    so their choice depends on their group, cabinet and street class only:
+    thousands of lights share a handful of answers.
+    """
+
+    def __init__(self, schedules: CitySchedules, before: date, day: date) -> None:
+        self._schedules = schedules
+        self._nights = (before, day)
+        self._own = schedules.keys_at(Scope.ASSET)
+        self._cache: dict[LightKeys, tuple[Choice, Choice]] = {}
+
+    def choices(self, keys: LightKeys) -> tuple[Choice, Choice]:
+        if keys.code not in self._own:
+            keys = LightKeys("", keys.group, keys.cabinet, keys.street_class)
+        found = self._cache.get(keys)
+        if found is None:
+            choose = self._schedules.choose
+            found = self._cache[keys] = (
+                choose(keys, self._nights[0]), choose(keys, self._nights[1])
+            )  # fmt: skip
+        return found
+
+
+class _OverrideIndex:
+    """The overrides of a day by scope and key, to find a light's in a few lookups."""
+
+    def __init__(self, overrides: list[Override]) -> None:
+        self._by: dict[tuple[Scope, str], list[Override]] = {}
+        for o in overrides:
+            self._by.setdefault((o.scope, o.key), []).append(o)
+
+    def on(self, keys: LightKeys) -> list[Override]:
+        found: list[Override] = []
+        for scope in Scope:
+            key = keys.key(scope)
+            if key is not None:
+                found.extend(self._by.get((scope, key), ()))
+        return sorted(found, key=lambda o: (o.starts, o.id))
+
+
+def profile_named(profiles: dict[int, Profile], name: str) -> int | None:
+    """The id of the profile called ``name``, or None."""
+    return next((pid for pid, p in profiles.items() if p.name == name), None)
