@@ -12,6 +12,7 @@ from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.smtp import SmtpConfig, SmtpMailer
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.energy import SqlEnergyReads
 from signalight.adapters.sql.intersection_reads import SqlIntersectionReads
 from signalight.adapters.sql.networks import SqlNetworkStore
 from signalight.adapters.sql.schedule_lights import SqlLightDirectory
@@ -32,6 +33,7 @@ from signalight.services.city_status import CityStatus
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.door_windows import DoorAuthority, DoorWindows
+from signalight.services.energy import EnergyService, NightDimmingPlan
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.intersections import Intersections
 from signalight.services.inventory import Inventory
@@ -80,6 +82,13 @@ class Container:
     def cities(self) -> Cities:
         """The network's cities, as the API and the CLI read, add and change them."""
         return Cities(self.db.cities, lambda: self.gazetteer)
+
+    @functools.cached_property
+    def energy(self) -> EnergyService:
+        """Cities' energy reports; planned against the night dimming until schedules plan."""
+        alarms = self.db.alarms
+        plan = NightDimmingPlan(lambda city: alarms.detection_overrides().get(city.pk, {}))
+        return EnergyService(SqlEnergyReads(self.db.engine), plan)
 
     @functools.cached_property
     def intersections(self) -> Intersections:
@@ -262,6 +271,7 @@ class Container:
             self.db.fleet,
             self.db.cities,
             door_authority=DoorAuthority(self.windows),  # who may open a signal cabinet
+            schedules=SqlScheduleStore(self.db.engine),  # each light judged by its own plan
         )
         detector.recorder.observer = self.metrics
         loop = DetectionLoop(detector)
