@@ -20,6 +20,7 @@ from signalight.api.routers import (
     auth,
     cities,
     devices,
+    energy,
     health,
     incidents,
     ingest,
@@ -28,6 +29,7 @@ from signalight.api.routers import (
     metrics,
     networks,
     notifications,
+    schedules,
     signal_reports,
     status,
     telemetry,
@@ -79,6 +81,7 @@ def create_app(container: Container) -> FastAPI:
         assets,
         devices,
         telemetry,
+        energy,
         ingest,
         alarms,
         notifications,
@@ -89,6 +92,7 @@ def create_app(container: Container) -> FastAPI:
         maintenance_windows,
         intersections,
         signal_reports,
+        schedules,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API
