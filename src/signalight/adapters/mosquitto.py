@@ -102,6 +102,7 @@ def acl_file(
     *,
     workers: int = 1,
     simulator: str | None = None,
+    commands: str | None = None,
 ) -> str:
     """A Mosquitto ``acl_file``: each device under its own topics, the ingest account over all.
 
@@ -122,6 +123,9 @@ def acl_file(
             account (see ``ingest_username``).
         simulator: an account that may publish as any device: for test and
             demo brokers only, never one that real devices use.
+        commands: the command service's account (``signalight-commands``):
+            writes every ``down`` topic and the LoRaWAN network servers'
+            downlink topics, reads every ``ack`` and their downlink events.
     """
     check_username(ingest_user)
     root = TOPIC_ROOT
@@ -144,6 +148,21 @@ def acl_file(
             f"user {check_username(ingest_username(ingest_user, worker))}",
             f"topic read {root}/#",
             f"topic write {root}/+/+/{Channel.DOWN}",
+        ]
+    if commands is not None:
+        lines += [
+            "",
+            "# The command service: commands out, answers in (docs/protocol.md, Commands).",
+            f"user {check_username(commands)}",
+            f"topic write {root}/+/+/{Channel.DOWN}",
+            f"topic read {root}/+/+/{Channel.ACK}",
+            "topic write application/+/device/+/command/down",
+            "topic read application/+/device/+/event/ack",
+            "topic read application/+/device/+/event/txack",
+            "topic write v3/+/devices/+/down/push",
+            "topic read v3/+/devices/+/down/ack",
+            "topic read v3/+/devices/+/down/nack",
+            "topic read v3/+/devices/+/down/failed",
         ]
     if simulator is not None:
         lines += [

@@ -12,7 +12,7 @@ from signalight.domain.commands import Command, RetryPolicy, Stray
 __all__ = ["AckHandler", "CommandLink", "CommandStore", "LinkError"]
 
 # Called by a link for every message on an answer topic: (topic, payload).
-AckHandler = Callable[[Sequence[tuple[str, bytes]]], None]
+AckHandler = Callable[[Sequence[tuple[str, bytes]]], object]
 
 
 class CommandStore(Protocol):
