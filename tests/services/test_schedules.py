@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,6 +38,21 @@ def app(settings: Settings, database: SqlDatabase, clock: ManualClock) -> Contai
 @pytest.fixture
 def admin(app: Container, city: City) -> User:
     return make_user(app, city, Role.ADMIN)
+
+
+class Metered(NamedTuple):
+    """A light as the energy service asks for its planned energy (its MeteredLight)."""
+
+    asset_id: int
+    device_id: int
+    code: str
+    cabinet: str
+    group: str
+    street_class: str
+    lat: float
+    lon: float
+    rated_watts: float | None
+    luminaire: str | None
 
 
 def _local(t: float) -> time:
@@ -216,7 +232,9 @@ def test_every_lights_plan_matches_its_own_day_and_its_energy(
             assert abs(a.start - b.start) < 60
             assert abs(a.end - b.end) < 60
     assert plans[lights[1][0]] is plans[lights[2][0]]  # alike: planned once
-    energy = s.planned_wh(city, [lights[1][0]], DAY)
+    light = Metered(lights[1][0], 0, lights[1][1], "", "park", "local", 5.38, 100.40, 100.0, "led")
+    unrated = light._replace(asset_id=lights[2][0], rated_watts=None)
+    energy = s.planned_wh(city, [light, unrated], DAY)
     led = {100.0: 1.0, 80.0: 0.81, 60.0: 0.62, 30.0: 0.335}
     expected = sum(100 * led[g.level] * (g.end - g.start) for g in plans[lights[1][0]].segments)
     assert energy == {lights[1][0]: pytest.approx(expected / 3600)}

@@ -21,6 +21,7 @@ from signalight.cli import (
     maintenance,
     networks,
     notify,
+    schedules,
     signals,
     telemetry,
     users,
@@ -47,6 +48,7 @@ app.add_typer(networks.app, name="network")
 app.add_typer(maintenance.app, name="workorder")
 app.add_typer(windows.app, name="window")
 app.add_typer(signals.app, name="signals")
+app.add_typer(schedules.app, name="schedule")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)

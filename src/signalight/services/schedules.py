@@ -12,22 +12,24 @@ city at once (grouped, see ``schedule_plans.py``), and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from signalight.domain.assets import StreetClass
+from signalight.domain.assets import LuminaireType, StreetClass
 from signalight.domain.assignments import (
     ALL_DAYS,
     Assignment,
     CalendarEntry,
     CitySchedules,
+    LightKeys,
     Override,
     Scope,
     default_profile,
 )
 from signalight.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from signalight.domain.schedule_days import ScheduledLight
 from signalight.domain.users import Role, User
 from signalight.services.auth import require_role
 from signalight.services.schedule_plans import plan_day, plan_lights, profile_named
@@ -41,12 +43,36 @@ if TYPE_CHECKING:
     from signalight.ports.schedule_lights import LightDirectory
     from signalight.ports.schedules import ScheduleStore
 
-__all__ = ["Schedules"]
+__all__ = ["RatedLight", "Schedules"]
 
 log = logging.getLogger(__name__)
 
 MODE_LEVELS: Final = {"on": 100.0, "off": 0.0}
 _STREET_CLASSES: Final = frozenset(c.value for c in StreetClass)
+_LUMINAIRES: Final = {t.value: t for t in LuminaireType}
+
+
+class RatedLight(Protocol):
+    """A light whose planned energy is asked for (the energy service's metered lights)."""
+
+    @property
+    def asset_id(self) -> int: ...  # noqa: D102 - a field
+    @property
+    def code(self) -> str: ...  # noqa: D102 - a field
+    @property
+    def cabinet(self) -> str: ...  # noqa: D102 - the feeding cabinet's code; "" when none
+    @property
+    def group(self) -> str: ...  # noqa: D102 - a field
+    @property
+    def street_class(self) -> str: ...  # noqa: D102 - a field
+    @property
+    def lat(self) -> float: ...  # noqa: D102 - a field
+    @property
+    def lon(self) -> float: ...  # noqa: D102 - a field
+    @property
+    def rated_watts(self) -> float | None: ...  # noqa: D102 - a field
+    @property
+    def luminaire(self) -> str | None: ...  # noqa: D102 - a field
 
 
 class Schedules:
@@ -226,23 +252,33 @@ class Schedules:
         lights = self._lights.lights(city.pk)
         return plan_lights(self._schedules(city, day), lights, day, city.timezone)
 
-    def planned_wh(self, city: City, assets: Collection[int] | None, day: date) -> dict[int, float]:
-        """Watt-hours each light (of ``assets``, or all) would draw on ``day`` by its plan.
+    def planned_wh(self, city: City, lights: Sequence[RatedLight], day: date) -> dict[int, float]:
+        """Per asset id, the Wh each light would draw on local ``day`` following its plan.
 
-        A light with no rated power is left out: its energy cannot be planned.
+        Rated power times the luminaire's power curve share at each level
+        (the city's detection settings' curves). A light with no rated
+        power is left out: its energy cannot be planned. Matches the energy
+        service's ``PlannedEnergy``.
         """
         settings = self._settings_of(city.pk)
-        lights = self._lights.lights(city.pk)
-        if assets is not None:
-            wanted = set(assets)
-            lights = [light for light in lights if light.id in wanted]
-        plans = plan_lights(self._schedules(city, day), lights, day, city.timezone)
+        rated = [light for light in lights if light.rated_watts is not None]
+        scheduled = [
+            ScheduledLight(
+                light.asset_id,
+                LightKeys(light.code, light.group, light.cabinet, light.street_class),
+                light.lat,
+                light.lon,
+                _LUMINAIRES.get(light.luminaire or ""),
+                light.rated_watts,
+            )
+            for light in rated
+        ]
+        plans = plan_lights(self._schedules(city, day), scheduled, day, city.timezone)
         return {
             light.id: plans[light.id].energy_wh(
-                light.rated_watts, settings.curve(light.luminaire).share
+                light.rated_watts or 0.0, settings.curve(light.luminaire).share
             )
-            for light in lights
-            if light.rated_watts is not None
+            for light in scheduled
         }
 
     def revision(self, city: City) -> int:
