@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import orjson
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
@@ -16,6 +17,7 @@ from signalight.adapters.mqtt_publisher import MqttPublisher
 from signalight.adapters.tls import client_context
 from signalight.cli.context import console, err_console, friendly, load_settings, opened
 from signalight.cli.users import acting_user
+from signalight.codecs.profiles import profile_from_json
 from signalight.domain.errors import InvalidInputError, SignalightError
 from signalight.domain.faults import DetectionSettings
 from signalight.sim import telemetry
@@ -156,6 +158,15 @@ def simulate(
     night_dim: Annotated[
         float, typer.Option(min=0.0, max=100.0, help="Dim level 00:00-05:00 local; 100: none")
     ] = 50.0,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="A dimming profile (JSON, as in docs/energy.md) every node runs instead of"
+            " its photocell and --night-dim",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     crew: Annotated[
         str | None,
         typer.Option(
@@ -179,7 +190,10 @@ def simulate(
     pace = parse_speed(speed)
     origin = parse_time(start, datetime.now(UTC)) if start else datetime.now(UTC)
     span = parse_span(duration) if duration else None
-    config = SimConfig(seed=seed, fault_rate_scale=fault_rate_scale, night_dim=night_dim)
+    run_profile = profile_from_json(orjson.loads(profile.read_bytes())) if profile else None
+    config = SimConfig(
+        seed=seed, fault_rate_scale=fault_rate_scale, night_dim=night_dim, profile=run_profile
+    )
     truth_path = truth or settings.data_dir / "sim" / f"{city}-truth.jsonl"
     with opened(settings) as container:
         target = container.cities.get(city)

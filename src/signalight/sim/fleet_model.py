@@ -27,6 +27,7 @@ from signalight.domain.assets import (
 )
 from signalight.domain.cities import City
 from signalight.domain.errors import InvalidInputError
+from signalight.domain.schedules import Profile
 from signalight.domain.sun import LocalDays, SunTable
 from signalight.domain.topics import Channel, device_topic
 from signalight.sim.faults import FaultSpec, FaultType
@@ -52,6 +53,7 @@ class SimConfig:
     dim_from: time = field(default_factory=lambda: time(0))  # local time in the city
     dim_until: time = field(default_factory=lambda: time(5))
     fault_rate_scale: float = 1.0  # 0 injects only the faults asked for
+    profile: Profile | None = None  # the nodes run it; None: photocell and night_dim hours
 
 
 Model = LightNode | CabinetMeter | SignalMonitor
@@ -152,7 +154,7 @@ def build_fleet(
     zone = zoneinfo.ZoneInfo(city.timezone)
     sun = SunTable(zone)
     schedule = LightingSchedule(
-        LocalDays(zone), sun, config.night_dim, config.dim_from, config.dim_until
+        LocalDays(zone), sun, config.night_dim, config.dim_from, config.dim_until, config.profile
     )
     rng = random.Random(f"{config.seed}/traits")  # noqa: S311 - a simulation
     listed = [a for a in assets if a.status not in GONE]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Final
 
 import orjson
 
 from signalight.codecs.senml import encode_pack
 from signalight.domain.readings import Reading
+from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_plan
 from signalight.domain.sun import Cell, LocalDay, LocalDays, SunTable
 from signalight.sim.faults import Fault, FaultType
 
@@ -35,6 +36,7 @@ LOW_SUPPLY_V: Final = (180.0, 198.0)
 HIGH_POWER: Final = (1.6, 2.0)  # a failed driver's draw, times what the lamp should draw
 LOW_PF: Final = (0.45, 0.6)  # a driver whose power-factor correction failed
 DIAGNOSIS: Final = b',{"n":"fault","vs":"driver overtemperature"}]'  # a node's own fault report
+_PLANS_KEPT: Final = 100_000  # cell-nights of plans kept
 CYCLE_ON: Final = 0.7  # share of a cycling lamp's period that it burns
 
 _TRUE: Final = b"true"
@@ -62,17 +64,57 @@ def light_template(uid: str) -> bytes:
 
 
 class LightingSchedule:
-    """When lights burn and at what level: dusk to dawn at each pole, dimmed in the small hours."""
+    """When lights burn and at what level.
+
+    Without a profile: dusk to dawn at each pole by its photocell, dimmed in
+    the small hours by the clock (``night_dim`` from ``dim_from`` to
+    ``dim_until``). With one, each node runs the profile's plan (as a node
+    sent its profile does, offline), its clock off by the pole's offset.
+    """
 
     def __init__(
-        self, days: LocalDays, sun: SunTable, night_dim: float, dim_from: time, dim_until: time
+        self,
+        days: LocalDays,
+        sun: SunTable,
+        night_dim: float,
+        dim_from: time,
+        dim_until: time,
+        profile: Profile | None = None,
     ) -> None:
         self.days = days
         self.sun = sun
         self.night_dim = night_dim
         self.dim_from = dim_from
         self.dim_until = dim_until
+        self.profile = profile
         self._windows: dict[float, tuple[tuple[float, float], ...]] = {}
+        self._plans: dict[tuple[Cell, date], Plan] = {}
+
+    @property
+    def levels(self) -> frozenset[float]:
+        """The dim levels the schedule asks of a burning light."""
+        if self.profile is None:
+            return frozenset({FULL, self.night_dim})
+        return frozenset(step.level for step in self.profile.steps if step.level > 0)
+
+    def _planned(self, cell: Cell, offset: float, t: float) -> tuple[bool, float, float]:
+        """``state`` by the profile: the plan of the pole's night, its clock ``offset`` late."""
+        assert self.profile is not None  # noqa: S101 - the caller checks
+        local = t - offset
+        day = self.days.at(local).day
+        night = day if local >= self.days.on(day, NOON) else day - timedelta(days=1)
+        plan = self._plans.get((cell, night))
+        if plan is None:
+            if len(self._plans) > _PLANS_KEPT:
+                self._plans.clear()
+            sun = NightSun(
+                self.sun.twilight(cell, night), self.sun.twilight(cell, night + timedelta(days=1))
+            )
+            plan = self._plans[(cell, night)] = night_plan(self.profile, night, sun, self.days)
+        level = plan.level_at(local)
+        end = self.days.on(night + timedelta(days=1), NOON)
+        until = min((step for step in plan.steps if step > local), default=end)
+        return level > 0, level if level > 0 else FULL, min(until, end) + offset
 
     def state(self, cell: Cell, offset: float, t: float) -> tuple[bool, float, float]:
         """Whether a light is on at ``t``, its dim level, and until when both hold.
@@ -82,6 +124,8 @@ class LightingSchedule:
             offset: The pole's photocell offset, in seconds after sunset and sunrise.
             t: The time, UTC epoch seconds.
         """
+        if self.profile is not None:
+            return self._planned(cell, offset, t)
         day = self.days.at(t)
         daylight = self.sun.daylight(cell, day.day)
         rise, set_ = daylight.sunrise + offset, daylight.sunset + offset
@@ -324,9 +368,9 @@ class LightNode:
             case FaultType.CYCLING_FAILURE:
                 fault.level = fault.level or rng.uniform(240.0, 720.0)
             case FaultType.DIMMING_FAILURE:
-                scheduled = self.schedule.night_dim
+                scheduled = self.schedule.levels
                 fault.level = fault.level or rng.choice(
-                    [level for level in STUCK_DIM if level != scheduled]
+                    [level for level in STUCK_DIM if level not in scheduled]
                 )
             case FaultType.ORIENTATION_CHANGED:
                 fault.level = self.tilt = rng.uniform(30.0, 80.0)
