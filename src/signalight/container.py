@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass, field
 
 from signalight.adapters.clock import SystemClock
+from signalight.adapters.command_metrics import CommandMetrics
 from signalight.adapters.files import make_private_dir
 from signalight.adapters.gazetteer import GeoNamesGazetteer
 from signalight.adapters.metrics import IngestMetrics
 from signalight.adapters.smtp import SmtpConfig, SmtpMailer
+from signalight.adapters.sql.commands import SqlCommandStore
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.energy import SqlEnergyReads
 from signalight.adapters.sql.intersection_reads import SqlIntersectionReads
@@ -29,6 +31,7 @@ from signalight.services.accounts import AccountService
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.cities import Cities
+from signalight.services.commands import CommandService
 from signalight.services.city_status import CityStatus
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
@@ -162,6 +165,17 @@ class Container:
             observer=self.metrics,
             lorawan_routes=routes,
             stores=stores,
+        )
+
+    @functools.cached_property
+    def commands(self) -> CommandService:
+        """Commands to devices and their answers (docs/protocol.md, Commands)."""
+        return CommandService(
+            SqlCommandStore(self.db.engine),
+            self.db.assets,
+            self.db.cities,
+            self.clock,
+            observer=CommandMetrics(self.metrics.registry),
         )
 
     @functools.cached_property

@@ -19,6 +19,7 @@ from signalight.api.routers import (
     assets,
     auth,
     cities,
+    commands,
     devices,
     energy,
     health,
@@ -93,6 +94,7 @@ def create_app(container: Container) -> FastAPI:
         intersections,
         signal_reports,
         schedules,
+        commands,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(metrics.router)  # where Prometheus looks, outside the API

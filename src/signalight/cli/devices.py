@@ -19,6 +19,7 @@ from signalight.adapters.files import (
     read_or_create_secret,
     write_atomically,
 )
+from signalight.adapters.mqtt_commands import COMMANDS_USER
 from signalight.cli.context import console, err_console, friendly, opened
 from signalight.codecs.csv_cells import escape_cell
 from signalight.container import Container
@@ -130,6 +131,13 @@ def broker_files(
         str | None,
         typer.Option(help="An account for `signalight simulate` (test and demo brokers only)"),
     ] = None,
+    commands_user: Annotated[
+        str | None,
+        typer.Option(
+            help=f"An account for `signalight command serve` (give {COMMANDS_USER});"
+            " it shares the ingest password"
+        ),
+    ] = None,
 ) -> None:
     """Write Mosquitto's password file (0600) and ACL (0644) for every city's devices.
 
@@ -145,6 +153,8 @@ def broker_files(
     secret, made = read_or_create_secret(data_dir / INGEST_SECRET_FILE, new_secret)
     hashed = mosquitto.hash_password(secret)
     accounts = [(ingest_username(ingest_user, n), hashed) for n in range(1, ingest_workers + 1)]
+    if commands_user is not None:  # `signalight command serve`, with the ingest secret
+        accounts.append((commands_user, hashed))
     kept = "made" if made else "kept"
     notes = [f"{kept} the {ingest_user} password in {data_dir / INGEST_SECRET_FILE}"]
     if simulator_user is not None:
@@ -157,7 +167,11 @@ def broker_files(
     write_atomically(passwd, mosquitto.password_file([*entries, *accounts]), PRIVATE)
     per_device = users if acl_style is AclStyle.PER_DEVICE else None
     acl_text = mosquitto.acl_file(
-        ingest_user, per_device, workers=ingest_workers, simulator=simulator_user
+        ingest_user,
+        per_device,
+        workers=ingest_workers,
+        simulator=simulator_user,
+        commands=commands_user,
     )
     write_atomically(acl, acl_text, PUBLIC)
     for note in notes:

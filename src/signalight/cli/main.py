@@ -13,6 +13,7 @@ from signalight.adapters.sql.migrate import current_revision
 from signalight.api.app import create_app
 from signalight.cli import (
     cities,
+    commands,
     demo_fleet,
     demo_people,
     devices,
@@ -48,6 +49,7 @@ app.add_typer(networks.app, name="network")
 app.add_typer(maintenance.app, name="workorder")
 app.add_typer(windows.app, name="window")
 app.add_typer(signals.app, name="signals")
+app.add_typer(commands.app, name="command")
 app.add_typer(schedules.app, name="schedule")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)

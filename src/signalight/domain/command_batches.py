@@ -116,5 +116,8 @@ class CommandQuery:
     device_uid: str | None = None
     batch_id: int | None = None
     kind: CommandKind | None = None
-    before: datetime | None = None  # created before (the next page)
+    # The next page: created before ``before``, or at ``before`` with an id after ``after_id``
+    # (a batch's commands share their time).
+    before: datetime | None = None
+    after_id: str | None = None
     limit: int = 100

@@ -131,7 +131,13 @@ class SqlCommandStore:
         if query.kind is not None:
             where.append(_C.kind == str(query.kind))
         if query.before is not None:
-            where.append(_C.created_at < query.before)
+            same = _C.created_at == query.before
+            after = same & (_C.id > query.after_id) if query.after_id else None
+            where.append(
+                _C.created_at < query.before
+                if after is None
+                else or_(_C.created_at < query.before, after)
+            )
         statement = (
             select(commands).where(*where).order_by(_C.created_at.desc(), _C.id).limit(query.limit)
         )
