@@ -25,6 +25,8 @@ __all__ = ["EXACT_CELL_DEG", "plan_day", "plan_lights"]
 
 # The grid of one light's own day: a millionth of a degree (11 cm) is its spot.
 EXACT_CELL_DEG: Final = 1e-6
+# The scopes of a light's own keys, in LightKeys' order.
+_LIGHT_SCOPES: Final = (Scope.ASSET, Scope.GROUP, Scope.CABINET, Scope.STREET_CLASS)
 
 
 def plan_day(schedules: CitySchedules, light: ScheduledLight, day: date, zone: str) -> DaySchedule:
@@ -79,28 +81,35 @@ def _night(night: date, choice: Choice) -> NightChoice:
 
 
 class _Chooser:
-    """The choices of the two nights, once per set of keys for lights with no entry of their own.
+    """The choices of the two nights, once per set of the keys that entries name.
 
-    Most lights have no assignment, calendar entry or override of their own,
-    so their choice depends on their group, cabinet and street class only:
-    thousands of lights share a handful of answers.
+    A light's choice depends only on those of its keys that some assignment
+    or calendar entry names: the others are blanked, so that thousands of
+    lights share a handful of answers.
     """
 
     def __init__(self, schedules: CitySchedules, before: date, day: date) -> None:
         self._schedules = schedules
         self._nights = (before, day)
-        self._own = schedules.keys_at(Scope.ASSET)
+        self._named = [schedules.keys_at(scope) for scope in _LIGHT_SCOPES]
         self._cache: dict[LightKeys, tuple[Choice, Choice]] = {}
 
     def choices(self, keys: LightKeys) -> tuple[Choice, Choice]:
-        if keys.code not in self._own:
-            keys = LightKeys("", keys.group, keys.cabinet, keys.street_class)
+        """The choices of the night before and of the day's night."""
+        code, group, cabinet, street_class = self._named
+        keys = LightKeys(
+            keys.code if keys.code in code else "",
+            keys.group if keys.group in group else "",
+            keys.cabinet if keys.cabinet in cabinet else "",
+            keys.street_class if keys.street_class in street_class else "",
+        )
         found = self._cache.get(keys)
         if found is None:
             choose = self._schedules.choose
             found = self._cache[keys] = (
-                choose(keys, self._nights[0]), choose(keys, self._nights[1])
-            )  # fmt: skip
+                choose(keys, self._nights[0]),
+                choose(keys, self._nights[1]),
+            )
         return found
 
 
@@ -108,17 +117,19 @@ class _OverrideIndex:
     """The overrides of a day by scope and key, to find a light's in a few lookups."""
 
     def __init__(self, overrides: list[Override]) -> None:
-        self._by: dict[tuple[Scope, str], list[Override]] = {}
+        self._city = [o for o in overrides if o.scope is Scope.CITY]
+        self._by = [{o.key: [] for o in overrides if o.scope is scope} for scope in _LIGHT_SCOPES]  # type: list[dict[str, list[Override]]]
         for o in overrides:
-            self._by.setdefault((o.scope, o.key), []).append(o)
+            if o.scope is not Scope.CITY:
+                self._by[_LIGHT_SCOPES.index(o.scope)][o.key].append(o)
 
     def on(self, keys: LightKeys) -> list[Override]:
-        found: list[Override] = []
-        for scope in Scope:
-            key = keys.key(scope)
-            if key is not None:
-                found.extend(self._by.get((scope, key), ()))
-        return sorted(found, key=lambda o: (o.starts, o.id))
+        """The overrides on a light with these keys, oldest first."""
+        found = list(self._city)
+        for by, key in zip(self._by, keys, strict=True):
+            if key and key in by:
+                found.extend(by[key])
+        return sorted(found, key=lambda o: (o.starts, o.id)) if found else found
 
 
 def profile_named(profiles: dict[int, Profile], name: str) -> int | None:
