@@ -136,7 +136,9 @@ def test_public_entry_points() -> None:
     }
     assert {"demo", "serve", "import", "export", "imports", "generate", "info"} <= names
     groups = {group.name for group in app.registered_groups}
-    assert groups == {"city", "user", "device", "network", "workorder", "window", "signals"}
+    assert groups == {
+        "city", "user", "device", "network", "workorder", "window", "signals", "command",
+    }  # fmt: skip
 
 
 def test_the_import_reader_sees_relative_and_package_imports(tmp_path: Path) -> None:
