@@ -17,6 +17,7 @@ from signalight.cli import (
     demo_fleet,
     demo_people,
     devices,
+    energy,
     faults,
     inventory,
     maintenance,
@@ -51,6 +52,7 @@ app.add_typer(windows.app, name="window")
 app.add_typer(signals.app, name="signals")
 app.add_typer(commands.app, name="command")
 app.add_typer(schedules.app, name="schedule")
+app.add_typer(energy.app, name="energy")
 app.command("import")(inventory.import_)
 app.command("export")(inventory.export)
 app.command("imports")(inventory.imports)

@@ -31,7 +31,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from signalight.domain.sun import Daylight
 from signalight.domain.telemetry import HOUR
@@ -43,7 +43,9 @@ __all__ = [
     "MAX_POWER_W",
     "MIN_ELAPSED_S",
     "MODULI",
+    "EnergyRow",
     "Figures",
+    "MeteredLight",
     "Tariff",
     "counter_energy",
     "counter_rise",
@@ -172,6 +174,30 @@ def night_plan_wh(rated_w: float, dim_share: float, dark_s: float, dimmed_s: flo
     luminaire's power curve at the dim level).
     """
     return rated_w * (dark_s - dimmed_s + dim_share * dimmed_s) / HOUR
+
+
+class MeteredLight(NamedTuple):
+    """A streetlight in service with a device: what an energy report counts."""
+
+    asset_id: int
+    device_id: int
+    code: str
+    cabinet: str  # the feeding cabinet's code; "" when none
+    group: str
+    street_class: str  # "" when not set
+    lat: float
+    lon: float
+    rated_watts: float | None  # no baseline without it
+    luminaire: str | None
+
+
+class EnergyRow(NamedTuple):
+    """What the lights of one key used in one period of a report."""
+
+    key: str
+    period: int  # the index of the report's period
+    wh: float
+    metered: int  # lights with a reading in the period
 
 
 @dataclass(frozen=True, slots=True)
