@@ -18,6 +18,7 @@ export const ROUTES = [
   { path: "/c/:city/assets/:id", page: "asset" },
   { path: "/c/:city/signals", page: "signals", nav: "Signals" },
   { path: "/c/:city/signals/:id", page: "signal" },
+  { path: "/c/:city/energy", page: "energy", nav: "Energy" },
   { path: "/n/:network", page: "network" },
 ];
 
