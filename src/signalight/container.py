@@ -22,7 +22,7 @@ from signalight.adapters.sql.schedules import SqlScheduleStore
 from signalight.adapters.sql.status_reads import SqlStatusReads
 from signalight.adapters.sql.windows import SqlWindowStore
 from signalight.adapters.webhook import WebhookClient
-from signalight.codecs.lorawan import parse_routes
+from signalight.codecs.lorawan import ApplicationRoute, parse_routes
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.notifications import RetryPolicy
@@ -31,8 +31,10 @@ from signalight.services.accounts import AccountService
 from signalight.services.alarms import AlarmService
 from signalight.services.auth import AuthService
 from signalight.services.cities import Cities
-from signalight.services.commands import CommandService
 from signalight.services.city_status import CityStatus
+from signalight.services.command_lorawan import lorawan_routes
+from signalight.services.command_routes import Router
+from signalight.services.commands import CommandService
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.door_windows import DoorAuthority, DoorWindows
@@ -175,8 +177,19 @@ class Container:
             self.db.assets,
             self.db.cities,
             self.clock,
+            router=Router(lorawan_routes(self._lorawan_routes())),
             observer=CommandMetrics(self.metrics.registry),
         )
+
+    def _lorawan_routes(self) -> dict[str, ApplicationRoute]:
+        """The LoRaWAN routing file's applications (none without one)."""
+        path = self.settings.lorawan_file
+        if path is None:
+            return {}
+        try:
+            return parse_routes(path.read_bytes())
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {path}: {exc}") from None
 
     @functools.cached_property
     def retention(self) -> RetentionJob:

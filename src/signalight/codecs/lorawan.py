@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import orjson
 
+from signalight.codecs.lorawan_down import Downlink, parse_downlink
 from signalight.domain.errors import InvalidInputError
 from signalight.domain.readings import CATALOGUE, PayloadError, Reading, RejectReason, unit_factor
 from signalight.domain.telemetry import MAX_FUTURE_S, MAX_PAST_S
@@ -387,6 +388,7 @@ class ApplicationRoute:
 
     city_slug: str
     mapping: FieldMapping
+    downlink: Downlink | None = None  # how its devices get commands, if they do
 
 
 def parse_routes(document: bytes) -> dict[str, ApplicationRoute]:
@@ -424,5 +426,8 @@ def parse_routes(document: bytes) -> dict[str, ApplicationRoute]:
             mapping = FieldMapping({path: tuple(target) for path, target in fields.items()})
         except InvalidInputError as exc:
             raise InvalidInputError(f"{where}: {exc}") from None
-        routes[app] = ApplicationRoute(entry["city"], mapping)
+        downlink = None
+        if "downlink" in entry:
+            downlink = parse_downlink(where, entry["downlink"])
+        routes[app] = ApplicationRoute(entry["city"], mapping, downlink)
     return routes
