@@ -31,28 +31,14 @@ class Place(NamedTuple):
     zone: str
 
 
-# Known, and kept failing on purpose until SunTable is fixed: astral's civil dawn
-# and dusk add refraction to the sun 6 degrees down (1 to 14 minutes early and
-# late above 59 N, where PyEphem's geometric -6 degrees is the definition), and
-# its sunrise and sunset drift 1 to 3 minutes on the days the sun barely rises
-# or barely sets (Tromso 16 January: 3 min); on a day whose sunset falls after
-# midnight it gives the next day's. strict: the mark goes when they agree.
-_FAR_NORTH = pytest.mark.xfail(
-    strict=True, reason="SunTable (astral) off by 1 to 14 min at 59 N and above"
-)
-
 PLACES = [
     pytest.param(Place("Quito", -0.1807, -78.4678, "America/Guayaquil"), id="Quito"),
     pytest.param(Place("Singapore", 1.3521, 103.8198, "Asia/Singapore"), id="Singapore"),
     pytest.param(Place("Penang", 5.4164, 100.3327, "Asia/Kuala_Lumpur"), id="Penang"),
     pytest.param(Place("Seoul", 37.5665, 126.9780, "Asia/Seoul"), id="Seoul"),
-    pytest.param(Place("Oslo", 59.9139, 10.7522, "Europe/Oslo"), marks=_FAR_NORTH, id="Oslo"),
-    pytest.param(Place("Tromso", 69.6496, 18.9560, "Europe/Oslo"), marks=_FAR_NORTH, id="Tromso"),
-    pytest.param(
-        Place("Longyearbyen", 78.2232, 15.6267, "Arctic/Longyearbyen"),
-        marks=_FAR_NORTH,
-        id="Longyearbyen",
-    ),
+    pytest.param(Place("Oslo", 59.9139, 10.7522, "Europe/Oslo"), id="Oslo"),
+    pytest.param(Place("Tromso", 69.6496, 18.9560, "Europe/Oslo"), id="Tromso"),
+    pytest.param(Place("Longyearbyen", 78.2232, 15.6267, "Arctic/Longyearbyen"), id="Longyearbyen"),
     pytest.param(Place("Ushuaia", -54.8019, -68.3030, "America/Argentina/Ushuaia"), id="Ushuaia"),
 ]
 # (event, PyEphem's horizon, use_center, rising)
@@ -106,7 +92,8 @@ def test_the_suns_events_agree_with_pyephem(place: Place) -> None:
             theirs = ephem_event(place, day, horizon, use_center, rising)
             mine = getattr(ours, name)
             if math.isinf(theirs) or math.isinf(mine):
-                if mine != theirs:
+                skims = _skims(place, mine, horizon, use_center=use_center)
+                if mine != theirs and not _at_midnight(mine, theirs, day, place) and not skims:
                     wrong.append(f"{day} {name}: ours {mine}, ephem {theirs}")
             elif abs(mine - theirs) > TOLERANCE_S:
                 wrong.append(f"{day} {name}: ours {_utc(mine)}, ephem {_utc(theirs)}")
@@ -115,3 +102,37 @@ def test_the_suns_events_agree_with_pyephem(place: Place) -> None:
 
 def _utc(t: float) -> str:
     return f"{datetime.fromtimestamp(t, UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _at_midnight(mine: float, theirs: float, day: date, place: Place) -> bool:
+    """One has the event just before a midnight, the other just after: within the tolerance.
+
+    Where the sun skims the line near midnight, which side of it the event
+    falls on is within the models' error (Longyearbyen's dusk of 8 September).
+    """
+    zone = ZoneInfo(place.zone)
+    edges = (
+        datetime.combine(day, time(0), zone).timestamp(),
+        datetime.combine(day + timedelta(days=1), time(0), zone).timestamp(),
+    )
+    finite = mine if math.isfinite(mine) else theirs
+    return any(abs(finite - edge) <= TOLERANCE_S for edge in edges)
+
+
+def _skims(place: Place, t: float, horizon: str, *, use_center: bool) -> bool:
+    """Our event where PyEphem has none, the sun then within 0.05 degrees of the line.
+
+    A sun that grazes the line at its lowest (or highest) is on one side or
+    the other within the models' error: Longyearbyen's civil dusk of
+    8 September, the sun a hundredth of a degree below -6 for minutes.
+    """
+    if not math.isfinite(t):
+        return False
+    observer = ephem.Observer()
+    observer.lat, observer.lon = str(place.lat), str(place.lon)
+    observer.pressure, observer.elevation = 0, 0
+    observer.date = ephem.Date(datetime.fromtimestamp(t, UTC).replace(tzinfo=None))
+    sun = ephem.Sun()
+    sun.compute(observer)
+    limb = 0.0 if use_center else float(sun.radius)
+    return abs(float(sun.alt) + limb - float(ephem.degrees(horizon))) < math.radians(0.05)

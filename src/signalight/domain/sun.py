@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from astral import Observer
-from astral.sun import dawn, dusk, elevation, sunrise, sunset
+from astral.sun import elevation, sunrise, sunset
+
+from signalight.domain.sun_events import CIVIL, HORIZON, Crossing, altitude, crossings
 
 CELL_DEG = 0.01
-CIVIL_DEPRESSION = 6.0  # degrees below the horizon: civil twilight
 Cell = tuple[int, int]
 
 
@@ -114,17 +114,23 @@ class SunTable:
         return found
 
     def twilight(self, cell: Cell, day: date) -> Twilight:
-        """Civil dawn, sunrise, sunset and civil dusk in ``cell`` on local ``day``."""
+        """Civil dawn, sunrise, sunset and civil dusk in ``cell`` on local ``day``.
+
+        Searched for (:mod:`sun_events`), to seconds even where the sun skims
+        the horizon: the first rise and the last set of the local day.
+        """
         key = (cell, day)
         found = self._twilight.get(key)
         if found is None:
-            rise, set_ = self.daylight(cell, day)
             observer = self._observer(cell)
-            dawn_, dusk_ = (
-                _crossing(observer, day, self.zone, dawn),
-                _crossing(observer, day, self.zone, dusk),
-            )
-            found = self._twilight[key] = Twilight(dawn_[0], rise, set_, dusk_[1])
+            start = datetime.combine(day, time(0), tzinfo=self.zone).timestamp()
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone).timestamp()
+            found_at = crossings(observer, start, end, (HORIZON, CIVIL))
+            noon = datetime.combine(day, time(12), tzinfo=self.zone).timestamp()
+            high = altitude(observer, noon)
+            rise, set_ = _first_last(found_at[HORIZON], up=high > HORIZON)
+            dawn_, dusk_ = _first_last(found_at[CIVIL], up=high > CIVIL)
+            found = self._twilight[key] = Twilight(dawn_, rise, set_, dusk_)
         return found
 
     def _observer(self, cell: Cell) -> Observer:
@@ -144,20 +150,13 @@ class SunTable:
         return Daylight(rise, set_)
 
 
-def _crossing(
-    observer: Observer, day: date, zone: ZoneInfo, event: Callable[..., datetime]
-) -> tuple[float, float]:
-    """``(time, time)`` of a civil twilight event, or ``(-inf, inf)`` / ``(inf, -inf)`` without one.
+def _first_last(found: list[Crossing], *, up: bool) -> tuple[float, float]:
+    """The day's first rise and last set; infinite where there is none (see :class:`Daylight`).
 
-    Without the event the sun stays on one side of 6 degrees below the
-    horizon all day: above it (a white night: dawn long past, dusk never) or
-    below it (a polar night's darkest days).
+    ``up``: the sun is above the line at noon, said when a crossing is missing.
     """
-    try:
-        at = event(observer, day, tzinfo=zone).timestamp()
-    except ValueError:
-        noon = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
-        if elevation(observer, noon) > -CIVIL_DEPRESSION:
-            return (-math.inf, math.inf)
-        return (math.inf, -math.inf)
-    return (at, at)
+    rises = [c.t for c in found if c.rising]
+    sets = [c.t for c in found if not c.rising]
+    rise = rises[0] if rises else (-math.inf if up else math.inf)
+    set_ = sets[-1] if sets else (math.inf if up else -math.inf)
+    return rise, set_
