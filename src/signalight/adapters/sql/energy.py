@@ -82,7 +82,7 @@ def _report(greatest: str, least: str) -> str:
         SELECT h.device_id, h.hour, h.power_sum / h.power_count AS wh
         FROM reading_hours h
         WHERE h.city_id = :city AND h.hour >= :lo AND h.hour < :hi AND h.power_count > 0
-          AND NOT EXISTS (
+          AND h.energy_rise IS NULL AND NOT EXISTS (
               SELECT 1 FROM reading_hours x WHERE x.device_id = h.device_id
               AND x.hour >= :lo AND x.hour < :hi AND x.energy_rise IS NOT NULL)
     )
