@@ -1,14 +1,16 @@
 /*
  * One asset: what it is and where, its device's live state, charts of its
- * last day or week (lightcharts.js), its alarms with their history, and its
- * work orders. The live state and the alarms are read again when an alarm
- * event of this asset arrives on the city's stream.
+ * last day or week (lightcharts.js), a streetlight's schedule
+ * (asset-schedule.js), its alarms with their history, and its work orders.
+ * The live state and the alarms are read again when an alarm event of this
+ * asset arrives on the city's stream.
  */
 
 import { ApiError, explain } from "../api.js";
 import { fitCharts, num } from "../charts.js";
 import { PERIODS, dayCharts, weekCharts } from "../lightcharts.js";
 import { ago, badge, h, heading, when } from "../ui.js";
+import { scheduleSection } from "./asset-schedule.js";
 
 export const title = "Asset";
 
@@ -20,6 +22,8 @@ const WORDS = { on: "On", dim: "Dim level", pf: "Power factor", temp: "Temperatu
 const wordFor = (name) => WORDS[name] || name.charAt(0).toUpperCase() + name.slice(1);
 const KIND = { streetlight: "Streetlight", cabinet: "Cabinet", intersection: "Intersection" };
 
+// append() and replaceChildren() would write a left-out part (null) as the text "null".
+const present = (...parts) => parts.filter((p) => p !== null && p !== undefined && p !== false);
 const dd = (value) => h("dd", {}, value === null || value === undefined || value === "" ? "–" : value);
 const words = (text) => String(text).replaceAll("_", " ");
 
@@ -80,8 +84,9 @@ export async function render(root, ctx) {
     h("button", { type: "button", class: "btn", dataset: { period: key }, "aria-pressed": String(key === "day"), onclick: () => drawCharts(key) }, p.label),
   );
   const hasNode = asset.device && asset.kind === "streetlight";
+  const schedule = asset.kind === "streetlight" ? scheduleSection(ctx, asset, signal) : null;
 
-  root.append(
+  root.append(...present(
     heading(`${KIND[asset.kind] || "Asset"} ${asset.code}`, asset.street || ""),
     h("p", {}, h("a", { href: ctx.link("/c/:city/map", { city: ctx.city }), id: "asset-on-map" }, "Show on the map")),
     asset.kind === "intersection" ? h("p", {}, h("a", { href: ctx.link("/c/:city/signals/:id", { city: ctx.city, id: asset.code }) }, "Its signals: state, lamps, events, door")) : null,
@@ -100,9 +105,10 @@ export async function render(root, ctx) {
           chartsBox,
         )
       : null,
+    schedule?.section,
     h("section", { class: "card", "aria-labelledby": "asset-h-alarms" }, h("h2", { id: "asset-h-alarms" }, "Alarms"), alarmsBox),
     h("section", { class: "card", "aria-labelledby": "asset-h-orders" }, h("h2", { id: "asset-h-orders" }, "Work orders"), ordersBox),
-  );
+  ));
 
   async function loadState() {
     if (!asset.device) {
@@ -111,7 +117,7 @@ export async function render(root, ctx) {
     }
     const state = await ctx.api(`/cities/${city}/devices/${encodeURIComponent(asset.device)}/state`, { signal });
     const names = Object.keys(state.values);
-    stateBox.replaceChildren(
+    stateBox.replaceChildren(...present(
       h(
         "p",
         { id: "asset-last-seen" },
@@ -138,7 +144,7 @@ export async function render(root, ctx) {
             ),
           )
         : null,
-    );
+    ));
   }
 
   let stopCharts = null;
@@ -262,7 +268,7 @@ export async function render(root, ctx) {
   const failed = (err) => {
     if (err.name !== "AbortError") ctx.say(explain(err), "error");
   };
-  await Promise.all([loadState().catch(failed), loadAlarms().catch(failed), loadOrders()]);
+  await Promise.all([loadState().catch(failed), loadAlarms().catch(failed), loadOrders(), schedule?.load()]);
   if (hasNode) drawCharts("day");
 
   let timer = null;
