@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from signalight.domain.assignments import LightKeys, Scope
 from signalight.domain.schedule_days import DaySchedule, NightChoice, day_plan, day_span
-from signalight.domain.sun import CELL_DEG, LocalDays, SunTable
+from signalight.domain.sun import LocalDays, SunTable
 
 if TYPE_CHECKING:
     from signalight.domain.assignments import Choice, CitySchedules, Override
@@ -25,6 +25,10 @@ __all__ = ["EXACT_CELL_DEG", "plan_day", "plan_lights"]
 
 # The grid of one light's own day: a millionth of a degree (11 cm) is its spot.
 EXACT_CELL_DEG: Final = 1e-6
+# The grid of a city's plans at once: in 0.05 degrees (5.5 km) sunset moves by at most
+# 12 s in the tropics and about a minute at 65 degrees, less than photocells differ,
+# and a 30 km city is some 40 cells to search the sun's crossings for, not 700.
+PLAN_CELL_DEG: Final = 0.05
 # The scopes of a light's own keys, in LightKeys' order.
 _LIGHT_SCOPES: Final = (Scope.ASSET, Scope.GROUP, Scope.CABINET, Scope.STREET_CLASS)
 
@@ -50,7 +54,7 @@ def plan_lights(
 ) -> dict[int, Plan]:
     """The plan of local ``day`` of each light, by id (lights alike share one Plan)."""
     tz = ZoneInfo(zone)
-    days, sun = LocalDays(tz), SunTable(tz, CELL_DEG)
+    days, sun = LocalDays(tz), SunTable(tz, PLAN_CELL_DEG)
     start, end = day_span(days, day)
     before = day - timedelta(days=1)
     chooser = _Chooser(schedules, before, day)
