@@ -163,7 +163,10 @@ class EnergyService:
         actual = {(row.key, row.period): row for row in used}
         rows: list[ReportRow] = []
         total = Figures(0.0, 0.0, None if planned is None else 0.0)
-        for key in sorted(counts.keys() | {row.key for row in used}):
+        keys = counts.keys() | {row.key for row in used}
+        if grouping is Grouping.CITY:
+            keys |= {""}  # the city has its rows, lights or none
+        for key in sorted(keys):
             for index, span in enumerate(periods):
                 found = actual.get((key, index))
                 figures = Figures(
