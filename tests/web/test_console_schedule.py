@@ -8,16 +8,22 @@ end the override.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from signalight.adapters.mqtt_commands import MqttCommandLink
 from signalight.domain.assignments import Scope
 from signalight.domain.schedules import Anchor, Profile, Step
 from signalight.domain.users import User
+from signalight.sim.command_nodes import MqttNodes, NodeFleet
+from tests.conftest import unique
+from tests.services.command_rig import LOCAL_PORT, wait_for
 from tests.web.console_rig import (
     ConsoleSite,
     assert_accessible,
@@ -48,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSite]:
             PROFILE,
             (
                 Step(Anchor.SUNSET, 100.0, offset_min=5),
-                Step(Anchor.CLOCK, 40.0, at=time(23)),
+                Step(Anchor.CLOCK, 40.0, at=clock_time(23)),
                 Step(Anchor.SUNRISE, 0.0, offset_min=-10),
             ),
         )
@@ -170,4 +176,77 @@ def test_an_operator_overrides_a_light_sees_it_in_the_plan_and_ends_it(
     expect(page.locator("#schedule-segments li")).to_have_text(_spans(ended))
     expect(page.get_by_role("button", name="End override")).to_have_count(0)
     assert page_errors(page) == []
+    context.close()
+
+
+@pytest.fixture
+def nodes(site: ConsoleSite) -> Iterator[MqttCommandLink]:
+    """The site's command service linked to the machine's Mosquitto, and nodes that obey.
+
+    The link is what `signalight command serve` runs; the nodes are the
+    simulator's, answering on their own topics. Each test dispatches itself.
+    """
+    service = site.container.commands
+    link = MqttCommandLink(
+        "127.0.0.1", LOCAL_PORT, None, None, service.router.filters(),
+        client_id=unique("console-commands"), timeout=5.0,
+    )  # fmt: skip
+    fleet = NodeFleet()
+    mqtt_nodes = MqttNodes(LOCAL_PORT, site.city.slug, fleet, client_id=unique("console-nodes"))
+    mqtt_nodes.start()
+    link.start(service.handle_answers)
+    try:
+        assert link.wait_connected(5)
+        assert wait_for(mqtt_nodes.connected.is_set, 5)
+        time.sleep(0.2)  # the subscriptions' SUBACKs
+        yield link
+    finally:
+        link.stop()
+        mqtt_nodes.stop()
+
+
+def test_an_operator_dims_the_light_now_and_sees_it_acknowledged_by_the_node(
+    site: ConsoleSite, browser: Browser, nodes: MqttCommandLink
+) -> None:
+    context, page = new_page(browser)
+    _open(page, site, "SL-003", "otto")
+    form = page.locator("#command-form")
+    form.get_by_label("Command").select_option("dim")
+    form.get_by_label("Level (%)").fill("40")
+    form.get_by_label("Why (optional)").fill("checking the driver")
+    form.get_by_role("button", name="Send to the light now").click()
+    state = page.locator("#command-state")
+    expect(state).to_have_attribute("data-state", "queued")
+    expect(state).to_have_text("Dim to 40 %: queued: waiting to go out.")
+    command_id = state.get_attribute("data-command")
+    assert command_id
+
+    # The dispatcher's round publishes it; the node answers over the broker; the page follows.
+    assert site.container.commands.dispatch(nodes).sent == 1
+    expect(state).to_have_attribute("data-state", "acknowledged", timeout=15_000)
+    expect(state).to_have_text("Dim to 40 %: acknowledged by the light.")
+    command = _api(page, site, f"/commands/{command_id}")
+    assert command["state"] == "acknowledged"
+    assert command["device"] == "node-003"
+    assert command["args"] == {"level": 40}
+    assert command["requested_by"] == "otto"
+    snap(page, "schedule-03-command-acknowledged")
+    assert_accessible(page)
+    assert page_errors(page) == []
+    context.close()
+
+
+def test_a_crew_member_may_only_switch_and_a_viewer_may_not_command(
+    site: ConsoleSite, browser: Browser
+) -> None:
+    context, page = new_page(browser)
+    _open(page, site, "SL-004", "carl")
+    options = page.locator("#command-form select[name=action] option")
+    expect(options).to_have_text(["Switch on", "Switch off"])
+    expect(page.locator("#override-form")).to_have_count(0)
+    context.close()
+    context, page = new_page(browser)
+    _open(page, site, "SL-004", "vera")
+    expect(page.locator("#command-form")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send to the light now")).to_have_count(0)
     context.close()

@@ -12,6 +12,7 @@
 
 import { explain } from "../api.js";
 import { dayNow, shiftDay } from "../calendar.js";
+import { commandForm } from "../lightcommand.js";
 import { field, h } from "../ui.js";
 import { fromWall } from "./signals.js";
 
@@ -68,7 +69,7 @@ function sunLine(body) {
 
 /**
  * Build the schedule section of a streetlight's asset page. Answers the
- * section, a load() to call once it is on the page, and the day it shows.
+ * section and a load() to call once it is on the page.
  */
 export function scheduleSection(ctx, asset, signal) {
   const city = encodeURIComponent(ctx.city);
@@ -77,8 +78,6 @@ export function scheduleSection(ctx, asset, signal) {
   const dayInput = h("input", { type: "date", required: true, value: dayNow(zone), id: "schedule-day" });
   const body = h("div", { id: "schedule-body", "aria-live": "polite" });
   const overridesBox = h("div", { id: "schedule-overrides" });
-  const extras = h("div", { class: "schedextras" }); // the live command's form, when the server has commands
-  let current = null;
 
   const step = (delta) => () => {
     dayInput.value = shiftDay(dayInput.value || dayNow(zone), delta);
@@ -91,7 +90,6 @@ export function scheduleSection(ctx, asset, signal) {
     body.setAttribute("aria-busy", "true");
     try {
       const got = await ctx.api(`/cities/${city}/assets/${encodeURIComponent(asset.code)}/schedule?date=${day}`, { signal });
-      current = got;
       draw(got);
     } catch (err) {
       if (err.name !== "AbortError") body.replaceChildren(h("p", { class: "form-error" }, explain(err)));
@@ -250,9 +248,9 @@ export function scheduleSection(ctx, asset, signal) {
     h("h3", {}, "Overrides"),
     overridesBox,
     form,
-    extras,
+    commandForm(ctx, asset, signal),
   );
-  return { section, load, extras, day: () => current };
+  return { section, load };
 }
 
 /** "3 May, 21:30" on the zone's clock. */
