@@ -96,32 +96,38 @@ def test_a_batch_is_stored_with_its_commands_and_audit_entry(
     assert "dim (level=40) to 3 devices" in rows[0].detail
 
 
-def test_due_commands_are_sent_with_backoff_and_expire(
+def test_due_commands_are_claimed_with_backoff_and_expire(
     database: SqlDatabase, store: SqlCommandStore
 ) -> None:
     city = make_city(database)
     _batch(database, city, 2)
-    due = [c for c in store.due(NOW, 100_000) if c.city_id == city.pk]
-    assert len(due) == 2
-    sent = store.mark_sent(due, NOW, POLICY)
-    assert {c.attempts for c in sent} == {1}
+    claimed = [c for c in store.claim_due(NOW, 100_000, POLICY) if c.city_id == city.pk]
+    assert len(claimed) == 2
+    assert [(c.attempts, c.kind, c.args) for c in claimed] == [
+        (1, CommandKind.DIM, {"level": 40})
+    ] * 2
     stored = _mine(store, city)
     assert {(c.state, c.attempts, c.next_at) for c in stored} == {
         (CommandState.SENT, 1, NOW + timedelta(seconds=30))
     }
-    # Marked again from a stale read: the second mark finds attempts moved on, and skips.
-    assert store.mark_sent(due, NOW, POLICY) == []
+    # Claimed already: not due again before the pause.
+    assert not [c for c in store.claim_due(NOW, 100_000, POLICY) if c.city_id == city.pk]
     later = NOW + timedelta(seconds=30)
-    again = store.mark_sent(
-        [c for c in store.due(later, 100_000) if c.city_id == city.pk], later, POLICY
-    )
-    assert {(c.attempts, c.next_at) for c in again} == {(2, later + timedelta(seconds=60))}
+    store.claim_due(later, 100_000, POLICY)
+    assert {(c.attempts, c.next_at) for c in _mine(store, city)} == {
+        (2, later + timedelta(seconds=60))
+    }
+    for _ in range(8):  # the backoff's cap
+        later += timedelta(seconds=600)
+        store.claim_due(later, 100_000, POLICY)
+    assert {c.next_at for c in _mine(store, city)} == {later + timedelta(seconds=600)}
     assert store.expire_overdue(NOW + timedelta(hours=2)) >= 2
     ended = _mine(store, city)
     assert {(c.state, c.reason, c.next_at) for c in ended} == {
         (CommandState.EXPIRED, "no acknowledgement before the expiry", None)
     }
-    assert not [c for c in store.due(NOW + timedelta(days=1), 100_000) if c.city_id == city.pk]
+    far = NOW + timedelta(days=1)
+    assert not [c for c in store.claim_due(far, 100_000, POLICY) if c.city_id == city.pk]
 
 
 def test_an_answer_is_stored_once_and_never_over_an_ended_command(
@@ -130,7 +136,7 @@ def test_an_answer_is_stored_once_and_never_over_an_ended_command(
     city = make_city(database)
     batch = _batch(database, city, 3)
     one, two, three = sorted(_mine(store, city), key=lambda c: c.device_uid)
-    store.mark_sent([one, two, three], NOW, POLICY)
+    store.claim_due(NOW, 100_000, POLICY)
     at = NOW + timedelta(seconds=3)
     found = store.commands_by_id([one.id, two.id, "nope"])
     assert set(found) == {one.id, two.id}

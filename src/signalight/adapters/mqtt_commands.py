@@ -4,31 +4,32 @@ One connection does both, as the broker makes an account's username its
 client id (two connections of one account would push each other off). The
 session is persistent (clean start off, a 14-day expiry), so answers that
 come while the service is down wait in the broker. An answer is
-acknowledged to the broker (PUBACK, sent by hand) only after the handler has
-stored what it did, so a crash loses none: the broker delivers it again,
-and the handler counts the copy as a duplicate.
+acknowledged to the broker (PUBACK) only after the handler has stored what
+it did, so a crash loses none: the broker delivers it again, and the
+handler counts the copy as a duplicate. The connection is
+``mqtt_command_wire.CommandWire`` (see there why not paho-mqtt); a reader
+thread holds it, reconnecting with a growing pause (1 to 30 s).
 
-A PUBACK of 0x10 ("no matching subscribers") means no device session took
-the command (a device that never connected): the broker dropped it. It is
-counted as unheard; the command stays ``sent`` and is sent again after its
-pause, until its expiry.
+``publish`` keeps at most the broker's Receive Maximum of commands waiting
+for their PUBACK, and returns once every one is acknowledged; if the
+connection drops first it raises LinkError, and the dispatcher sends those
+commands again (the same ids) after their pause. A PUBACK of 0x10 ("no
+matching subscribers") means no device session took the command (a device
+that never connected): it is counted as unheard, and sent again likewise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-
+from signalight.adapters.mqtt_command_wire import CommandWire, publish_packet
+from signalight.consumers.mqtt_wire import ConnectionRefused, MqttProtocolError, SessionSettings
 from signalight.ports.commands import AckHandler, LinkError
 
 __all__ = ["COMMANDS_USER", "MqttCommandLink"]
@@ -40,10 +41,11 @@ SESSION_EXPIRY_S: Final = 14 * 86_400  # as persistent_client_expiration in the 
 NO_SUBSCRIBERS: Final = 0x10
 _BATCH: Final = 5000  # answers handed to the handler at once
 _BATCH_WAIT_S: Final = 0.05
+_WRITE: Final = 256  # PUBLISH packets written in one sendall
 
 
 class MqttCommandLink:
-    """Implements ``CommandLink`` with paho-mqtt.
+    """Implements ``CommandLink`` over one persistent MQTT 5 session.
 
     Args:
         host: The broker.
@@ -51,9 +53,11 @@ class MqttCommandLink:
         username: The commands account (``signalight-commands``); None: anonymous.
         password: Its password.
         filters: The answer topics to subscribe to (``Router.filters``).
+        client_id: The session's id (the broker may make it the username).
         tls: Connect over TLS with this context (it verifies the broker).
-        timeout: Seconds ``publish`` waits for the broker's PUBACKs.
-        max_inflight: Commands that may wait for their PUBACK at once.
+        timeout: Seconds ``publish`` waits for a connection, room in flight, and PUBACKs.
+        max_inflight: At most this many commands await their PUBACK (and at most
+            the broker's Receive Maximum).
     """
 
     def __init__(
@@ -70,125 +74,168 @@ class MqttCommandLink:
         max_inflight: int = 1000,
     ) -> None:
         self.where = f"{host}:{port}"
-        self._host, self._port = host, port
         self._filters = list(filters)
         self._timeout = timeout
+        self._max_inflight = max_inflight
+        self._session = SessionSettings(
+            host=host,
+            port=port,
+            client_id=client_id,
+            username=username,
+            password=password,
+            session_expiry=SESSION_EXPIRY_S,
+            receive_maximum=2 * _BATCH,
+            tls=tls,
+        )
         self._lock = threading.Condition()
-        self._waiting: set[int] = set()  # mids published and not yet acknowledged
-        self._early: set[int] = set()  # PUBACKs that came before publish() returned the mid
-        self._inbox: list[tuple[int, str, bytes, int]] = []  # generation, topic, payload, mid
-        self._generation = 0
+        self._wire: CommandWire | None = None
+        self._generation = 0  # bumped on every connection; ids and PUBACKs belong to one
+        self._inflight: set[int] = set()
+        self._next_id = 0
+        self._inbox: list[tuple[int, str, bytes, int]] = []  # generation, topic, payload, id
         self._stop = threading.Event()
         self._handler: AckHandler | None = None
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.connected = threading.Event()
         self.unheard = 0  # commands no session took (PUBACK 0x10)
         self.answers = 0
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        if username is not None:
-            self._client.username_pw_set(username, password)
-        if tls is not None:
-            self._client.tls_set_context(tls)
-        self._client.max_inflight_messages_set(max_inflight)
-        self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(1, 30)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_publish = self._on_publish
-        self._client.on_message = self._on_message
 
     def start(self, on_acks: AckHandler) -> None:
-        """Connect (paho retries until the broker answers) and hand answers to ``on_acks``."""
+        """Connect (retrying until the broker answers) and hand answers to ``on_acks``."""
         self._handler = on_acks
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        self._client.connect_async(
-            self._host, self._port, keepalive=30, clean_start=False, properties=properties
-        )
-        self._client.loop_start()
-        self._worker = threading.Thread(target=self._answers, name="command-acks", daemon=True)
-        self._worker.start()
+        self._threads = [
+            threading.Thread(target=self._read, name="command-link", daemon=True),
+            threading.Thread(target=self._answers, name="command-acks", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def wait_connected(self, timeout: float) -> bool:
         """Whether the link is connected (and subscribed) within ``timeout`` seconds."""
         return self.connected.wait(timeout)
 
     def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        """Publish with QoS 1 and wait for every PUBACK; LinkError after the timeout."""
+        """Publish with QoS 1 and wait for every PUBACK; LinkError if that cannot be."""
         if not messages:
             return
-        mids = []
-        for topic, payload in messages:
-            info = self._client.publish(topic, payload, qos=1)
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                raise LinkError(f"cannot publish to {topic}: {paho.error_string(info.rc)}")
-            mids.append(info.mid)
+        if not self.connected.wait(self._timeout):
+            raise LinkError(f"no connection to the broker at {self.where}")
+        deadline = time.monotonic() + self._timeout
         with self._lock:
-            for mid in mids:
-                if mid in self._early:
-                    self._early.discard(mid)
-                else:
-                    self._waiting.add(mid)
-            done = self._lock.wait_for(lambda: not self._waiting, self._timeout)
-            left = len(self._waiting)
-            self._waiting.clear()  # paho keeps them and sends them on the next connection
-        if not done:
-            raise LinkError(f"the broker at {self.where} did not take {left} commands in time")
+            wire, generation = self._wire, self._generation
+        if wire is None:
+            raise LinkError(f"no connection to the broker at {self.where}")
+        window = max(1, min(self._max_inflight, wire.receive_maximum))
+        mine: set[int] = set()
+        pending: list[bytes] = []
+        for topic, payload in messages:
+            with self._lock:
+                full = len(self._inflight) >= window
+            if full and pending:  # written before waiting, outside the lock the reader needs
+                self._write(wire, pending)
+            with self._lock:
+                ok = self._lock.wait_for(
+                    lambda: len(self._inflight) < window or self._generation != generation,
+                    max(0.0, deadline - time.monotonic()),
+                )
+                if not ok or self._generation != generation:
+                    raise LinkError(self._lost(len(mine)))
+                packet_id = self._packet_id()
+                self._inflight.add(packet_id)
+                mine.add(packet_id)
+            pending.append(publish_packet(topic, payload, packet_id))
+            if len(pending) >= _WRITE:
+                self._write(wire, pending)
+        self._write(wire, pending)
+        with self._lock:
+            done = self._lock.wait_for(
+                lambda: not (mine & self._inflight) or self._generation != generation,
+                max(0.0, deadline - time.monotonic()),
+            )
+            if not done or self._generation != generation:
+                raise LinkError(self._lost(len(mine & self._inflight)))
+
+    def _lost(self, count: int) -> str:
+        return f"the broker at {self.where} did not take {count} commands (lost or slow)"
+
+    def _write(self, wire: CommandWire, pending: list[bytes]) -> None:
+        if not pending:
+            return
+        data = b"".join(pending)
+        pending.clear()
+        try:
+            wire.send_packets(data)
+        except MqttProtocolError as exc:
+            raise LinkError(f"the broker at {self.where}: {exc}") from exc
+
+    def _packet_id(self) -> int:
+        """A packet id not in flight (1-65535); the lock is held."""
+        while True:
+            self._next_id = self._next_id % 65_535 + 1
+            if self._next_id not in self._inflight:
+                return self._next_id
 
     def stop(self) -> None:
         """Hand over the answers received, then disconnect; the session stays."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(10)
-        self._client.disconnect()
-        self._client.loop_stop()
+        wire = self._wire
+        if wire is not None:
+            wire.close()
+        for thread in self._threads:
+            thread.join(10)
 
-    def _on_connect(self, *args: Any) -> None:  # noqa: ANN401 - paho's callback
-        code: ReasonCode = args[3]
-        if code.is_failure:
-            log.error("the broker at %s refused the command link: %s", self.where, code)
-            return
-        with self._lock:
-            self._generation += 1
-        # The session keeps the subscription; subscribing again covers a broker that lost it.
-        self._client.subscribe([(topic, 1) for topic in self._filters])
-        session = "its session resumed" if args[2].session_present else "a new session"
-        log.info("command link connected to %s: %s", self.where, session)
-        self.connected.set()
-
-    def _on_disconnect(self, *args: Any) -> None:  # noqa: ANN401 - paho's callback
-        self.connected.clear()
-        if not self._stop.is_set():
-            log.warning("command link lost the broker at %s: %s", self.where, args[3])
-
-    def _on_publish(self, _c: Any, _u: Any, mid: int, code: ReasonCode, _p: Any) -> None:  # noqa: ANN401
-        with self._lock:
-            if code.value == NO_SUBSCRIBERS:
-                self.unheard += 1
-            if mid in self._waiting:
-                self._waiting.discard(mid)
-                if not self._waiting:
+    def _read(self) -> None:
+        pause = 1.0
+        while not self._stop.is_set():
+            wire = CommandWire(self._session, self._on_message, self._on_puback)
+            try:
+                wire.connect()
+                # Answers the session kept may come before the SUBACK: they belong to
+                # this connection, so the generation moves first.
+                with self._lock:
+                    self._generation += 1
+                    self._inflight.clear()
+                    self._wire = wire
                     self._lock.notify_all()
-            else:
-                self._early.add(mid)
+                wire.subscribe(self._filters)
+                self.connected.set()
+                session = "its session resumed" if wire.session_present else "a new session"
+                log.info("command link connected to %s: %s", self.where, session)
+                pause = 1.0
+                wire.run(self._stop)
+            except ConnectionRefused as exc:
+                log.error("command link at %s: %s", self.where, exc)  # noqa: TRY400 - no traceback
+            except (MqttProtocolError, OSError) as exc:
+                if not self._stop.is_set():
+                    log.warning("command link lost the broker at %s (%s)", self.where, exc)
+            finally:
+                self.connected.clear()
+                with self._lock:
+                    self._generation += 1  # whoever waits for a PUBACK gives up now
+                    self._wire = None
+                    self._lock.notify_all()
+                wire.close(clean=False)
+            if self._stop.wait(pause):
+                return
+            pause = min(pause * 2, 30.0)
 
-    def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:  # noqa: ANN401
+    def _on_puback(self, packet_id: int, reason: int) -> None:
         with self._lock:
-            self._inbox.append(
-                (self._generation, message.topic, bytes(message.payload), message.mid)
-            )
+            if reason == NO_SUBSCRIBERS:
+                self.unheard += 1
+            self._inflight.discard(packet_id)
+            self._lock.notify_all()
+
+    def _on_message(self, topic: str, payload: bytes, packet_id: int) -> None:
+        with self._lock:
+            self._inbox.append((self._generation, topic, payload, packet_id))
             self._lock.notify_all()
 
     def _answers(self) -> None:
         """Hand answers over in batches; acknowledge them to the broker once handled."""
         while True:
             with self._lock:
-                self._lock.wait_for(lambda: self._inbox or self._stop.is_set(), 0.5)
+                self._lock.wait_for(lambda: bool(self._inbox) or self._stop.is_set(), 0.5)
                 if not self._inbox:
                     if self._stop.is_set():
                         return
@@ -196,15 +243,26 @@ class MqttCommandLink:
             time.sleep(_BATCH_WAIT_S)  # let a burst gather into one batch
             with self._lock:
                 batch, self._inbox = self._inbox[:_BATCH], self._inbox[_BATCH:]
-                generation = self._generation
             try:
                 assert self._handler is not None  # noqa: S101 - set by start()
-                self._handler([(topic, payload) for _g, topic, payload, _m in batch])
+                self._handler([(topic, payload) for _g, topic, payload, _id in batch])
             except Exception:
-                # Not acknowledged: the broker delivers them again on the next connection.
-                log.exception("handling %d answers failed; they come again", len(batch))
+                # The store is away: keep them (unacknowledged, so the broker holds them
+                # too) and try again after a pause.
+                log.exception("handling %d answers failed; trying again", len(batch))
+                with self._lock:
+                    self._inbox[:0] = batch
+                if self._stop.wait(1.0):
+                    return
                 continue
             self.answers += len(batch)
-            for got, _topic, _payload, mid in batch:
-                if got == generation and mid:
-                    self._client.ack(mid, 1)
+            self._acknowledge(batch)
+
+    def _acknowledge(self, batch: list[tuple[int, str, bytes, int]]) -> None:
+        with self._lock:
+            wire, generation = self._wire, self._generation
+        ids = [packet_id for got, _t, _p, packet_id in batch if got == generation and packet_id]
+        if wire is None or not ids:
+            return  # on a new connection the broker sends them again
+        with contextlib.suppress(MqttProtocolError):  # likewise
+            wire.ack(ids)

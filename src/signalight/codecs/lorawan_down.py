@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from signalight.domain.commands import AckStatus, Command, CommandKind, WireAck
+from signalight.domain.commands import AckStatus, CommandKind, Sendable, WireAck
 from signalight.domain.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def parse_downlink(where: str, entry: object) -> Downlink:
     )
 
 
-def encode_frame(command: Command, now: datetime) -> bytes:
+def encode_frame(command: Sendable, now: datetime) -> bytes:
     """The compact frame of a command: kind, the id's first 4 bytes, expiry, then its arguments.
 
     ``kind (1) | tag (4) | exp (u32, epoch s) | args``, big-endian: switch
@@ -151,7 +151,7 @@ def _u32(moment: datetime) -> int:
     return int(moment.timestamp()) & 0xFFFFFFFF
 
 
-def _body(command: Command, downlink: Downlink, now: datetime) -> tuple[str, Any]:
+def _body(command: Sendable, downlink: Downlink, now: datetime) -> tuple[str, Any]:
     """("data" or "object", value): the frame in base64, or the command object."""
     if downlink.encoding is Encoding.BYTES:
         return "data", base64.b64encode(encode_frame(command, now)).decode()
@@ -166,7 +166,7 @@ def _body(command: Command, downlink: Downlink, now: datetime) -> tuple[str, Any
 
 
 def chirpstack_command(
-    application_id: str, downlink: Downlink, command: Command, now: datetime
+    application_id: str, downlink: Downlink, command: Sendable, now: datetime
 ) -> tuple[str, bytes]:
     """``application/{app}/device/{devEui}/command/down`` and ChirpStack's DownlinkCommand JSON.
 
@@ -187,7 +187,7 @@ def chirpstack_command(
 
 
 def tts_push(
-    application_id: str, downlink: Downlink, command: Command, now: datetime
+    application_id: str, downlink: Downlink, command: Sendable, now: datetime
 ) -> tuple[str, bytes]:
     """``v3/{app}@{tenant}/devices/{id}/down/push`` and its ``downlinks`` list of one."""
     key, value = _body(command, downlink, now)

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import orjson
 
@@ -38,7 +38,9 @@ __all__ = [
     "Command",
     "CommandKind",
     "CommandState",
+    "Due",
     "RetryPolicy",
+    "Sendable",
     "Stray",
     "StrayReason",
     "WireAck",
@@ -166,6 +168,23 @@ class Command:
         return replace(self, state=CommandState.EXPIRED, next_at=None, done_at=now, reason=why)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Due:
+    """A waiting command as the dispatcher reads it: only what sending it needs."""
+
+    id: str
+    city_id: int
+    device_uid: str
+    kind: CommandKind
+    args: Mapping[str, Any]
+    expires_at: datetime
+    attempts: int
+
+
+# What the wire encoders take: a command, or the dispatcher's lighter view of one.
+Sendable: TypeAlias = Command | Due
+
+
 def new_command_id() -> str:
     """A fresh command id: a random UUID (ChirpStack takes it as its queue item id too)."""
     return str(uuid.uuid4())
@@ -259,7 +278,7 @@ def check_expiry(expires_at: datetime, now: datetime) -> datetime:
     return expires_at
 
 
-def encode_down(command: Command, now: datetime) -> bytes:
+def encode_down(command: Sendable, now: datetime) -> bytes:
     """The JSON message on the device's ``down`` topic (``t`` is the time of sending)."""
     message = {
         "id": command.id,

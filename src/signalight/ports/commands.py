@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from signalight.domain.command_batches import BatchProgress, CommandBatch, CommandQuery
-from signalight.domain.commands import Command, RetryPolicy, Stray
+from signalight.domain.commands import Command, Due, RetryPolicy, Stray
 
 __all__ = ["AckHandler", "CommandLink", "CommandStore", "LinkError"]
 
@@ -50,17 +50,12 @@ class CommandStore(Protocol):
         """End every waiting command whose expiry has come; how many."""
         ...
 
-    def due(self, now: datetime, limit: int) -> list[Command]:
-        """Waiting commands due to be published by ``now``, oldest due first."""
-        ...
+    def claim_due(self, now: datetime, limit: int, policy: RetryPolicy) -> list[Due]:
+        """Count one more send of the waiting commands due by ``now``; returns them.
 
-    def mark_sent(
-        self, commands: Sequence[Command], now: datetime, policy: RetryPolicy
-    ) -> list[Command]:
-        """Count one more send of each still-waiting command; returns them as stored after.
-
-        A command that ended meanwhile (answered, expired) is left out, so it
-        is not published again.
+        Taken and moved on (``sent``, due again after the backoff) at once, so
+        a command that ended meanwhile is not published again, and two
+        dispatchers never take the same one.
         """
         ...
 

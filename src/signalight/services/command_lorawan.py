@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from signalight.codecs.lorawan import ApplicationRoute
     from signalight.codecs.lorawan_down import Downlink
-    from signalight.domain.commands import Command
+    from signalight.domain.commands import Sendable
 
 __all__ = ["LorawanRoute", "lorawan_routes"]
 
@@ -68,7 +68,7 @@ class LorawanRoute:
         """Whether an application of this server lists the device."""
         return (city_slug, self._key(device_uid)) in self._devices
 
-    def outgoing(self, city_slug: str, command: Command, now: datetime) -> tuple[str, bytes]:
+    def outgoing(self, city_slug: str, command: Sendable, now: datetime) -> tuple[str, bytes]:
         """The downlink for the command (InvalidInputError if it cannot be encoded)."""
         app, downlink = self._devices[(city_slug, self._key(command.device_uid))]
         if self.server is Server.CHIRPSTACK:

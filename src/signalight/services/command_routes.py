@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
-from signalight.domain.commands import MAX_DOWN_BYTES, Command, WireAck, decode_ack, encode_down
+from signalight.domain.commands import MAX_DOWN_BYTES, Sendable, WireAck, decode_ack, encode_down
 from signalight.domain.errors import InvalidInputError
-from signalight.domain.topics import TOPIC_ROOT, Channel, device_topic
+from signalight.domain.topics import TOPIC_ROOT, Channel
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,7 +46,7 @@ class Route(Protocol):
         """Whether this route carries that device's commands."""
         ...
 
-    def outgoing(self, city_slug: str, command: Command, now: datetime) -> tuple[str, bytes]:
+    def outgoing(self, city_slug: str, command: Sendable, now: datetime) -> tuple[str, bytes]:
         """The topic and payload of a command; InvalidInputError if it cannot be carried."""
         ...
 
@@ -68,14 +68,15 @@ class NativeRoute:
         """Every device."""
         return True
 
-    def outgoing(self, city_slug: str, command: Command, now: datetime) -> tuple[str, bytes]:
+    def outgoing(self, city_slug: str, command: Sendable, now: datetime) -> tuple[str, bytes]:
         """``signalight/{city}/{device}/down`` and the JSON command."""
         payload = encode_down(command, now)
         if len(payload) > MAX_DOWN_BYTES:
             raise InvalidInputError(
                 f"the command is {len(payload)} bytes; the limit is {MAX_DOWN_BYTES}"
             )
-        return device_topic(city_slug, command.device_uid, Channel.DOWN), payload
+        # Not device_topic(): the ids were checked when stored, and this runs for every send.
+        return f"{TOPIC_ROOT}/{city_slug}/{command.device_uid}/{Channel.DOWN}", payload
 
     def filters(self) -> list[str]:
         """Every device's ``ack`` topic."""
@@ -99,7 +100,7 @@ class Router:
     def __init__(self, routes: Sequence[Route] = ()) -> None:
         self.routes: list[Route] = [*routes, NativeRoute()]
 
-    def outgoing(self, city_slug: str, command: Command, now: datetime) -> tuple[str, bytes]:
+    def outgoing(self, city_slug: str, command: Sendable, now: datetime) -> tuple[str, bytes]:
         """The topic and payload for a command (InvalidInputError if it cannot be carried)."""
         for route in self.routes:
             if route.claims(city_slug, command.device_uid):

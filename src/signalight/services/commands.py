@@ -274,16 +274,15 @@ class CommandService:
         report.expired = self.store.expire_overdue(now)
         if report.expired:
             self.observer.ended(CommandState.EXPIRED, report.expired)
-        due = self.store.due(now, limit)
+        due = self.store.claim_due(now, limit, self.policy)
         if not due:
             return report
         messages: dict[str, tuple[str, bytes]] = {}
         refused: dict[str, list[str]] = {}
         for command in due:
             try:
-                messages[command.id] = self.router.outgoing(
-                    self._slug(command.city_id), command, now
-                )
+                slug = self._slug(command.city_id)
+                messages[command.id] = self.router.outgoing(slug, command, now)
             except (InvalidInputError, NotFoundError, ValueError) as exc:
                 refused.setdefault(str(exc), []).append(command.id)
         for reason, ids in refused.items():
@@ -291,11 +290,11 @@ class CommandService:
             log.warning("%d commands cannot be sent: %s", len(ids), reason)
         if report.failed:
             self.observer.ended(CommandState.FAILED, report.failed)
-        sent = self.store.mark_sent([c for c in due if c.id in messages], now, self.policy)
+        sent = list(messages)
         if not sent:
             return report
         try:
-            link.publish([messages[c.id] for c in sent])
+            link.publish([messages[command_id] for command_id in sent])
         except LinkError as exc:
             report.link_error = str(exc)
             log.warning(

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from itertools import groupby, islice
+from itertools import islice
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
+    false,
     func,
     insert,
     or_,
@@ -44,6 +48,7 @@ from signalight.domain.commands import (
     Command,
     CommandKind,
     CommandState,
+    Due,
     RetryPolicy,
     Stray,
     StrayReason,
@@ -59,6 +64,11 @@ _S = command_strays.c
 _OPEN: Final = (str(CommandState.QUEUED), str(CommandState.SENT))
 _CHUNK: Final = 900  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 _INSERT_CHUNK: Final = 2000
+_MAX_STEPS: Final = 32  # backoff steps written out as SQL before the cap applies anyway
+# Enum lookups by value, a dict's speed rather than Enum.__call__'s (the dispatcher reads
+# thousands of rows a round).
+_KINDS: Final = {str(kind): kind for kind in CommandKind}
+_STATES: Final = {str(state): state for state in CommandState}
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
@@ -168,43 +178,63 @@ class SqlCommandStore:
         with translated("expire commands"), self._engine.begin() as conn:
             return conn.execute(statement).rowcount
 
-    def due(self, now: datetime, limit: int) -> list[Command]:
-        """Waiting commands due by ``now``, oldest due first."""
-        statement = (
-            select(commands)
+    def claim_due(self, now: datetime, limit: int, policy: RetryPolicy) -> list[Due]:
+        """Count one more send of the waiting commands due by ``now`` (oldest due first).
+
+        One statement finds them and moves them on (``sent``, one more
+        attempt, due again after the backoff), so a command answered or
+        expired meanwhile is not taken, and two dispatchers never take one
+        command (PostgreSQL skips rows another has locked).
+        """
+        due = (
+            select(_C.id)
             .where(_C.next_at <= now, _C.state.in_(_OPEN))
             .order_by(_C.next_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
         )
-        with translated("read due commands"), self._engine.connect() as conn:
-            return [_command(row) for row in conn.execute(statement)]
-
-    def mark_sent(
-        self, items: Sequence[Command], now: datetime, policy: RetryPolicy
-    ) -> list[Command]:
-        """Count one more send of each still-waiting command; returns those, as stored after."""
-        sent: list[Command] = []
-        ordered = sorted(items, key=lambda c: c.attempts)
-        with translated("mark commands sent"), self._engine.begin() as conn:
-            for attempts, group in groupby(ordered, key=lambda c: c.attempts):
-                after = attempts + 1
-                next_at = now + policy.delay(after)
-                by_id = {c.id: c for c in group}
-                for chunk in _chunks(list(by_id)):
-                    statement = (
-                        update(commands)
-                        .where(_C.id.in_(chunk), _C.state.in_(_OPEN), _C.attempts == attempts)
-                        .values(
-                            state=str(CommandState.SENT),
-                            attempts=after,
-                            sent_at=now,
-                            next_at=next_at,
-                        )
-                        .returning(_C.id)
-                    )
-                    for (command_id,) in conn.execute(statement):
-                        sent.append(by_id[command_id].sent(now, policy))
-        return sent
+        # The backoff by the attempts made so far, as SQL: a few steps, then the cap.
+        steps, attempts = [], 0
+        while policy.delay(attempts + 1) < policy.delay(attempts + 2) and attempts < _MAX_STEPS:
+            steps.append((_C.attempts == attempts, now + policy.delay(attempts + 1)))
+            attempts += 1
+        next_at = (
+            case(*steps, else_=now + policy.delay(attempts + 1)) if steps else now + policy.delay(1)
+        )
+        statement = (
+            update(commands)
+            .where(_C.id.in_(due))
+            .values(
+                state=str(CommandState.SENT),
+                attempts=_C.attempts + 1,
+                sent_at=now,
+                next_at=next_at,
+            )
+            .returning(
+                _C.id,
+                _C.city_id,
+                _C.device_uid,
+                _C.kind,
+                cast(_C.args, Text),  # parsed below by orjson, many times faster
+                _C.expires_at,
+                _C.attempts,
+            )
+        )
+        with translated("claim due commands"), self._engine.begin() as conn:
+            rows = conn.execute(statement).all()
+        return [
+            Due(
+                id=command_id,
+                city_id=city_id,
+                device_uid=device_uid,
+                kind=_KINDS[kind],
+                args=orjson.loads(args),
+                expires_at=expires_at,
+                attempts=attempts,
+            )
+            for command_id, city_id, device_uid, kind, args, expires_at, attempts in rows
+        ]
 
     def mark_failed(self, ids: Collection[str], reason: str, now: datetime) -> int:
         """End waiting commands as failed; how many."""
@@ -251,8 +281,12 @@ class SqlCommandStore:
         ]
         stored: list[str] = []
         with translated("store answers"), self._engine.begin() as conn:
-            # Which are still waiting, locked until the commit (PostgreSQL: FOR UPDATE;
-            # SQLite: a write after this read by another connection fails ours whole).
+            # A write first, which changes nothing: SQLite then holds the write lock
+            # (waiting its busy timeout for it) before the read below, so the dispatcher
+            # cannot write between that read and our update (which would fail the
+            # transaction: SQLITE_BUSY_SNAPSHOT). PostgreSQL locks the rows read instead.
+            conn.execute(update(commands).where(false()).values(attempts=_C.attempts))
+            # Which are still waiting, locked until the commit.
             for chunk in _chunks([c.id for c in ended]):
                 check = select(_C.id).where(_C.id.in_(chunk), _C.state.in_(_OPEN))
                 stored += conn.execute(check.with_for_update()).scalars()
@@ -359,9 +393,9 @@ def _command(row: Any) -> Command:  # noqa: ANN401 - a row
         batch_id=row.batch_id,
         device_uid=row.device_uid,
         asset_code=row.asset_code,
-        kind=CommandKind(row.kind),
+        kind=_KINDS[row.kind],
         args=row.args,
-        state=CommandState(row.state),
+        state=_STATES[row.state],
         attempts=row.attempts,
         requested_by=row.requested_by,
         created_at=row.created_at,
