@@ -350,7 +350,13 @@ def gather(  # noqa: C901, PLR0912, PLR0915 - one hot loop, see below
             elif name.startswith("voltage"):
                 tally.add_voltage(value)
             elif name == "energy":
-                tally.add_energy(time, value)
+                if tally.energy_last_at is None:  # the hour's first in the batch, nearly always
+                    tally.energy_min = tally.energy_max = value
+                    tally.energy_first = tally.energy_last = value
+                    tally.energy_first_at = tally.energy_last_at = time
+                    tally.energy_rise = 0.0
+                else:
+                    tally.add_energy(time, value)
             held = values.get(name)
             if held is None or time >= held[0]:
                 if bool_value is not None:
