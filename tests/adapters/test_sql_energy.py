@@ -54,9 +54,13 @@ def counter(start: float, end: float, wh_per_step: float, base: float = 1000.0) 
     return [Reading(start + 600 * i, "energy", base + wh_per_step * i) for i in range(steps)]
 
 
-@pytest.fixture
-def service(database: SqlDatabase) -> EnergyService:
-    return EnergyService(SqlEnergyReads(database.engine), NightDimmingPlan(lambda _city: {}))
+@pytest.fixture(params=["settled", "counted"])
+def service(database: SqlDatabase, request: pytest.FixtureRequest) -> EnergyService:
+    """The service with every day of May 2024 settled when asked, or each still counted live."""
+    now = 2e9 if request.param == "settled" else DAY1 + 5 * 86_400.0
+    return EnergyService(
+        SqlEnergyReads(database.engine), NightDimmingPlan(lambda _city: {}), now=lambda: now
+    )
 
 
 def test_a_counter_light_counts_its_rises_across_hours_and_a_reset(
@@ -141,3 +145,24 @@ def test_another_citys_readings_are_not_counted(
     assert got.total.actual_wh == 0.0
     assert got.lights == 3
     assert got.notes[0].startswith("the city has no tariff")
+
+
+def test_a_settled_day_is_read_as_settled_until_settled_again(
+    database: SqlDatabase, city: City
+) -> None:
+    lights(database, city)
+    reads = SqlEnergyReads(database.engine)
+    service = EnergyService(reads, NightDimmingPlan(lambda _city: {}), now=lambda: 2e9)
+    write(database, city, "N-A", counter(DAY1 + 20 * HOUR, DAY1 + 23 * HOUR, 12.0))
+    may = (date(2024, 5, 1), date(2024, 5, 1))
+    assert service.report(city, *may, Grouping.CITY, Period.DAY).total.actual_wh == 17 * 12.0
+    assert reads.settled_days(city.pk, DAY1, DAY1 + 86_400) == {DAY1}
+    # A reading no ingest would take any more (weeks late) leaves the settled day as it was...
+    write(database, city, "N-A", [Reading(DAY1 + 23 * HOUR + 600, "energy", 1000.0 + 17 * 12 + 30)])
+    assert service.report(city, *may, Grouping.CITY, Period.DAY).total.actual_wh == 17 * 12.0
+    # ...until the day is settled again on purpose.
+    assert service.settle(city, *may) == 1
+    assert service.report(city, *may, Grouping.CITY, Period.DAY).total.actual_wh == 17 * 12.0 + 30
+    # Days not yet due are not settled.
+    early = EnergyService(reads, NightDimmingPlan(lambda _city: {}), now=lambda: DAY1 + 86_400)
+    assert early.settle(city, date(2024, 5, 2), date(2024, 5, 3)) == 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
@@ -107,3 +108,25 @@ def deviations(city: CityArg, first: FromOpt, last: ToOpt) -> None:
             _kwh(item.planned_wh),
         )
     console.print(table)
+
+
+@app.command()
+@friendly
+def settle(
+    city: CityArg,
+    first: Annotated[str | None, typer.Option("--from", help="First local day")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last local day")] = None,
+) -> None:
+    """Count and keep what each light used on the days that are due (default: the last 31).
+
+    Run it daily (cron, a systemd timer): reports then read those days
+    instead of counting them. A day is due once ingest takes no more of its
+    readings (SIGNALIGHT_INGEST_MAX_PAST_DAYS) and two days more.
+    """
+    with opened() as container:
+        found = container.cities.get(city)
+        today = datetime.now(ZoneInfo(found.timezone)).date()
+        end = _day(last, "--to") if last else today
+        start = _day(first, "--from") if first else end - timedelta(days=30)
+        settled = container.energy.settle(found, start, end)
+    console.print(f"{city}: {settled} days settled from {start} to {end}")

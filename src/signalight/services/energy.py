@@ -9,17 +9,24 @@ periods. ``docs/energy.md`` says what is counted and how.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
-from signalight.domain.assets import LuminaireType
 from signalight.domain.cities import City
-from signalight.domain.energy import Figures, MeteredLight, Tariff, deviates, night_plan_wh
+from signalight.domain.energy import (
+    EnergyRow,
+    Figures,
+    MeteredLight,
+    Tariff,
+    deviates,
+)
 from signalight.domain.energy_periods import (
     MAX_HOUR_DAYS,
     Grouping,
@@ -31,10 +38,10 @@ from signalight.domain.energy_periods import (
     spans,
 )
 from signalight.domain.errors import InvalidInputError
-from signalight.domain.faults import DetectionSettings
 from signalight.domain.sun import Cell, LocalDays, SunTable
-from signalight.domain.telemetry import DAY, HOUR
-from signalight.ports.energy import EnergyReads
+from signalight.domain.telemetry import DAY, HOUR, MAX_PAST_S
+from signalight.ports.energy import EnergyReads, HourRow
+from signalight.services.energy_plan import NightDimmingPlan
 
 __all__ = [
     "GAP_LOOK_S",
@@ -52,6 +59,7 @@ log = logging.getLogger(__name__)
 # this is spread over the gap; a node silent for longer has what its counter
 # counted across the silence left out (when it was used is not known).
 GAP_LOOK_S: Final = 2 * DAY
+SETTLE_CHUNK_DAYS: Final = 7  # days settled in one statement: a week of a large city's rollups
 
 
 class PlannedEnergy(Protocol):
@@ -60,41 +68,6 @@ class PlannedEnergy(Protocol):
     def planned_wh(self, city: City, lights: Sequence[MeteredLight], day: date) -> dict[int, float]:
         """Per asset id, the planned Wh on ``day``: rated power x dim share over the plan."""
         ...
-
-
-class NightDimmingPlan:
-    """The plan until schedules come: dark hours at full power but for the city's night dimming.
-
-    The night dimming is that of the fault rules (``night_dim`` from
-    ``dim_from`` to ``dim_until``, local time, in the city's detection
-    settings); a luminaire's share of its rated power at the dim level is its
-    power curve's.
-    """
-
-    def __init__(self, overrides: Callable[[City], Mapping[str, object]]) -> None:
-        self._overrides = overrides
-
-    def planned_wh(self, city: City, lights: Sequence[MeteredLight], day: date) -> dict[int, float]:
-        """Per asset id, the planned Wh on local ``day``."""
-        settings = DetectionSettings().merged(self._overrides(city))
-        zone = ZoneInfo(city.timezone)
-        sun, days = _sun(zone), LocalDays(zone)
-        (span,) = spans(zone, day, day, Period.DAY)
-        windows = _dim_windows(days, span, settings)
-        planned: dict[int, float] = {}
-        cells: dict[Cell, tuple[float, float]] = {}
-        for light in lights:
-            if light.rated_watts is None:
-                continue
-            cell = sun.cell(light.lat, light.lon)
-            found = cells.get(cell)
-            if found is None:
-                dark = dark_in(sun, days, cell, span.start, span.end)
-                dimmed = sum(dark_in(sun, days, cell, a, b) for a, b in windows)
-                found = cells[cell] = (dark, dimmed)
-            share = settings.curve(_luminaire(light)).share(settings.night_dim)
-            planned[light.asset_id] = night_plan_wh(light.rated_watts, share, *found)
-        return planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +111,18 @@ class Deviation:
 class EnergyService:
     """Energy reports and the lights that ignore their schedules, for the API and the CLI."""
 
-    def __init__(self, reads: EnergyReads, plan: PlannedEnergy) -> None:
+    def __init__(
+        self,
+        reads: EnergyReads,
+        plan: PlannedEnergy,
+        now: Callable[[], float] = time.time,
+        settle_after_s: float = MAX_PAST_S + GAP_LOOK_S,
+    ) -> None:
+        """``settle_after_s``: how long after its end a day can change no more (see settle)."""
         self._reads = reads
         self._plan = plan
+        self._now = now
+        self._settle_after_s = settle_after_s
 
     def report(
         self, city: City, first: date, last: date, grouping: Grouping, period: Period
@@ -154,7 +136,7 @@ class EnergyService:
         zone = ZoneInfo(city.timezone)
         periods = spans(zone, first, last, period)
         lights = self._reads.lights(city.pk)
-        used = self._reads.energy(city.pk, _hours(city, zone, periods), grouping)
+        used = self._used(city, zone, periods, grouping, period)
         baseline = _baseline(zone, lights, periods, grouping)
         planned = None if period is Period.HOUR else self._planned(city, lights, periods, grouping)
         counts: dict[str, int] = defaultdict(int)
@@ -204,7 +186,7 @@ class EnergyService:
         zone = ZoneInfo(city.timezone)
         periods = spans(zone, first, last, Period.DAY)
         lights = self._reads.lights(city.pk)
-        used = self._reads.energy(city.pk, _hours(city, zone, periods), Grouping.LIGHT)
+        used = self._used(city, zone, periods, Grouping.LIGHT, Period.DAY)
         actual = {(row.key, row.period): row.wh for row in used}
         found: list[Deviation] = []
         for index, span in enumerate(periods):
@@ -218,6 +200,69 @@ class EnergyService:
                 if deviates(wh, planned):
                     found.append(Deviation(light.code, day, wh, planned))
         return found
+
+    def _used(
+        self, city: City, zone: ZoneInfo, periods: list[Span], grouping: Grouping, period: Period
+    ) -> list[EnergyRow]:
+        """What the lights used per key and period: settled days read, the others counted.
+
+        A day is settled once no reading of it can come any more
+        (``settle_after_s`` after its end): what each light used on it is
+        counted once and kept (``energy_days``). A report by day or month
+        settles the days of its range that are due and not yet settled (a
+        daily run of ``signalight energy settle`` keeps that work off the
+        reports), reads those, and counts the recent days from the rollups.
+        """
+        if period is Period.HOUR:
+            return self._reads.energy(city.pk, _hours(city, zone, periods), grouping)
+        days = _days_of(zone, periods)
+        starts = [p.start for p in periods]
+        owner = [bisect.bisect_right(starts, d.start) - 1 for d in days]
+        now = self._now()
+        final = [d.end + self._settle_after_s <= now for d in days]
+        self._settle(city, zone, [d for d, done in zip(days, final, strict=True) if done], now)
+        settled = [(d.start, owner[i]) for i, d in enumerate(days) if final[i]]
+        rows = self._reads.settled_energy(city.pk, settled, grouping)
+        recent = [i for i, done in enumerate(final) if not done]
+        if recent:
+            hours = _hours(city, zone, [days[i] for i in recent], [owner[i] for i in recent])
+            rows += self._reads.energy(city.pk, hours, grouping)
+        merged: dict[tuple[str, int], EnergyRow] = {}
+        for row in rows:
+            held = merged.get((row.key, row.period))
+            if held is not None:  # a month partly settled: its lights metered, at least
+                wh, metered = held.wh + row.wh, max(held.metered, row.metered)
+                row = EnergyRow(row.key, row.period, wh, metered)  # noqa: PLW2901 - merged
+            merged[(row.key, row.period)] = row
+        return list(merged.values())
+
+    def settle(self, city: City, first: date, last: date) -> int:
+        """Settle the city's days ``first..last`` that are due, again if settled before.
+
+        Returns how many days were settled. ``signalight energy settle`` runs
+        this daily for the days just due, so that reports only read them.
+        """
+        check_range(first, last, Period.DAY)
+        zone = ZoneInfo(city.timezone)
+        now = self._now()
+        due = [
+            d for d in spans(zone, first, last, Period.DAY) if d.end + self._settle_after_s <= now
+        ]
+        self._settle(city, zone, due, now, again=True)
+        return len(due)
+
+    def _settle(
+        self, city: City, zone: ZoneInfo, days: list[Span], now: float, *, again: bool = False
+    ) -> None:
+        if days and not again:
+            done = self._reads.settled_days(city.pk, days[0].start, days[-1].end)
+            days = [d for d in days if d.start not in done]
+        for at in range(0, len(days), SETTLE_CHUNK_DAYS):
+            chunk = days[at : at + SETTLE_CHUNK_DAYS]
+            self._reads.settle(city.pk, _hours(city, zone, chunk), [d.start for d in chunk], now)
+            log.info(
+                "city %s: energy of %d days from %s settled", city.slug, len(chunk), chunk[0].label
+            )
 
     def _planned(
         self, city: City, lights: list[MeteredLight], periods: list[Span], grouping: Grouping
@@ -248,22 +293,37 @@ def _key(light: MeteredLight, grouping: Grouping) -> str:
             return light.code
 
 
-def _luminaire(light: MeteredLight) -> LuminaireType | None:
-    return LuminaireType(light.luminaire) if light.luminaire else None
-
-
 def _sun(zone: ZoneInfo) -> SunTable:
     return SunTable(zone)
 
 
-def _hours(city: City, zone: ZoneInfo, periods: list[Span]) -> list[tuple[float, int, float]]:
-    """The hours the SQL reads: the report's and GAP_LOOK_S around, with period and dark share."""
+def _hours(
+    city: City, zone: ZoneInfo, periods: list[Span], owners: list[int] | None = None
+) -> list[HourRow]:
+    """The hours the SQL reads: the periods' and GAP_LOOK_S around them.
+
+    Each with the index of its period (or ``owners[index]``; -1 outside
+    them), its dark share at the city's centre and its period's start.
+    """
     sun, days = _sun(zone), LocalDays(zone)
     cell = sun.cell(city.lat, city.lon)
     mapped = span_of_hours(periods, periods[0].start - GAP_LOOK_S, periods[-1].end + GAP_LOOK_S)
-    return [
-        (hour, index, dark_in(sun, days, cell, hour, hour + HOUR) / HOUR) for hour, index in mapped
-    ]
+    hours: list[HourRow] = []
+    for hour, index in mapped:
+        dark = dark_in(sun, days, cell, hour, hour + HOUR) / HOUR
+        if index < 0:
+            hours.append((hour, -1, dark, -1.0))
+        else:
+            owner = owners[index] if owners is not None else index
+            hours.append((hour, owner, dark, periods[index].start))
+    return hours
+
+
+def _days_of(zone: ZoneInfo, periods: list[Span]) -> list[Span]:
+    """The local days of the periods (days or months), oldest first."""
+    local = LocalDays(zone)
+    first, last = local.at(periods[0].start).day, local.at(periods[-1].end - 1.0).day
+    return spans(zone, first, last, Period.DAY)
 
 
 def _baseline(
@@ -284,19 +344,6 @@ def _baseline(
                 seconds = dark[(cell, index)] = dark_in(sun, days, cell, span.start, span.end)
             baseline[(key, index)] += watts * seconds / HOUR
     return baseline
-
-
-def _dim_windows(
-    days: LocalDays, span: Span, settings: DetectionSettings
-) -> list[tuple[float, float]]:
-    """The local day's stretches of night dimming, as UTC epoch seconds."""
-    if settings.night_dim >= 100 or settings.dim_from == settings.dim_until:  # noqa: PLR2004 - percent
-        return []
-    day = days.at(span.start)
-    start, until = days.clock(day, settings.dim_from), days.clock(day, settings.dim_until)
-    if start < until:
-        return [(start, until)]
-    return [(span.start, until), (start, span.end)]  # across midnight: the day's two ends
 
 
 def _notes(tariff: Tariff, period: Period) -> list[str]:

@@ -18,9 +18,9 @@ share at the city's centre; the rows come back per key and period.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Result, text
 
 from signalight.adapters.sql.counter_sql import rise_sql
 from signalight.adapters.sql.errors import translated
@@ -29,7 +29,8 @@ from signalight.domain.energy_periods import Grouping
 
 __all__ = ["SqlEnergyReads"]
 
-HourRow = tuple[float, int, float]  # an hour's start, its period (-1: none), its dark share
+# An hour's start, its period (-1: none), its dark share, its period's start (-1: none).
+HourRow = tuple[float, int, float, float]
 
 # The key a light's rows add up under, per grouping.
 _KEYS: Final = {
@@ -49,7 +50,7 @@ _LIGHTS: Final = """
 """
 
 
-def _report(greatest: str, least: str) -> str:
+def _parts(greatest: str, least: str) -> str:
     step = rise_sql("prev_last", "prev_at", "energy_first", "energy_first_at", greatest)
     return f"""
     WITH r AS (
@@ -86,7 +87,12 @@ def _report(greatest: str, least: str) -> str:
               SELECT 1 FROM reading_hours x WHERE x.device_id = h.device_id
               AND x.hour >= :lo AND x.hour < :hi AND x.energy_rise IS NOT NULL)
     )
-    SELECT {{key}} AS key, m.period, sum(p.wh), count(DISTINCT p.device_id)
+    """  # noqa: S608 - the expressions are ours
+
+
+# What each key used per period: the counted hours' rows grouped.
+_LIVE: Final = """
+    SELECT {key} AS key, m.period, sum(p.wh), count(DISTINCT p.device_id)
     FROM parts p
     JOIN energy_hours m ON m.hour = p.hour AND m.period >= 0
     JOIN devices d ON d.id = p.device_id
@@ -94,7 +100,26 @@ def _report(greatest: str, least: str) -> str:
     LEFT JOIN assets cab ON cab.id = a.cabinet_id
     WHERE a.kind = 'streetlight' AND a.status = 'in_service'
     GROUP BY 1, 2
-    """  # noqa: S608 - the expressions are ours
+"""
+# Each device's settled days: the periods are the days, ``start`` their local midnight.
+_SETTLE: Final = """
+    INSERT INTO energy_days (device_id, day, city_id, wh)
+    SELECT p.device_id, m.start, :city, sum(p.wh)
+    FROM parts p JOIN energy_hours m ON m.hour = p.hour AND m.period >= 0
+    GROUP BY p.device_id, m.start
+"""
+# The settled days of the report, per key and the report's period of each day.
+_SETTLED: Final = """
+    SELECT {key} AS key, m.period, sum(e.wh), count(DISTINCT e.device_id)
+    FROM energy_days e
+    JOIN energy_hours m ON m.hour = e.day
+    JOIN devices d ON d.id = e.device_id
+    JOIN assets a ON a.id = d.asset_id
+    LEFT JOIN assets cab ON cab.id = a.cabinet_id
+    WHERE e.city_id = :city AND e.day >= :lo AND e.day < :hi
+      AND a.kind = 'streetlight' AND a.status = 'in_service'
+    GROUP BY 1, 2
+"""
 
 
 class SqlEnergyReads:
@@ -103,13 +128,14 @@ class SqlEnergyReads:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         postgres = engine.dialect.name == "postgresql"
-        self._report = _report("GREATEST" if postgres else "max", "LEAST" if postgres else "min")
+        self._parts = _parts("GREATEST" if postgres else "max", "LEAST" if postgres else "min")
         self._temp = (
             "CREATE TEMP TABLE energy_hours (hour double precision PRIMARY KEY,"
-            " period integer NOT NULL, dark double precision NOT NULL) ON COMMIT DROP"
+            " period integer NOT NULL, dark double precision NOT NULL,"
+            " start double precision NOT NULL) ON COMMIT DROP"
             if postgres
             else "CREATE TEMP TABLE energy_hours (hour FLOAT PRIMARY KEY,"
-            " period INTEGER NOT NULL, dark FLOAT NOT NULL)"
+            " period INTEGER NOT NULL, dark FLOAT NOT NULL, start FLOAT NOT NULL)"
         )
         self._postgres = postgres
 
@@ -127,23 +153,83 @@ class SqlEnergyReads:
         """
         if not hours:
             return []
-        statement = self._report.format(key=_KEYS[grouping])
-        bounds = {"city": city_id, "lo": hours[0][0], "hi": hours[-1][0] + 3600.0}
+        statement = self._parts + _LIVE.format(key=_KEYS[grouping])
         with translated("report energy"), self._engine.connect() as conn:
-            self._stage(conn, hours)
-            try:
-                rows = conn.execute(text(statement), bounds).all()
-            finally:
-                if not self._postgres:
-                    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.energy_hours")
-                conn.rollback()
+            rows: list[Any] = list(self._staged(conn, hours, statement, city_id))
+            self._unstage(conn)
+            conn.rollback()
         return [EnergyRow(str(key), int(p), float(wh or 0.0), int(n)) for key, p, wh, n in rows]
 
-    def _stage(self, conn: Connection, hours: Sequence[HourRow]) -> None:
-        if not self._postgres:  # a temporary table of SQLite lasts as long as its connection
-            conn.exec_driver_sql("DROP TABLE IF EXISTS temp.energy_hours")
+    def settled_days(self, city_id: int, start: float, end: float) -> set[float]:
+        """The city's settled days (their local midnights) in ``[start, end)``."""
+        query = "SELECT day FROM energy_settled WHERE city_id = :city AND day >= :lo AND day < :hi"
+        bounds = {"city": city_id, "lo": start, "hi": end}
+        with translated("read settled days"), self._engine.connect() as conn:
+            return {float(day) for (day,) in conn.execute(text(query), bounds)}
+
+    def settle(
+        self, city_id: int, hours: Sequence[HourRow], days: Sequence[float], at: float
+    ) -> None:
+        """Store what each light used on ``days`` (local midnights), counted over ``hours``.
+
+        ``hours`` map each hour of those days to the day's index (-1 for the
+        hours around them) and carry the day's midnight in ``starts``; days
+        settled before are counted again and replaced.
+        """
+        if not days or not hours:
+            return
+        wanted = [{"city": city_id, "day": day, "at": at} for day in days]
+        with translated("settle energy days"), self._engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM energy_days WHERE city_id = :city AND day = :day"), wanted
+            )
+            conn.execute(
+                text("DELETE FROM energy_settled WHERE city_id = :city AND day = :day"), wanted
+            )
+            self._staged(conn, hours, self._parts + _SETTLE, city_id)
+            conn.execute(
+                text("INSERT INTO energy_settled VALUES (:city, :day, :at)"),
+                wanted,
+            )
+            self._unstage(conn)
+
+    def settled_energy(
+        self, city_id: int, days: Sequence[tuple[float, int]], grouping: Grouping
+    ) -> list[EnergyRow]:
+        """What the lights used per key and period on settled ``days`` (midnight, period)."""
+        if not days:
+            return []
+        statement = _SETTLED.format(key=_KEYS[grouping])
+        bounds = {"city": city_id, "lo": days[0][0], "hi": days[-1][0] + 1.0}
+        with translated("report settled energy"), self._engine.connect() as conn:
+            self._stage(conn, [(day, period, 0.0, day) for day, period in days])
+            rows: list[Any] = list(conn.execute(text(statement), bounds))
+            self._unstage(conn)
+            conn.rollback()
+        return [EnergyRow(str(key), int(p), float(wh or 0.0), int(n)) for key, p, wh, n in rows]
+
+    def _staged(
+        self, conn: Connection, hours: Sequence[HourRow], statement: str, city_id: int
+    ) -> Result[Any]:
+        """Run ``statement`` over the hourly rollups of ``hours``, staged in a temporary table."""
+        self._stage(conn, [(hour, period, dark, start) for hour, period, dark, start in hours])
+        if self._postgres:
+            # A report's one statement sorts and hashes a month of rows: let it use
+            # memory rather than disk, and skip compiling it (JIT costs more than it saves).
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
+            conn.exec_driver_sql("ANALYZE energy_hours")
+        bounds = {"city": city_id, "lo": hours[0][0], "hi": hours[-1][0] + 3600.0}
+        return conn.execute(text(statement), bounds)
+
+    def _stage(self, conn: Connection, hours: Sequence[tuple[float, int, float, float]]) -> None:
+        self._unstage(conn)
         conn.exec_driver_sql(self._temp)
         conn.execute(
-            text("INSERT INTO energy_hours (hour, period, dark) VALUES (:h, :p, :d)"),
-            [{"h": h, "p": p, "d": d} for h, p, d in hours],
+            text("INSERT INTO energy_hours (hour, period, dark, start) VALUES (:h, :p, :d, :s)"),
+            [{"h": h, "p": p, "d": d, "s": start} for h, p, d, start in hours],
         )
+
+    def _unstage(self, conn: Connection) -> None:
+        """Drop the temporary table (PostgreSQL drops it at commit or rollback anyway)."""
+        conn.exec_driver_sql("DROP TABLE IF EXISTS energy_hours")
