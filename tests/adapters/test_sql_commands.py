@@ -18,6 +18,7 @@ from signalight.domain.commands import (
     Command,
     CommandKind,
     CommandState,
+    Ending,
     RetryPolicy,
     Stray,
     StrayReason,
@@ -138,12 +139,12 @@ def test_an_answer_is_stored_once_and_never_over_an_ended_command(
     one, two, three = sorted(_mine(store, city), key=lambda c: c.device_uid)
     store.claim_due(NOW, 100_000, POLICY)
     at = NOW + timedelta(seconds=3)
-    found = store.commands_by_id([one.id, two.id, "nope"])
+    found = store.standing([one.id, two.id, "nope"])
     assert set(found) == {one.id, two.id}
     acked = judge_ack(found[one.id], city.pk, "N-0", WireAck(one.id, AckStatus.OK), at)
     failed = judge_ack(found[two.id], city.pk, "N-1", WireAck(two.id, AckStatus.ERROR, "x"), at)
-    assert isinstance(acked, Command)
-    assert isinstance(failed, Command)
+    assert isinstance(acked, Ending)
+    assert isinstance(failed, Ending)
     assert sorted(store.end([acked, failed])) == sorted([one.id, two.id])
     assert store.end([acked]) == []  # already ended: the second does not take
     assert store.mark_failed([one.id, three.id], "no route", at) == 1

@@ -11,8 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from signalight.adapters.mqtt_sim_nodes import MqttNodes
 from signalight.adapters.sql.database import SqlDatabase
-from signalight.sim.command_nodes import Behaviour, MqttNodes, NodeFleet
+from signalight.sim.command_nodes import Behaviour, NodeFleet
 from tests.cli.cli_rig import run
 from tests.conftest import unique
 from tests.services.command_rig import add_lights, wait_for

@@ -15,6 +15,7 @@ from signalight.domain.commands import (
     Command,
     CommandKind,
     CommandState,
+    Ending,
     RetryPolicy,
     StrayReason,
     WireAck,
@@ -161,13 +162,13 @@ def test_only_the_devices_own_first_timely_answer_ends_a_command() -> None:
     assert judge_ack(command, CITY, "N-1", ok, late) is StrayReason.LATE
     assert judge_ack(command.expired(late), CITY, "N-1", ok, late) is StrayReason.LATE
     done = judge_ack(command, CITY, "N-1", ok, soon)
-    assert isinstance(done, Command)
-    assert (done.state, done.ack_status, done.done_at, done.next_at) == (
-        CommandState.ACKNOWLEDGED, AckStatus.OK, soon, None,
+    assert isinstance(done, Ending)
+    assert (done.state, done.ack_status, done.done_at) == (
+        CommandState.ACKNOWLEDGED, AckStatus.OK, soon,
     )  # fmt: skip
     assert judge_ack(done, CITY, "N-1", ok, soon) is StrayReason.DUPLICATE
     refused = judge_ack(command, CITY, "N-1", WireAck(command.id, AckStatus.ERROR, "relay"), soon)
-    assert isinstance(refused, Command)
+    assert isinstance(refused, Ending)
     assert (refused.state, refused.reason) == (CommandState.FAILED, "relay")
 
 

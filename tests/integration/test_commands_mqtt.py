@@ -11,11 +11,11 @@ import pytest
 
 from signalight.adapters import mosquitto
 from signalight.adapters.mqtt_commands import COMMANDS_USER
+from signalight.adapters.mqtt_sim_nodes import MqttNodes
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.command_batches import Target, TargetKind
 from signalight.domain.commands import CommandKind, CommandState
 from signalight.domain.topics import INGEST_USER, Channel, device_topic, device_username
-from signalight.sim.command_nodes import MqttNodes
 from tests.integration.broker import NOT_AUTHORIZED, Broker, Client
 from tests.services.command_rig import command_rig, operator, wait_for
 

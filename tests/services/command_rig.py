@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from signalight.adapters.clock import ManualClock
 from signalight.adapters.mqtt_commands import MqttCommandLink
+from signalight.adapters.mqtt_sim_nodes import MqttNodes
 from signalight.adapters.sql.commands import SqlCommandStore
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.domain.assets import AssetKind, AssetRecord
@@ -19,7 +20,7 @@ from signalight.domain.command_batches import BatchProgress
 from signalight.domain.commands import Command, CommandState, RetryPolicy
 from signalight.domain.users import Role, User
 from signalight.services.commands import CommandService
-from signalight.sim.command_nodes import Behaviour, MqttNodes, NodeFleet
+from signalight.sim.command_nodes import Behaviour, NodeFleet
 from tests.conftest import make_city, unique
 
 LOCAL_PORT = 1883  # the machine's Mosquitto (anonymous, on 127.0.0.1)

@@ -18,10 +18,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from signalight.adapters.mqtt_commands import MqttCommandLink
+from signalight.adapters.mqtt_sim_nodes import MqttNodes
 from signalight.domain.assignments import Scope
 from signalight.domain.schedules import Anchor, Profile, Step
 from signalight.domain.users import User
-from signalight.sim.command_nodes import MqttNodes, NodeFleet
+from signalight.sim.command_nodes import NodeFleet
 from tests.conftest import unique
 from tests.services.command_rig import LOCAL_PORT, wait_for
 from tests.web.console_rig import (

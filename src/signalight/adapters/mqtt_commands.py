@@ -40,7 +40,7 @@ COMMANDS_USER: Final = "signalight-commands"  # the account that writes `down` a
 SESSION_EXPIRY_S: Final = 14 * 86_400  # as persistent_client_expiration in the shipped broker
 NO_SUBSCRIBERS: Final = 0x10
 _BATCH: Final = 5000  # answers handed to the handler at once
-_BATCH_WAIT_S: Final = 0.05
+_BATCH_WAIT_S: Final = 0.1
 _WRITE: Final = 256  # PUBLISH packets written in one sendall
 
 
@@ -92,6 +92,7 @@ class MqttCommandLink:
         self._generation = 0  # bumped on every connection; ids and PUBACKs belong to one
         self._inflight: set[int] = set()
         self._next_id = 0
+        self._low_water = 0  # in flight at or below this, the publisher is woken
         self._inbox: list[tuple[int, str, bytes, int]] = []  # generation, topic, payload, id
         self._stop = threading.Event()
         self._handler: AckHandler | None = None
@@ -126,6 +127,8 @@ class MqttCommandLink:
         if wire is None:
             raise LinkError(f"no connection to the broker at {self.where}")
         window = max(1, min(self._max_inflight, wire.receive_maximum))
+        with self._lock:
+            self._low_water = window // 2
         mine: set[int] = set()
         pending: list[bytes] = []
         for topic, payload in messages:
@@ -224,7 +227,11 @@ class MqttCommandLink:
             if reason == NO_SUBSCRIBERS:
                 self.unheard += 1
             self._inflight.discard(packet_id)
-            self._lock.notify_all()
+            # The publisher is woken once half the window is free (or all of it), not
+            # for every PUBACK: it then writes half a window in one go, and the two
+            # threads do not pass the GIL back and forth for each message.
+            if len(self._inflight) <= self._low_water:
+                self._lock.notify_all()
 
     def _on_message(self, topic: str, payload: bytes, packet_id: int) -> None:
         with self._lock:

@@ -39,8 +39,10 @@ __all__ = [
     "CommandKind",
     "CommandState",
     "Due",
+    "Ending",
     "RetryPolicy",
     "Sendable",
+    "Standing",
     "Stray",
     "StrayReason",
     "WireAck",
@@ -346,13 +348,53 @@ class Stray:
     id: int = 0  # set when stored
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standing:
+    """A command as an answer finds it: whose it is, where it is, until when."""
+
+    id: str
+    city_id: int
+    device_uid: str
+    state: CommandState
+    expires_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting: queued or sent."""
+        return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ending:
+    """How a device's answer ends its command."""
+
+    id: str
+    city_id: int
+    device_uid: str
+    state: CommandState  # acknowledged or failed
+    ack_status: AckStatus
+    reason: str
+    done_at: datetime
+    expires_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        """Never: it has ended."""
+        return False
+
+
 def judge_ack(
-    command: Command | None, city_id: int, device_uid: str, ack: WireAck, now: datetime
-) -> Command | StrayReason:
-    """What a device's answer does: the command as it ends, or why it changes nothing.
+    command: Command | Standing | Ending | None,
+    city_id: int,
+    device_uid: str,
+    ack: WireAck,
+    now: datetime,
+) -> Ending | StrayReason:
+    """What a device's answer does: how the command ends, or why it changes nothing.
 
     Args:
-        command: The command with the answer's id, or None if there is none.
+        command: The command with the answer's id (as stored, or as an earlier
+            answer of the same batch ended it), or None if there is none.
         city_id: The city of the topic the answer came on.
         device_uid: The device of that topic.
         ack: The answer.
@@ -366,12 +408,13 @@ def judge_ack(
         return StrayReason.LATE
     if not command.is_open:
         return StrayReason.DUPLICATE
-    state = CommandState.ACKNOWLEDGED if ack.status is AckStatus.OK else CommandState.FAILED
-    return replace(
-        command,
-        state=state,
+    return Ending(
+        id=command.id,
+        city_id=command.city_id,
+        device_uid=command.device_uid,
+        state=CommandState.ACKNOWLEDGED if ack.status is AckStatus.OK else CommandState.FAILED,
         ack_status=ack.status,
         reason=ack.reason,
-        next_at=None,
         done_at=now,
+        expires_at=command.expires_at,
     )

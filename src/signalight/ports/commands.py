@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from signalight.domain.command_batches import BatchProgress, CommandBatch, CommandQuery
-from signalight.domain.commands import Command, Due, RetryPolicy, Stray
+from signalight.domain.commands import Command, Due, Ending, RetryPolicy, Standing, Stray
 
 __all__ = ["AckHandler", "CommandLink", "CommandStore", "LinkError"]
 
@@ -42,7 +42,7 @@ class CommandStore(Protocol):
         """The city's commands that match, newest first."""
         ...
 
-    def commands_by_id(self, ids: Collection[str]) -> dict[str, Command]:
+    def standing(self, ids: Collection[str]) -> dict[str, Standing]:
         """The commands with those ids, whatever their city (answers name only the id)."""
         ...
 
@@ -63,7 +63,7 @@ class CommandStore(Protocol):
         """End waiting commands as failed (they cannot be sent); how many."""
         ...
 
-    def end(self, ended: Sequence[Command]) -> list[str]:
+    def end(self, ended: Sequence[Ending]) -> list[str]:
         """Store answered commands, each only if it is still waiting; returns the ids stored."""
         ...
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from signalight.domain.assets import AssetKind
@@ -33,6 +33,7 @@ from signalight.domain.commands import (
     Command,
     CommandKind,
     CommandState,
+    Ending,
     RetryPolicy,
     Stray,
     StrayReason,
@@ -60,6 +61,7 @@ __all__ = ["AnswerReport", "CommandObserver", "CommandService", "DispatchReport"
 log = logging.getLogger(__name__)
 
 DISPATCH_LIMIT: Final = 5000  # commands published in one round
+EXPIRE_EVERY: Final = timedelta(seconds=1)
 
 
 class CommandObserver(Protocol):
@@ -136,6 +138,7 @@ class CommandService:
         self.policy = policy or RetryPolicy()
         self.router = router or Router()
         self.observer: CommandObserver = observer or _NoObserver()
+        self._expired_at: datetime | None = None
         self._slugs: dict[int, str] = {}
         self._ids: dict[str, int] = {}
 
@@ -271,9 +274,13 @@ class CommandService:
         """
         report = DispatchReport()
         now = self._clock.now()
-        report.expired = self.store.expire_overdue(now)
-        if report.expired:
-            self.observer.ended(CommandState.EXPIRED, report.expired)
+        # Expiring scans every waiting command: once a second is soon enough, and
+        # a fan-out's rounds, a few tenths of a second apart, do not each pay for it.
+        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+            self._expired_at = now
+            report.expired = self.store.expire_overdue(now)
+            if report.expired:
+                self.observer.ended(CommandState.EXPIRED, report.expired)
         due = self.store.claim_due(now, limit, self.policy)
         if not due:
             return report
@@ -341,10 +348,10 @@ class CommandService:
 
     def _judge(
         self, answers: list[Answer], strays: list[Stray], now: datetime
-    ) -> dict[str, Command]:
+    ) -> dict[str, Ending]:
         """The commands these answers end, in order of arrival; the rest go to ``strays``."""
-        known = self.store.commands_by_id({a.ack.id for a in answers if a.ack is not None})
-        ending: dict[str, Command] = {}
+        known = self.store.standing({a.ack.id for a in answers if a.ack is not None})
+        ending: dict[str, Ending] = {}
         for answer in answers:
             assert answer.ack is not None  # noqa: S101 - the caller passes readable ones
             command = ending.get(answer.ack.id) or known.get(answer.ack.id)
@@ -353,7 +360,7 @@ class CommandService:
             else:  # a network server's answer names no city: the device must match alone
                 city_id = None if command is None else command.city_id
             verdict = judge_ack(command, city_id or -1, answer.device_uid, answer.ack, now)
-            if isinstance(verdict, Command):
+            if isinstance(verdict, Ending):
                 ending[verdict.id] = verdict
             else:
                 strays.append(self._stray(verdict, answer, answer.ack.id, now, city_id))
@@ -395,7 +402,7 @@ class CommandService:
             self._ids[city.slug] = city.pk
 
 
-def _too_late(command: Command, now: datetime) -> Stray:
+def _too_late(command: Ending, now: datetime) -> Stray:
     """An answer whose command ended between reading it and storing the answer."""
     return Stray(
         reason=StrayReason.LATE if now >= command.expires_at else StrayReason.DUPLICATE,

@@ -3,8 +3,9 @@
 :class:`NodeFleet` is pure: a ``down`` message in, the node's answer out,
 as ``docs/protocol.md`` (Commands) asks of a device: each id run at most
 once and a repeated id answered again without running it, an expired
-command rejected. :class:`MqttNodes` puts a fleet on a broker, one client
-for all its nodes (as the simulator's publisher speaks for the fleet).
+command rejected. ``adapters.mqtt_sim_nodes.MqttNodes`` puts a fleet on a
+broker, one session for all its nodes (as the simulator's publisher speaks
+for the fleet).
 Tests and the benchmark read the ground truth: ``ran`` (what each node ran,
 in order) and ``answers`` (what it said).
 """
@@ -19,15 +20,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 import orjson
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from signalight.domain.commands import AckStatus, encode_ack
 from signalight.domain.topics import TOPIC_ROOT, Channel
 
-__all__ = ["Behaviour", "MqttNodes", "NodeFleet", "NodeState"]
+__all__ = ["Behaviour", "NodeFleet", "NodeState"]
 
 _PARTS: Final = 4
 
@@ -127,82 +124,3 @@ class NodeFleet:
     def runs(self) -> Counter[str]:
         """How many times each command id was run (ground truth: never above 1)."""
         return Counter(command_id for ids in self.ran.values() for command_id in ids)
-
-
-class MqttNodes:
-    """A fleet's nodes on a broker: one MQTT 5 client reads a city's ``down``, answers on ``ack``.
-
-    Persistent session (QoS 1), so commands wait in the broker while the
-    client is away, as a sleeping device's do. Nodes marked OFFLINE get
-    their messages but do nothing, as if they had not come yet; call
-    :meth:`deliver_held` once they are back.
-    """
-
-    def __init__(
-        self,
-        port: int,
-        city_slug: str,
-        fleet: NodeFleet,
-        *,
-        host: str = "127.0.0.1",
-        client_id: str = "signalight-sim-nodes",
-        username: str | None = None,
-        password: str | None = None,
-    ) -> None:
-        self.fleet = fleet
-        self.city_slug = city_slug
-        self._host, self._port = host, port
-        self.held: list[tuple[str, bytes]] = []  # messages to OFFLINE nodes, in order
-        self.connected = threading.Event()
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
-        )
-        if username is not None:
-            self._client.username_pw_set(username, password)
-        self._client.max_inflight_messages_set(1000)
-        self._client.max_queued_messages_set(0)
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._client.on_disconnect = lambda *_a: self.connected.clear()
-
-    def start(self) -> None:
-        """Connect (and subscribe on every connection) and answer until stopped."""
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = 86_400
-        self._client.connect_async(
-            self._host, self._port, keepalive=30, clean_start=False, properties=properties
-        )
-        self._client.loop_start()
-
-    def stop(self) -> None:
-        """Disconnect; the session keeps what comes meanwhile."""
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def deliver_held(self) -> int:
-        """Hand the OFFLINE nodes' held messages to them (now back online); how many."""
-        held, self.held = self.held, []
-        for topic, payload in held:
-            self._answer(topic, payload)
-        return len(held)
-
-    def _on_connect(self, *_args: Any) -> None:  # noqa: ANN401 - paho's callback
-        self._client.subscribe(f"{TOPIC_ROOT}/{self.city_slug}/+/{Channel.DOWN}", qos=1)
-        self.connected.set()
-
-    def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:  # noqa: ANN401
-        topic, payload = message.topic, bytes(message.payload)
-        device = topic.split("/")[2]
-        if self.fleet.behaviours.get(device) is Behaviour.OFFLINE:
-            self.held.append((topic, payload))
-            return
-        self._answer(topic, payload)
-
-    def _answer(self, topic: str, payload: bytes) -> None:
-        answer = self.fleet.receive(topic, payload)
-        if answer is not None:
-            self._client.publish(answer[0], answer[1], qos=1)
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Publish as a node would (tests use it for forged, repeated and late answers)."""
-        self._client.publish(topic, payload, qos=1).wait_for_publish(5)

@@ -49,7 +49,9 @@ from signalight.domain.commands import (
     CommandKind,
     CommandState,
     Due,
+    Ending,
     RetryPolicy,
+    Standing,
     Stray,
     StrayReason,
 )
@@ -154,13 +156,22 @@ class SqlCommandStore:
         with translated("read commands"), self._engine.connect() as conn:
             return [_command(row) for row in conn.execute(statement)]
 
-    def commands_by_id(self, ids: Collection[str]) -> dict[str, Command]:
-        """The commands with those ids, whatever their city."""
-        found: dict[str, Command] = {}
+    def standing(self, ids: Collection[str]) -> dict[str, Standing]:
+        """The commands with those ids, whatever their city, as answers find them."""
+        found: dict[str, Standing] = {}
+        columns = (_C.id, _C.city_id, _C.device_uid, _C.state, _C.expires_at)
         with translated("read commands"), self._engine.connect() as conn:
             for chunk in _chunks(sorted(set(ids))):
-                for row in conn.execute(select(commands).where(_C.id.in_(chunk))):
-                    found[row.id] = _command(row)
+                for command_id, city_id, device_uid, state, expires_at in conn.execute(
+                    select(*columns).where(_C.id.in_(chunk))
+                ):
+                    found[command_id] = Standing(
+                        id=command_id,
+                        city_id=city_id,
+                        device_uid=device_uid,
+                        state=_STATES[state],
+                        expires_at=expires_at,
+                    )
         return found
 
     def expire_overdue(self, now: datetime) -> int:
@@ -253,7 +264,7 @@ class SqlCommandStore:
                 ).rowcount
         return count
 
-    def end(self, ended: Sequence[Command]) -> list[str]:
+    def end(self, ended: Sequence[Ending]) -> list[str]:
         """Store answered commands, each only if still waiting; the ids stored."""
         if not ended:
             return []
@@ -273,7 +284,7 @@ class SqlCommandStore:
             {
                 "cid": c.id,
                 "new_state": str(c.state),
-                "new_ack": None if c.ack_status is None else str(c.ack_status),
+                "new_ack": str(c.ack_status),
                 "new_reason": c.reason[:500],
                 "new_done": c.done_at,
             }
