@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.command_batches import Target, TargetKind
 from signalight.domain.commands import AckStatus, CommandKind, CommandState, encode_ack
 from signalight.domain.errors import InvalidInputError, PermissionDeniedError
@@ -150,6 +151,16 @@ def test_roles_and_targets(database: SqlDatabase) -> None:
         cabinet_only = Target(TargetKind.ASSETS, ("C-1",))
         with pytest.raises(InvalidInputError, match="no asset there has a device"):
             rig.service.request(city, op, CommandKind.READ, {}, cabinet_only)
+        # A lamp's command to the city reaches its lamps only, not the cabinet's meter.
+        rig.db.assets.upsert_assets(
+            city.pk,
+            [AssetRecord(kind=AssetKind.CABINET, code="C-1", lat=5.38, lon=100.4, device="M-1")],
+        )
+        whole = Target(TargetKind.CITY)
+        lamps = rig.service.request(city, op, CommandKind.DIM, {"level": 9}, whole)
+        assert lamps.total == 4
+        everyone = rig.service.request(city, op, CommandKind.READ, {}, whole)
+        assert everyone.total == 5
         # The clock command carries the time of sending, and the node sets its clock to it.
         rig.dispatch()
         rig.settle(cabinet.id, open_left=0)

@@ -13,8 +13,10 @@ subscriber only reads); run one ``serve`` per deployment.
 from __future__ import annotations
 
 import time
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -22,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from signalight.adapters.command_loopback import LoopbackLink
 from signalight.adapters.mqtt_commands import COMMANDS_USER, MqttCommandLink
 from signalight.cli.context import console, err_console, friendly, opened, stop_on_signals
 from signalight.cli.telemetry import mqtt_settings, serve_metrics
@@ -29,7 +32,13 @@ from signalight.cli.users import acting_user
 from signalight.domain.command_batches import CommandQuery, Target, TargetKind
 from signalight.domain.commands import Command, CommandKind, CommandState
 from signalight.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from signalight.container import Container
+    from signalight.domain.cities import City
+from signalight.services.command_loop import CommandLoop
 from signalight.services.commands import DISPATCH_LIMIT
+from signalight.sim.command_nodes import Behaviour, NodeFleet
 
 app = typer.Typer(help="Commands to devices: send, follow, and carry them.", no_args_is_help=True)
 
@@ -282,3 +291,31 @@ def serve(
                 if report.sent < DISPATCH_LIMIT:  # a full round may leave more: go on at once
                     stop.wait(interval)
             link.stop()
+
+
+def start_in_process(container: Container, city: City) -> Callable[[], None]:
+    """The demo's commands with no broker: the dispatcher and simulated nodes in this process.
+
+    One node in a hundred fails its commands and one never answers, so the
+    console shows every end a command can come to. With a broker configured,
+    `signalight command serve` carries them instead. Returns what stops it.
+    """
+    if container.settings.mqtt_host:
+        console.print("commands: run `signalight command serve` to carry them", soft_wrap=True)
+        return lambda: None
+    behaviours = {}
+    for asset in container.db.assets.iter_assets(city.pk):
+        if asset.device:
+            match zlib.crc32(asset.device.encode()) % 100:
+                case 0:
+                    behaviours[asset.device] = Behaviour.FAIL
+                case 1:
+                    behaviours[asset.device] = Behaviour.SILENT
+    loop = CommandLoop(container.commands, LoopbackLink(NodeFleet(behaviours)))
+    loop.start()
+    console.print(
+        f"commands: carried in this process to simulated nodes ({len(behaviours)} of them"
+        " fail or stay silent)",
+        soft_wrap=True,
+    )
+    return loop.stop

@@ -139,9 +139,11 @@ def demo(
             detection = container.watch_ingest()
             stop_notifier = notify.start_in_process(container)
             stop = _live_fleet(container, city)
+            stop_commands = commands.start_in_process(container, city)
             try:
                 _serve(container, settings.host, port or settings.port)
             finally:
+                stop_commands()
                 stop()
                 stop_notifier()
                 if detection is not None:

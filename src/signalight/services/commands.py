@@ -61,6 +61,10 @@ __all__ = ["AnswerReport", "CommandObserver", "CommandService", "DispatchReport"
 log = logging.getLogger(__name__)
 
 DISPATCH_LIMIT: Final = 5000  # commands published in one round
+# Kinds that only a streetlight's node runs.
+LIGHTING: Final = frozenset(
+    {CommandKind.SWITCH, CommandKind.DIM, CommandKind.OVERRIDE, CommandKind.PROFILE}
+)
 EXPIRE_EVERY: Final = timedelta(seconds=1)
 
 
@@ -170,6 +174,10 @@ class CommandService:
         if len(why) > WHY_MAX:
             raise InvalidInputError(f"why: at most {WHY_MAX} characters")
         chosen = self._targets(city, target)
+        if kind in LIGHTING and target.kind is not TargetKind.ASSETS:
+            # A lamp's commands go to lamps: not to the signal monitors and cabinet
+            # meters of a group, a cabinet or the city (name those one by one).
+            chosen = [a for a in chosen if a.kind is AssetKind.STREETLIGHT]
         if role is Role.CREW:
             self._crew_may(kind, target, chosen)
         devices = [a for a in chosen if a.device]
