@@ -138,7 +138,7 @@ def test_public_entry_points() -> None:
     groups = {group.name for group in app.registered_groups}
     assert groups == {
         "city", "user", "device", "network", "workorder", "window", "signals", "command",
-        "schedule",
+        "schedule", "energy",
     }  # fmt: skip
 
 

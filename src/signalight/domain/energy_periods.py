@@ -25,6 +25,7 @@ from signalight.domain.telemetry import HOUR
 __all__ = [
     "MAX_DAYS",
     "MAX_HOUR_DAYS",
+    "SUN_CELL_DEG",
     "Grouping",
     "Period",
     "Span",
@@ -35,6 +36,11 @@ __all__ = [
     "spans",
 ]
 
+# The sun's grid for baselines and plans: 0.05 degrees (about 5.5 km), within
+# which sunset moves by some 12 seconds at the equator, a few thousandths of a
+# night; a city of 20,000 lights has a few dozen such cells to compute, where
+# the fault rules' 0.01-degree cells would be hundreds.
+SUN_CELL_DEG: Final = 0.05
 MAX_DAYS: Final = 400  # a year and a month: this month against the same month last year
 MAX_HOUR_DAYS: Final = 31  # hour by hour, a month at most (744 rows a key)
 

@@ -29,6 +29,7 @@ from signalight.domain.energy import (
 )
 from signalight.domain.energy_periods import (
     MAX_HOUR_DAYS,
+    SUN_CELL_DEG,
     Grouping,
     Period,
     Span,
@@ -123,6 +124,13 @@ class EnergyService:
         self._plan = plan
         self._now = now
         self._settle_after_s = settle_after_s
+        self._suns: dict[str, SunTable] = {}  # per time zone, kept: sunsets are asked again
+
+    def _sun(self, zone: ZoneInfo) -> SunTable:
+        found = self._suns.get(zone.key)
+        if found is None:
+            found = self._suns[zone.key] = SunTable(zone, SUN_CELL_DEG)
+        return found
 
     def report(
         self, city: City, first: date, last: date, grouping: Grouping, period: Period
@@ -137,7 +145,7 @@ class EnergyService:
         periods = spans(zone, first, last, period)
         lights = self._reads.lights(city.pk)
         used = self._used(city, zone, periods, grouping, period)
-        baseline = _baseline(zone, lights, periods, grouping)
+        baseline = _baseline(self._sun(zone), lights, periods, grouping)
         planned = None if period is Period.HOUR else self._planned(city, lights, periods, grouping)
         counts: dict[str, int] = defaultdict(int)
         for light in lights:
@@ -214,7 +222,7 @@ class EnergyService:
         reports), reads those, and counts the recent days from the rollups.
         """
         if period is Period.HOUR:
-            return self._reads.energy(city.pk, _hours(city, zone, periods), grouping)
+            return self._reads.energy(city.pk, _hours(city, self._sun(zone), periods), grouping)
         days = _days_of(zone, periods)
         starts = [p.start for p in periods]
         owner = [bisect.bisect_right(starts, d.start) - 1 for d in days]
@@ -225,7 +233,9 @@ class EnergyService:
         rows = self._reads.settled_energy(city.pk, settled, grouping)
         recent = [i for i, done in enumerate(final) if not done]
         if recent:
-            hours = _hours(city, zone, [days[i] for i in recent], [owner[i] for i in recent])
+            hours = _hours(
+                city, self._sun(zone), [days[i] for i in recent], [owner[i] for i in recent]
+            )
             rows += self._reads.energy(city.pk, hours, grouping)
         merged: dict[tuple[str, int], EnergyRow] = {}
         for row in rows:
@@ -259,7 +269,9 @@ class EnergyService:
             days = [d for d in days if d.start not in done]
         for at in range(0, len(days), SETTLE_CHUNK_DAYS):
             chunk = days[at : at + SETTLE_CHUNK_DAYS]
-            self._reads.settle(city.pk, _hours(city, zone, chunk), [d.start for d in chunk], now)
+            self._reads.settle(
+                city.pk, _hours(city, self._sun(zone), chunk), [d.start for d in chunk], now
+            )
             log.info(
                 "city %s: energy of %d days from %s settled", city.slug, len(chunk), chunk[0].label
             )
@@ -293,19 +305,15 @@ def _key(light: MeteredLight, grouping: Grouping) -> str:
             return light.code
 
 
-def _sun(zone: ZoneInfo) -> SunTable:
-    return SunTable(zone)
-
-
 def _hours(
-    city: City, zone: ZoneInfo, periods: list[Span], owners: list[int] | None = None
+    city: City, sun: SunTable, periods: list[Span], owners: list[int] | None = None
 ) -> list[HourRow]:
     """The hours the SQL reads: the periods' and GAP_LOOK_S around them.
 
     Each with the index of its period (or ``owners[index]``; -1 outside
     them), its dark share at the city's centre and its period's start.
     """
-    sun, days = _sun(zone), LocalDays(zone)
+    days = LocalDays(sun.zone)
     cell = sun.cell(city.lat, city.lon)
     mapped = span_of_hours(periods, periods[0].start - GAP_LOOK_S, periods[-1].end + GAP_LOOK_S)
     hours: list[HourRow] = []
@@ -327,10 +335,10 @@ def _days_of(zone: ZoneInfo, periods: list[Span]) -> list[Span]:
 
 
 def _baseline(
-    zone: ZoneInfo, lights: list[MeteredLight], periods: list[Span], grouping: Grouping
+    sun: SunTable, lights: list[MeteredLight], periods: list[Span], grouping: Grouping
 ) -> dict[tuple[str, int], float]:
     """Per key and period, the lights' rated power over the period's dark seconds at each pole."""
-    sun, days = _sun(zone), LocalDays(zone)
+    days = LocalDays(sun.zone)
     rated: dict[tuple[str, Cell], float] = defaultdict(float)
     for light in lights:
         if light.rated_watts is not None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from signalight.domain.assets import LuminaireType
 from signalight.domain.cities import City
 from signalight.domain.energy import MeteredLight, night_plan_wh
-from signalight.domain.energy_periods import Period, Span, dark_in, spans
+from signalight.domain.energy_periods import SUN_CELL_DEG, Period, Span, dark_in, spans
 from signalight.domain.faults import DetectionSettings
 from signalight.domain.sun import Cell, LocalDays, SunTable
 
@@ -32,16 +32,24 @@ class NightDimmingPlan:
 
     def __init__(self, overrides: Callable[[City], Mapping[str, object]]) -> None:
         self._overrides = overrides
+        self._suns: dict[str, SunTable] = {}  # per time zone, kept: a report asks day by day
+
+    def _sun(self, zone: ZoneInfo) -> SunTable:
+        found = self._suns.get(zone.key)
+        if found is None:
+            found = self._suns[zone.key] = SunTable(zone, SUN_CELL_DEG)
+        return found
 
     def planned_wh(self, city: City, lights: Sequence[MeteredLight], day: date) -> dict[int, float]:
         """Per asset id, the planned Wh on local ``day``."""
         settings = DetectionSettings().merged(self._overrides(city))
         zone = ZoneInfo(city.timezone)
-        sun, days = SunTable(zone), LocalDays(zone)
+        sun, days = self._sun(zone), LocalDays(zone)
         (span,) = spans(zone, day, day, Period.DAY)
         windows = _dim_windows(days, span, settings)
         planned: dict[int, float] = {}
         cells: dict[Cell, tuple[float, float]] = {}
+        shares: dict[str | None, float] = {}  # per luminaire type: its share dimmed
         for light in lights:
             if light.rated_watts is None:
                 continue
@@ -51,7 +59,11 @@ class NightDimmingPlan:
                 dark = dark_in(sun, days, cell, span.start, span.end)
                 dimmed = sum(dark_in(sun, days, cell, a, b) for a, b in windows)
                 found = cells[cell] = (dark, dimmed)
-            share = settings.curve(_luminaire(light)).share(settings.night_dim)
+            share = shares.get(light.luminaire)
+            if share is None:
+                share = shares[light.luminaire] = settings.curve(_luminaire(light)).share(
+                    settings.night_dim
+                )
             planned[light.asset_id] = night_plan_wh(light.rated_watts, share, *found)
         return planned
 
