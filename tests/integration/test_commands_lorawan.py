@@ -3,6 +3,7 @@ integrations on the real Mosquitto: downlinks out, their events back as answers.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -43,10 +44,15 @@ class NetworkServers:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         self._client.on_message = self._on_message
+        subscribed = threading.Semaphore(0)
+        self._client.on_subscribe = lambda *_args: subscribed.release()
         self._client.connect("127.0.0.1", 1883)
         self._client.subscribe(f"application/{cs_app}/device/+/command/down", qos=1)
         self._client.subscribe(f"v3/{tts_app}@ttn/devices/+/down/push", qos=1)
         self._client.loop_start()
+        # Both subscriptions in place before any downlink is published (else it is dropped).
+        assert subscribed.acquire(timeout=5)
+        assert subscribed.acquire(timeout=5)
 
     def _on_message(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         body = orjson.loads(message.payload)
