@@ -34,12 +34,17 @@ from zoneinfo import ZoneInfo
 import psycopg
 from sqlalchemy import text
 
+from signalight.adapters.clock import SystemClock
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.energy import SqlEnergyReads
+from signalight.adapters.sql.schedule_lights import SqlLightDirectory
+from signalight.adapters.sql.schedules import SqlScheduleStore
 from signalight.domain.assets import AssetKind, AssetRecord
 from signalight.domain.cities import City
 from signalight.domain.energy_periods import Grouping, Period
-from signalight.services.energy import EnergyService, NightDimmingPlan
+from signalight.domain.faults import DetectionSettings
+from signalight.services.energy import EnergyService
+from signalight.services.schedules import Schedules
 
 SERVER = os.environ.get("SIGNALIGHT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 NAME = "signalight_bench_energy"
@@ -70,6 +75,16 @@ _REFERENCE = (
     "SELECT count(*), sum(energy_rise) FROM reading_hours"
     " WHERE city_id = :city AND hour >= :lo AND hour < :hi"
 )
+
+
+def _schedules(db: SqlDatabase) -> Schedules:
+    """The city's plans, as the service plans by (no profile assigned: its default)."""
+    return Schedules(
+        SqlScheduleStore(db.engine),
+        SqlLightDirectory(db.engine),
+        lambda _city_id: DetectionSettings(),
+        SystemClock(),
+    )
 
 
 def _database(backend: str, workdir: Path) -> SqlDatabase:
@@ -153,7 +168,7 @@ def main() -> None:
         try:
             db.migrate()
             city, lo, hi = _fill(db, args.backend, lights, days)
-            service = EnergyService(SqlEnergyReads(db.engine), NightDimmingPlan(lambda _c: {}))
+            service = EnergyService(SqlEnergyReads(db.engine), _schedules(db))
             last = FIRST + timedelta(days=days - 1)
 
             def reference() -> tuple[int, float]:
@@ -171,7 +186,7 @@ def main() -> None:
                 lambda: service.report(city, FIRST, last, Grouping.LIGHT, Period.MONTH), 1
             )
             live = EnergyService(
-                SqlEnergyReads(db.engine), NightDimmingPlan(lambda _c: {}), now=lambda: lo
+                SqlEnergyReads(db.engine), _schedules(db), now=lambda: lo
             )  # nothing is due: every day is counted from the rollups
             live_s, _ = _timed(
                 lambda: live.report(

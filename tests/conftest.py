@@ -11,11 +11,16 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from signalight.adapters.clock import SystemClock
 from signalight.adapters.sql.database import SqlDatabase
+from signalight.adapters.sql.schedule_lights import SqlLightDirectory
+from signalight.adapters.sql.schedules import SqlScheduleStore
 from signalight.api.app import create_app
 from signalight.container import Container
 from signalight.domain.cities import City
+from signalight.domain.faults import DetectionSettings
 from signalight.domain.users import Role
+from signalight.services.schedules import Schedules
 from signalight.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -77,6 +82,16 @@ def settings(database: SqlDatabase, tmp_path: Path) -> Settings:
 def container(settings: Settings, database: SqlDatabase) -> Container:
     """A container over the shared test database (not closed: the session owns it)."""
     return Container(settings, database)
+
+
+def schedules_of(db: SqlDatabase) -> Schedules:
+    """The schedules service over ``db`` with default detection settings, as energy plans by."""
+    return Schedules(
+        SqlScheduleStore(db.engine),
+        SqlLightDirectory(db.engine),
+        lambda _city_id: DetectionSettings(),
+        SystemClock(),
+    )
 
 
 def make_city(db: SqlDatabase, **overrides: object) -> City:

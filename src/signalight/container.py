@@ -38,7 +38,7 @@ from signalight.services.commands import CommandService
 from signalight.services.detection import Detector
 from signalight.services.detection_loop import DetectionLoop
 from signalight.services.door_windows import DoorAuthority, DoorWindows
-from signalight.services.energy import GAP_LOOK_S, EnergyService, NightDimmingPlan
+from signalight.services.energy import GAP_LOOK_S, EnergyService
 from signalight.services.ingest import IngestLimits, IngestService
 from signalight.services.intersections import Intersections
 from signalight.services.inventory import Inventory
@@ -90,12 +90,10 @@ class Container:
 
     @functools.cached_property
     def energy(self) -> EnergyService:
-        """Cities' energy reports; planned against the night dimming until schedules plan."""
-        alarms = self.db.alarms
-        plan = NightDimmingPlan(lambda city: alarms.detection_overrides().get(city.pk, {}))
+        """Cities' energy reports: metered against the dusk-to-dawn baseline and each plan."""
         return EnergyService(
             SqlEnergyReads(self.db.engine),
-            plan,
+            self.schedules,
             now=lambda: self.clock.now().timestamp(),
             # A day is settled once ingest takes no reading of it and its gaps are seen.
             settle_after_s=self.settings.ingest_max_past_s + GAP_LOOK_S,

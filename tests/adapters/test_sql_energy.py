@@ -13,8 +13,8 @@ from signalight.domain.cities import City
 from signalight.domain.energy_periods import Grouping, Period
 from signalight.domain.readings import Reading
 from signalight.domain.telemetry import Accepted
-from signalight.services.energy import EnergyService, NightDimmingPlan
-from tests.conftest import make_city
+from signalight.services.energy import EnergyService
+from tests.conftest import make_city, schedules_of
 
 # Kuala Lumpur time (UTC+8, no daylight saving): 2024-05-01 00:00 local.
 DAY1 = 1_714_492_800.0
@@ -58,9 +58,7 @@ def counter(start: float, end: float, wh_per_step: float, base: float = 1000.0) 
 def service(database: SqlDatabase, request: pytest.FixtureRequest) -> EnergyService:
     """The service with every day of May 2024 settled when asked, or each still counted live."""
     now = 2e9 if request.param == "settled" else DAY1 + 5 * 86_400.0
-    return EnergyService(
-        SqlEnergyReads(database.engine), NightDimmingPlan(lambda _city: {}), now=lambda: now
-    )
+    return EnergyService(SqlEnergyReads(database.engine), schedules_of(database), now=lambda: now)
 
 
 def test_a_counter_light_counts_its_rises_across_hours_and_a_reset(
@@ -152,7 +150,7 @@ def test_a_settled_day_is_read_as_settled_until_settled_again(
 ) -> None:
     lights(database, city)
     reads = SqlEnergyReads(database.engine)
-    service = EnergyService(reads, NightDimmingPlan(lambda _city: {}), now=lambda: 2e9)
+    service = EnergyService(reads, schedules_of(database), now=lambda: 2e9)
     write(database, city, "N-A", counter(DAY1 + 20 * HOUR, DAY1 + 23 * HOUR, 12.0))
     may = (date(2024, 5, 1), date(2024, 5, 1))
     assert service.report(city, *may, Grouping.CITY, Period.DAY).total.actual_wh == 17 * 12.0
@@ -164,5 +162,5 @@ def test_a_settled_day_is_read_as_settled_until_settled_again(
     assert service.settle(city, *may) == 1
     assert service.report(city, *may, Grouping.CITY, Period.DAY).total.actual_wh == 17 * 12.0 + 30
     # Days not yet due are not settled.
-    early = EnergyService(reads, NightDimmingPlan(lambda _city: {}), now=lambda: DAY1 + 86_400)
+    early = EnergyService(reads, schedules_of(database), now=lambda: DAY1 + 86_400)
     assert early.settle(city, date(2024, 5, 2), date(2024, 5, 3)) == 0

@@ -28,13 +28,16 @@ from astral.sun import sunrise, sunset
 
 from signalight.adapters.sql.database import SqlDatabase
 from signalight.adapters.sql.energy import SqlEnergyReads
+from signalight.adapters.sql.schedules import SqlScheduleStore
 from signalight.domain.assets import AssetKind, AssetRecord, LuminaireType
+from signalight.domain.assignments import Assignment, Scope
 from signalight.domain.cities import City
 from signalight.domain.energy_periods import Grouping, Period
 from signalight.domain.readings import Reading
+from signalight.domain.schedules import Anchor, Profile, Step
 from signalight.domain.telemetry import Accepted
-from signalight.services.energy import EnergyService, NightDimmingPlan
-from tests.conftest import make_city
+from signalight.services.energy import EnergyService
+from tests.conftest import make_city, schedules_of
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +46,17 @@ FIRST, LAST = date(2024, 5, 6), date(2024, 5, 12)
 LIGHTS = 200
 STEP = 900.0  # a report every 15 minutes
 RESET, SILENT, WRAP = 7, 9, 11  # the odd nodes out, by index
+
+
+TWO_STEP = Profile(
+    "two steps",
+    (
+        Step(Anchor.SUNSET, 100.0),
+        Step(Anchor.CLOCK, 50.0, at=time(23)),
+        Step(Anchor.CLOCK, 100.0, at=time(5)),
+        Step(Anchor.SUNRISE, 0.0),
+    ),
+)
 
 
 def _local(day: date, hour: int) -> float:
@@ -160,7 +174,13 @@ def test_a_week_of_200_lights_saves_what_the_raw_readings_say(database: SqlDatab
     city = make_city(database, lat=5.38, lon=100.40, tariff_per_kwh=0.4, co2_kg_per_kwh=0.69)
     records = _fleet(database, city)
     _simulate(database, city, records)
-    service = EnergyService(SqlEnergyReads(database.engine), NightDimmingPlan(lambda _c: {}))
+    schedules = schedules_of(database)
+    service = EnergyService(SqlEnergyReads(database.engine), schedules)
+    default = service.report(city, FIRST, LAST, Grouping.CITY, Period.DAY)
+    # The nodes' own profile, assigned city-wide: the plan is then what they did.
+    store = SqlScheduleStore(database.engine)
+    two_step = store.add_profile(city.pk, TWO_STEP, actor="test")
+    store.add_assignment(city.pk, Assignment(0, Scope.CITY, "", two_step), actor="test")
     report = service.report(city, FIRST, LAST, Grouping.CITY, Period.DAY)
     per_day, baseline = _independent(database, city, records)
 
@@ -173,9 +193,15 @@ def test_a_week_of_200_lights_saves_what_the_raw_readings_say(database: SqlDatab
     assert report.total.saved_co2_kg(report.tariff) == pytest.approx(saved / 1000 * 0.69, rel=1e-2)
     # The profile dims 6 of about 12 dark hours to 52.5 %: roughly a fifth saved.
     assert 0.18 < saved / baseline < 0.26
-    # The plan (the city's default night dimming, 50 % from 00:00 to 05:00) is close to it.
-    assert report.total.planned_wh is not None
-    assert actual < report.total.planned_wh < baseline
+    # The city's default plan (50 % from 00:00 to 05:00) dims an hour less than the nodes did.
+    assert default.total.planned_wh is not None
+    assert actual < default.total.planned_wh < baseline
+    # Their own profile plans what they drew, but for the reset's lost minutes.
+    # Their own profile plans what they drew, within the nodes' 15-minute steps: a node
+    # lit at its first report after sunset (19:30 for 19:25) and off at its first after
+    # sunrise (07:15 for 07:04) burns some six minutes a night more than the plan's edges.
+    assert report.total.planned_wh == pytest.approx(actual, rel=2e-2)
+    assert abs(report.total.planned_wh - actual) < abs(default.total.planned_wh - actual) / 3
     # Day by day: the silent node's night is spread by the report, given to one day here.
     silent_night = 150.0 * 6
     for row in report.rows:

@@ -42,14 +42,12 @@ from signalight.domain.errors import InvalidInputError
 from signalight.domain.sun import Cell, LocalDays, SunTable
 from signalight.domain.telemetry import DAY, HOUR, MAX_PAST_S
 from signalight.ports.energy import EnergyReads, HourRow
-from signalight.services.energy_plan import NightDimmingPlan
 
 __all__ = [
     "GAP_LOOK_S",
     "Deviation",
     "EnergyReport",
     "EnergyService",
-    "NightDimmingPlan",
     "PlannedEnergy",
     "ReportRow",
 ]
