@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 from signalight.services.command_loop import CommandLoop
 from signalight.services.commands import DISPATCH_LIMIT
 from signalight.sim.command_nodes import Behaviour, NodeFleet
+from signalight.sim.orders import Orders
 
 app = typer.Typer(help="Commands to devices: send, follow, and carry them.", no_args_is_help=True)
 
@@ -293,11 +294,14 @@ def serve(
             link.stop()
 
 
-def start_in_process(container: Container, city: City) -> Callable[[], None]:
+def start_in_process(
+    container: Container, city: City, orders: Orders | None = None
+) -> Callable[[], None]:
     """The demo's commands with no broker: the dispatcher and simulated nodes in this process.
 
     One node in a hundred fails its commands and one never answers, so the
-    console shows every end a command can come to. With a broker configured,
+    console shows every end a command can come to; ``orders`` tells the simulator's
+    lamps what their nodes ran. With a broker configured,
     `signalight command serve` carries them instead. Returns what stops it.
     """
     if container.settings.mqtt_host:
@@ -311,7 +315,7 @@ def start_in_process(container: Container, city: City) -> Callable[[], None]:
                     behaviours[asset.device] = Behaviour.FAIL
                 case 1:
                     behaviours[asset.device] = Behaviour.SILENT
-    loop = CommandLoop(container.commands, LoopbackLink(NodeFleet(behaviours)))
+    loop = CommandLoop(container.commands, LoopbackLink(NodeFleet(behaviours, orders=orders)))
     loop.start()
     console.print(
         f"commands: carried in this process to simulated nodes ({len(behaviours)} of them"

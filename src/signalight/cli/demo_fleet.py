@@ -28,6 +28,7 @@ from signalight.services.embedded_feed import EmbeddedFeed
 from signalight.sim import showcase
 from signalight.sim.faults import Injection
 from signalight.sim.fleet_model import SimConfig
+from signalight.sim.orders import Orders
 from signalight.sim.telemetry import Progress, Simulator
 from signalight.sim.truth import TruthLog
 
@@ -102,8 +103,13 @@ def prepare_history(
     return simulator, planned
 
 
-def run_in_process(container: Container, city: City) -> Callable[[], None]:
-    """Replay the history, then keep the fleet reporting live, on a thread; returns its stop."""
+def run_in_process(
+    container: Container, city: City, orders: Orders | None = None
+) -> Callable[[], None]:
+    """Replay the history, then keep the fleet reporting live, on a thread; returns its stop.
+
+    With ``orders``, live lamps burn as the commands their nodes ran tell them.
+    """
     feed = EmbeddedFeed(container.ingest)
     path = container.settings.data_dir / "sim" / f"{city.slug}-truth.jsonl"
     truth = TruthLog.open(path, city.slug)
@@ -128,6 +134,8 @@ def run_in_process(container: Container, city: City) -> Callable[[], None]:
         stats = simulator.run(feed, until=now, on_progress=progress, stop=halt)
         if halt.is_set():  # stopped during the replay
             return
+        for light in simulator.model.lights:  # live from here: commands reach the lamps
+            light.orders = orders
         kinds = ", ".join(sorted(str(i.type) for i in planned)) or "none"
         say(
             f"{simulator.devices:,} devices replayed {stats.simulated_s / 3600:.1f} h in"

@@ -37,6 +37,7 @@ from signalight.domain.cities import City
 from signalight.domain.errors import NotFoundError
 from signalight.gcpause import settle_for_streaming
 from signalight.services.cities import CityRequest
+from signalight.sim.orders import Orders
 
 app = typer.Typer(
     help="Signalight: a city's streetlights and traffic signals, watched and run.",
@@ -138,8 +139,9 @@ def demo(
         if not no_serve:
             detection = container.watch_ingest()
             stop_notifier = notify.start_in_process(container)
-            stop = _live_fleet(container, city)
-            stop_commands = commands.start_in_process(container, city)
+            orders = Orders()  # commands the in-process nodes ran, for their lamps to obey
+            stop = _live_fleet(container, city, orders)
+            stop_commands = commands.start_in_process(container, city, orders)
             try:
                 _serve(container, settings.host, port or settings.port)
             finally:
@@ -150,7 +152,7 @@ def demo(
                     detection.stop()
 
 
-def _live_fleet(container: Container, city: City) -> Callable[[], None]:
+def _live_fleet(container: Container, city: City, orders: Orders) -> Callable[[], None]:
     """Start the city's fleet reporting; returns what stops it.
 
     With no broker configured the simulator feeds ingest in this process
@@ -168,7 +170,7 @@ def _live_fleet(container: Container, city: City) -> Callable[[], None]:
         )
         return worker.stop
     settle_for_streaming()  # a long-running process from here on
-    return demo_fleet.run_in_process(container, city)
+    return demo_fleet.run_in_process(container, city, orders)
 
 
 def _serve(container: Container, host: str, port: int) -> None:

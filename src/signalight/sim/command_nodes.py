@@ -23,6 +23,7 @@ import orjson
 
 from signalight.domain.commands import AckStatus, encode_ack
 from signalight.domain.topics import TOPIC_ROOT, Channel
+from signalight.sim.orders import Orders
 
 __all__ = ["Behaviour", "NodeFleet", "NodeState"]
 
@@ -55,16 +56,19 @@ class NodeFleet:
     Args:
         behaviours: Per device; others obey.
         now: The nodes' clock (epoch seconds), to reject expired commands.
+        orders: Given each command run, for the simulator's lamps to burn by.
     """
 
     def __init__(
         self,
         behaviours: Mapping[str, Behaviour] | None = None,
         now: Callable[[], float] | None = None,
+        orders: Orders | None = None,
     ) -> None:
         import time
 
         self.behaviours: dict[str, Behaviour] = dict(behaviours or {})
+        self.orders = orders  # where the lamps learn what they ran (the demo's simulator)
         self._now = now or time.time
         self.nodes: dict[str, NodeState] = {}
         self.ran: dict[str, list[str]] = {}  # device -> command ids run, in order
@@ -119,6 +123,8 @@ class NodeFleet:
             case _:
                 self.ran[device].pop()
                 return AckStatus.REJECTED, f"unknown kind {body['kind']}"
+        if self.orders is not None:
+            self.orders.give(device, body["kind"], args)
         return AckStatus.OK, ""
 
     def runs(self) -> Counter[str]:

@@ -20,6 +20,7 @@ from signalight.domain.readings import Reading
 from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_plan
 from signalight.domain.sun import Cell, LocalDay, LocalDays, SunTable
 from signalight.sim.faults import Fault, FaultType
+from signalight.sim.orders import Orders
 
 NOMINAL_V: Final = 230.0
 FULL: Final = 100.0  # percent: not dimmed
@@ -249,6 +250,7 @@ class LightNode:
         "last",
         "night",
         "offset",
+        "orders",
         "pf",
         "power",
         "rated",
@@ -306,6 +308,7 @@ class LightNode:
         self.until = -math.inf
         self.fault: Fault | None = None
         self.silent = False
+        self.orders: Orders | None = None  # the commands it ran, when commands reach it
 
     def report(self, t: float) -> bytes | None:
         """The node's SenML pack at ``t``, or None if it is silent or has lost its supply."""
@@ -318,7 +321,10 @@ class LightNode:
         if cabinet.outage:
             self.power = 0.0
             return None
-        on, dim, factor = self.night and self.in_service, self.dim, 1.0
+        night, dim = self.night, self.dim
+        if self.orders is not None:
+            night, dim = self.orders.told(self, t, night, dim)
+        on, factor = night and self.in_service, 1.0
         if self.fault is not None:
             on, dim, factor = self._faulty(self.fault, t, on, dim)
         rnd = self.rnd
