@@ -15,9 +15,9 @@ streetlight on or off (a repair); a viewer reads.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from signalight.domain.assets import AssetKind
 from signalight.domain.command_batches import (
@@ -46,6 +46,13 @@ from signalight.domain.errors import InvalidInputError, NotFoundError, Permissio
 from signalight.domain.users import Role, User
 from signalight.ports.commands import LinkError
 from signalight.services.auth import require_role
+from signalight.services.command_reports import (
+    AnswerReport,
+    CommandObserver,
+    DispatchReport,
+    NoObserver,
+    too_late,
+)
 from signalight.services.command_routes import Answer, Router
 
 if TYPE_CHECKING:
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
 
     from signalight.domain.assets import Asset
     from signalight.domain.cities import City
+    from signalight.domain.commands import Due
     from signalight.ports import Clock
     from signalight.ports.commands import CommandLink, CommandStore
 
@@ -60,55 +68,13 @@ __all__ = ["AnswerReport", "CommandObserver", "CommandService", "DispatchReport"
 
 log = logging.getLogger(__name__)
 
-DISPATCH_LIMIT: Final = 5000  # commands published in one round
+DISPATCH_LIMIT: Final = 20_000  # commands published in one round (a full round: go on at once)
+CLAIM_STEP: Final = 5000  # commands claimed by one statement; the next is claimed while publishing
 # Kinds that only a streetlight's node runs.
 LIGHTING: Final = frozenset(
     {CommandKind.SWITCH, CommandKind.DIM, CommandKind.OVERRIDE, CommandKind.PROFILE}
 )
 EXPIRE_EVERY: Final = timedelta(seconds=1)
-
-
-class CommandObserver(Protocol):
-    """Counts what happens to commands (``adapters.command_metrics``)."""
-
-    def sent(self, count: int) -> None:
-        """Commands published (a resend counts again)."""
-
-    def ended(self, state: CommandState, count: int) -> None:
-        """Commands that ended in ``state``."""
-
-    def stray(self, reason: StrayReason) -> None:
-        """An answer that changed nothing."""
-
-
-class _NoObserver:
-    def sent(self, count: int) -> None:
-        pass
-
-    def ended(self, state: CommandState, count: int) -> None:
-        pass
-
-    def stray(self, reason: StrayReason) -> None:
-        pass
-
-
-@dataclass(slots=True)
-class DispatchReport:
-    """One round of the dispatcher."""
-
-    expired: int = 0
-    failed: int = 0
-    sent: int = 0
-    link_error: str = ""  # the broker did not take them; they are sent again later
-
-
-@dataclass(slots=True)
-class AnswerReport:
-    """What one batch of answers did."""
-
-    ended: int = 0
-    strays: dict[StrayReason, int] = field(default_factory=dict)
-    news: int = 0  # network servers' news that ends nothing
 
 
 class CommandService:
@@ -141,7 +107,7 @@ class CommandService:
         self._clock = clock
         self.policy = policy or RetryPolicy()
         self.router = router or Router()
-        self.observer: CommandObserver = observer or _NoObserver()
+        self.observer: CommandObserver = observer or NoObserver()
         self._expired_at: datetime | None = None
         self._slugs: dict[int, str] = {}
         self._ids: dict[str, int] = {}
@@ -279,6 +245,10 @@ class CommandService:
 
         Each command is counted as sent before it is published, so a crash
         between the two sends it again (the same id) after its pause, not never.
+        The due commands are claimed ``CLAIM_STEP`` at a time, the next step on
+        a thread of its own while the link publishes this one (the database's
+        time and the broker's overlap); a step claimed but not published (the
+        link failed) is likewise sent again after its pause.
         """
         report = DispatchReport()
         now = self._clock.now()
@@ -289,9 +259,28 @@ class CommandService:
             report.expired = self.store.expire_overdue(now)
             if report.expired:
                 self.observer.ended(CommandState.EXPIRED, report.expired)
-        due = self.store.claim_due(now, limit, self.policy)
-        if not due:
-            return report
+        step = max(1, min(limit, CLAIM_STEP))
+        with ThreadPoolExecutor(1, thread_name_prefix="command-claim") as claimer:
+            claimed = claimer.submit(self._claim, step)
+            taken = 0
+            while True:
+                at, due = claimed.result()
+                taken += len(due)
+                more = len(due) == step and taken < limit
+                if more:
+                    claimed = claimer.submit(self._claim, min(step, limit - taken))
+                if not due or not self._publish(link, due, at, report) or not more:
+                    break
+        return report
+
+    def _claim(self, limit: int) -> tuple[datetime, list[Due]]:
+        now = self._clock.now()
+        return now, self.store.claim_due(now, limit, self.policy)
+
+    def _publish(
+        self, link: CommandLink, due: list[Due], now: datetime, report: DispatchReport
+    ) -> bool:
+        """Publish claimed commands (those that cannot be sent fail); False if the link failed."""
         messages: dict[str, tuple[str, bytes]] = {}
         refused: dict[str, list[str]] = {}
         for command in due:
@@ -300,25 +289,26 @@ class CommandService:
                 messages[command.id] = self.router.outgoing(slug, command, now)
             except (InvalidInputError, NotFoundError, ValueError) as exc:
                 refused.setdefault(str(exc), []).append(command.id)
+        failed = 0
         for reason, ids in refused.items():
-            report.failed += self.store.mark_failed(ids, reason, now)
+            failed += self.store.mark_failed(ids, reason, now)
             log.warning("%d commands cannot be sent: %s", len(ids), reason)
-        if report.failed:
-            self.observer.ended(CommandState.FAILED, report.failed)
-        sent = list(messages)
-        if not sent:
-            return report
+        if failed:
+            report.failed += failed
+            self.observer.ended(CommandState.FAILED, failed)
+        if not messages:
+            return True
         try:
-            link.publish([messages[command_id] for command_id in sent])
+            link.publish(list(messages.values()))
         except LinkError as exc:
             report.link_error = str(exc)
             log.warning(
-                "%d commands not yet with the broker (%s); sent again later", len(sent), exc
+                "%d commands not yet with the broker (%s); sent again later", len(messages), exc
             )
-            return report
-        report.sent = len(sent)
-        self.observer.sent(len(sent))
-        return report
+            return False
+        report.sent += len(messages)
+        self.observer.sent(len(messages))
+        return True
 
     # Answers.
 
@@ -345,7 +335,7 @@ class CommandService:
                 report.ended += 1
                 self.observer.ended(command.state, 1)
             else:  # ended meanwhile (expired by the dispatcher, or answered in another process)
-                strays.append(_too_late(command, now))
+                strays.append(too_late(command, now))
         self.store.add_strays(strays)
         for stray in strays:
             report.strays[stray.reason] = report.strays.get(stray.reason, 0) + 1
@@ -408,15 +398,3 @@ class CommandService:
         for city in self._cities.list_cities():
             self._slugs[city.pk] = city.slug
             self._ids[city.slug] = city.pk
-
-
-def _too_late(command: Ending, now: datetime) -> Stray:
-    """An answer whose command ended between reading it and storing the answer."""
-    return Stray(
-        reason=StrayReason.LATE if now >= command.expires_at else StrayReason.DUPLICATE,
-        at=now,
-        city_id=command.city_id,
-        device_uid=command.device_uid,
-        command_id=command.id,
-        detail=f"answered {command.ack_status} after the command ended",
-    )

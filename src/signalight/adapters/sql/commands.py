@@ -16,14 +16,16 @@ from typing import Any, Final
 
 import orjson
 from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
     Connection,
     Engine,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
-    false,
     func,
     insert,
     or_,
@@ -84,6 +86,15 @@ class SqlCommandStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # PostgreSQL takes a batch's ids as one array (``id = ANY(...)``): one
+        # statement, one parameter, where SQLite takes IN lists of ``_CHUNK``.
+        self._array = engine.dialect.name == "postgresql"
+        self._chunk = 100_000 if self._array else _CHUNK
+
+    def _id_in(self, ids: list[str]) -> ColumnElement[bool]:
+        if self._array:
+            return _C.id == any_(bindparam(None, ids, type_=ARRAY(Text)))
+        return _C.id.in_(ids)
 
     def add_batch(self, batch: CommandBatch, items: Sequence[Command]) -> CommandBatch:
         """Store a batch, its commands and its ``command.requested`` audit entry, at once."""
@@ -161,9 +172,9 @@ class SqlCommandStore:
         found: dict[str, Standing] = {}
         columns = (_C.id, _C.city_id, _C.device_uid, _C.state, _C.expires_at)
         with translated("read commands"), self._engine.connect() as conn:
-            for chunk in _chunks(sorted(set(ids))):
+            for chunk in _chunks(sorted(set(ids)), self._chunk):
                 for command_id, city_id, device_uid, state, expires_at in conn.execute(
-                    select(*columns).where(_C.id.in_(chunk))
+                    select(*columns).where(self._id_in(chunk))
                 ):
                     found[command_id] = Standing(
                         id=command_id,
@@ -251,10 +262,10 @@ class SqlCommandStore:
         """End waiting commands as failed; how many."""
         count = 0
         with translated("mark commands failed"), self._engine.begin() as conn:
-            for chunk in _chunks(sorted(ids)):
+            for chunk in _chunks(sorted(ids), self._chunk):
                 count += conn.execute(
                     update(commands)
-                    .where(_C.id.in_(chunk), _C.state.in_(_OPEN))
+                    .where(self._id_in(chunk), _C.state.in_(_OPEN))
                     .values(
                         state=str(CommandState.FAILED),
                         next_at=None,
@@ -265,46 +276,34 @@ class SqlCommandStore:
         return count
 
     def end(self, ended: Sequence[Ending]) -> list[str]:
-        """Store answered commands, each only if still waiting; the ids stored."""
-        if not ended:
-            return []
-        statement = (
-            update(commands)
-            # Not IN: an expanding list cannot be used with executemany.
-            .where(_C.id == bindparam("cid"), or_(*(_C.state == state for state in _OPEN)))
-            .values(
-                state=bindparam("new_state"),
-                ack_status=bindparam("new_ack"),
-                reason=bindparam("new_reason"),
-                done_at=bindparam("new_done"),
-                next_at=None,
-            )
-        )
-        rows = [
-            {
-                "cid": c.id,
-                "new_state": str(c.state),
-                "new_ack": str(c.ack_status),
-                "new_reason": c.reason[:500],
-                "new_done": c.done_at,
-            }
-            for c in ended
-        ]
+        """Store answered commands, each only if still waiting; the ids stored.
+
+        The answers of a batch mostly end their commands alike (acknowledged,
+        ``ok``, at one time): one conditional UPDATE ... RETURNING for each such
+        group (and chunk of ids), not one statement a command. The condition is
+        the update's own, so an expiry or another handler that ended a command
+        first is never overwritten, and what it took is what it returns.
+        """
+        groups: dict[tuple[str, str, str, datetime], list[str]] = {}
+        for c in ended:
+            key = (str(c.state), str(c.ack_status), c.reason[:500], c.done_at)
+            groups.setdefault(key, []).append(c.id)
         stored: list[str] = []
         with translated("store answers"), self._engine.begin() as conn:
-            # A write first, which changes nothing: SQLite then holds the write lock
-            # (waiting its busy timeout for it) before the read below, so the dispatcher
-            # cannot write between that read and our update (which would fail the
-            # transaction: SQLITE_BUSY_SNAPSHOT). PostgreSQL locks the rows read instead.
-            conn.execute(update(commands).where(false()).values(attempts=_C.attempts))
-            # Which are still waiting, locked until the commit.
-            for chunk in _chunks([c.id for c in ended]):
-                check = select(_C.id).where(_C.id.in_(chunk), _C.state.in_(_OPEN))
-                stored += conn.execute(check.with_for_update()).scalars()
-            taking = set(stored)
-            rows = [row for row in rows if row["cid"] in taking]
-            if rows:
-                conn.execute(statement, rows)
+            for (state, ack_status, reason, done_at), ids in groups.items():
+                for chunk in _chunks(ids, self._chunk):
+                    stored += conn.execute(
+                        update(commands)
+                        .where(self._id_in(chunk), _C.state.in_(_OPEN))
+                        .values(
+                            state=state,
+                            ack_status=ack_status,
+                            reason=reason,
+                            done_at=done_at,
+                            next_at=None,
+                        )
+                        .returning(_C.id)
+                    ).scalars()
         return stored
 
     def add_strays(self, strays: Sequence[Stray]) -> None:
