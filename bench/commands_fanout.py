@@ -17,7 +17,7 @@ command by id and device. Figures:
    each command run once by its node: the nodes' ground truth).
 
 The broker is a private Mosquitto on a free port with the shipped settings
-that matter here (persistence off, no queue limit, 100 in flight), or
+that matter here (persistence off, no queue limit, 1,000 in flight), or
 ``--broker host:port``. The database is SQLite in a temporary directory, or
 ``--database-url`` (PostgreSQL).
 
@@ -71,7 +71,7 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 100\n"
+        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 1000\n"
         "set_tcp_nodelay true\nlog_dest none\n"
     )
     process = subprocess.Popen(["mosquitto", "-c", str(conf)])  # noqa: S603, S607
@@ -143,9 +143,9 @@ def reference(port: int, sink_slug: str, count: int, size: int) -> float:
     acked = [0]
     finished = threading.Event()
     client = _paho("bench-reference")
-    # No more in flight than the broker's Receive Maximum (100): beyond it Mosquitto
-    # drops the connection (a protocol error) and the reference never finishes.
-    client.max_inflight_messages_set(100)
+    # No more in flight than the broker's Receive Maximum: beyond it Mosquitto drops
+    # the connection (a protocol error) and the reference never finishes.
+    client.max_inflight_messages_set(1000)
 
     def on_publish(*_args: object) -> None:
         acked[0] += 1
