@@ -68,7 +68,7 @@ __all__ = ["AnswerReport", "CommandObserver", "CommandService", "DispatchReport"
 
 log = logging.getLogger(__name__)
 
-DISPATCH_LIMIT: Final = 20_000  # commands published in one round (a full round: go on at once)
+DISPATCH_LIMIT: Final = 50_000  # commands published in one round (a full round: go on at once)
 CLAIM_STEP: Final = 5000  # commands claimed by one statement; the next is claimed while publishing
 # Kinds that only a streetlight's node runs.
 LIGHTING: Final = frozenset(
