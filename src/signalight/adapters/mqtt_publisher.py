@@ -35,7 +35,7 @@ from signalight.domain.topics import Channel
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_INFLIGHT: Final = 100  # the broker's max_inflight_messages in deploy/mosquitto
+DEFAULT_INFLIGHT: Final = 100  # within the broker's max_inflight_messages (1,000 shipped)
 DEFAULT_TIMEOUT: Final = 30.0
 SESSION_EXPIRY_S: Final = 3_600  # unacknowledged messages survive a reconnect within this
 _STATUS_SUFFIX: Final = f"/{Channel.STATUS}"
