@@ -47,6 +47,7 @@ __all__ = [
     "Profile",
     "Segment",
     "Step",
+    "night_of",
     "night_plan",
 ]
 
@@ -246,6 +247,12 @@ class NightSun(NamedTuple):
 
     today: Twilight
     tomorrow: Twilight
+
+
+def night_of(days: LocalDays, t: float) -> date:
+    """The local day whose night (noon to noon) holds ``t``."""
+    day = days.at(t).day
+    return day if t >= days.on(day, NOON) else day - timedelta(days=1)
 
 
 def night_plan(profile: Profile, night: date, sun: NightSun, days: LocalDays) -> Plan:

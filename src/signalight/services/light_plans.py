@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Final
 
 from signalight.domain.assignments import CitySchedules, LightKeys, default_profile
-from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_plan
+from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_of, night_plan
 
 if TYPE_CHECKING:
     from signalight.domain.faults import DetectionSettings, DeviceProfile
@@ -121,8 +121,7 @@ class LightPlans:
 
     def _night_of(self, t: float) -> date:
         """The local day whose night (noon to noon) holds ``t``."""
-        day = self._days.at(t).day
-        return day if t >= self._days.on(day, NOON) else day - timedelta(days=1)
+        return night_of(self._days, t)
 
     def _plan(self, profile: Profile, cell: Cell, night: date) -> Plan:
         key = (id(profile), cell, night)

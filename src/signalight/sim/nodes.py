@@ -17,7 +17,7 @@ import orjson
 
 from signalight.codecs.senml import encode_pack
 from signalight.domain.readings import Reading
-from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_plan
+from signalight.domain.schedules import NOON, NightSun, Plan, Profile, night_of, night_plan
 from signalight.domain.sun import Cell, LocalDay, LocalDays, SunTable
 from signalight.sim.faults import Fault, FaultType
 from signalight.sim.orders import Orders
@@ -102,8 +102,7 @@ class LightingSchedule:
         """``state`` by the profile: the plan of the pole's night, its clock ``offset`` late."""
         assert self.profile is not None  # noqa: S101 - the caller checks
         local = t - offset
-        day = self.days.at(local).day
-        night = day if local >= self.days.on(day, NOON) else day - timedelta(days=1)
+        night = night_of(self.days, local)
         plan = self._plans.get((cell, night))
         if plan is None:
             if len(self._plans) > _PLANS_KEPT:
